@@ -1,0 +1,148 @@
+//! What each command does: library calls and printing, no tensor work.
+
+use crate::args::{Cli, Command, ExperimentArgs};
+use anyhow::{Context, Result};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use xp_framework::config::Experiment;
+use xp_framework::data::{self, Corpus};
+use xp_framework::gradcheck::gradient_check;
+use xp_framework::objective::registered;
+use xp_framework::report::summary_table;
+use xp_framework::train::{self, PlainReporter, ProgressReporter, Reporter, RunDir, Session};
+
+/// Runs one parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run {
+            experiment,
+            out,
+            plain,
+        } => run_experiment(&experiment, out, plain),
+        Command::Check { experiment } => check(&experiment),
+        Command::Objectives => {
+            list_objectives();
+            Ok(())
+        }
+        Command::Data { dir, fetch, url } => show_data(dir, fetch, &url),
+    }
+}
+
+fn open(args: &ExperimentArgs) -> Result<Session> {
+    let experiment = Experiment::load(&args.experiment, &args.all_overrides())?;
+    Ok(Session::open(experiment)?)
+}
+
+/// The gradient check on one training batch.
+fn check_gradients(session: &Session) -> Result<String> {
+    let n = session
+        .experiment
+        .train
+        .batch_size
+        .min(session.sets.train.len());
+    let batch = session.dataset.batch(&session.sets.train[..n]);
+    let report = gradient_check(&session.model, &batch, session.experiment.seed)?.into_result()?;
+    Ok(format!(
+        "gradient check: all {} parameter tensors get gradients from the total and from each of {} objectives",
+        report.params,
+        report.losses - 1
+    ))
+}
+
+fn check(args: &ExperimentArgs) -> Result<()> {
+    let session = open(args)?;
+    println!("{}", check_gradients(&session)?);
+    Ok(())
+}
+
+fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, plain: bool) -> Result<()> {
+    let session = open(args)?;
+    let out = out.unwrap_or_else(|| RunDir::next_free(Path::new("runs"), &session.experiment.name));
+    let run = RunDir::create(&out)?;
+    eprintln!(
+        "{}: {} parameters, {} train / {} valid / {} test names from {}",
+        session.experiment.name,
+        session.model.params.count(),
+        session.sets.train.len(),
+        session.sets.valid.len(),
+        session.sets.test.len(),
+        session.corpus_dir.display()
+    );
+    eprintln!("{}", check_gradients(&session)?);
+    let mut reporter: Box<dyn Reporter> = if plain || !std::io::stderr().is_terminal() {
+        Box::new(PlainReporter)
+    } else {
+        Box::new(ProgressReporter::new())
+    };
+    let summary = train::train(&session, &run, reporter.as_mut())?;
+    println!("{}", summary_table(&summary));
+    println!(
+        "{} steps ({:.1} steps/s), best at step {}{}; outputs in {}",
+        summary.steps,
+        summary.steps_per_second,
+        summary.best_step,
+        if summary.stopped_early {
+            ", stopped early"
+        } else {
+            ""
+        },
+        run.path.display()
+    );
+    Ok(())
+}
+
+fn list_objectives() {
+    for entry in registered() {
+        println!("{:<6} {}", entry.name, entry.description);
+        let mut fields = (entry.defaults)();
+        fields.insert("weight".into(), toml::Value::Float(1.0));
+        fields.insert("detach".into(), toml::Value::Boolean(false));
+        for (key, value) in fields {
+            println!("         {key} = {value}");
+        }
+    }
+}
+
+fn show_data(dir: Option<PathBuf>, fetch: bool, url: &str) -> Result<()> {
+    let dir = if fetch {
+        let dest = dir.unwrap_or_else(data::default_cache_dir);
+        eprintln!("fetching {url} into {}", dest.display());
+        let report = data::fetch_corpus(url, &dest)?;
+        data::warn_mismatches(&report);
+        report.dir
+    } else {
+        data::locate_corpus(dir.as_deref())?
+    };
+    let all =
+        Corpus::load(&dir, 1, usize::MAX).with_context(|| format!("reading {}", dir.display()))?;
+    let kept = Corpus::load(&dir, 4, 11)?;
+    println!("corpus: {}", dir.display());
+    println!(
+        "{:<12} {:>7} {:>9} {:>11}",
+        "language", "names", "distinct", "kept 4..11"
+    );
+    let (counts, kept_counts) = (all.counts(), kept.counts());
+    for (label, name) in all.labels.iter().enumerate() {
+        let distinct: std::collections::HashSet<&str> = all
+            .examples
+            .iter()
+            .filter(|e| e.label as usize == label)
+            .map(|e| e.name.as_str())
+            .collect();
+        println!(
+            "{name:<12} {:>7} {:>9} {:>11}",
+            counts[label],
+            distinct.len(),
+            kept_counts[label]
+        );
+    }
+    println!(
+        "{:<12} {:>7} {:>9} {:>11}",
+        "all",
+        all.examples.len(),
+        "",
+        kept.examples.len()
+    );
+    println!("vocabulary (4..11): {} tokens", kept.vocab.len());
+    Ok(())
+}

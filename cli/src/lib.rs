@@ -1,0 +1,28 @@
+//! The `xp` command line as a library function: a binary that links its own objective
+//! crates calls [`main`] and gets the whole CLI, those objectives included.
+
+mod args;
+mod commands;
+
+pub use args::Cli;
+
+use clap::Parser;
+
+/// Parses the process arguments, runs the command, prints any error chain once, and
+/// returns the exit code (0 on success, 1 on error, 2 on bad usage).
+pub fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return std::process::ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match commands::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

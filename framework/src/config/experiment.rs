@@ -1,0 +1,315 @@
+//! The typed experiment: `name`, `seed`, `[data]`, `[model]`, `[train]`, `[objectives.X]`.
+//! Every field has the reference's default, so a file states only what differs.
+
+use super::{apply_override, with_suggestion, ConfigError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use xp_models::{Activation, Positions};
+
+/// One experiment, as read from TOML with overrides applied.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// Run directory name (`runs/NAME`).
+    pub name: String,
+    /// Seed of the split, initialisation, transforms and dropout.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// The corpus and its split.
+    #[serde(default)]
+    pub data: DataConfig,
+    /// The encoder and heads.
+    #[serde(default)]
+    pub model: ModelConfig,
+    /// The optimiser and the loop.
+    #[serde(default)]
+    pub train: TrainConfig,
+    /// Objective name -> its table (`weight`, `detach`, and its own fields).
+    #[serde(default)]
+    pub objectives: BTreeMap<String, toml::Table>,
+}
+
+fn default_seed() -> u64 {
+    1234
+}
+
+/// `[data]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// Corpus folder; unset: `$XP_DATA_DIR`, else the cache (fetched when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// Shortest kept name, in characters after folding.
+    pub min_len: usize,
+    /// Longest kept name.
+    pub max_len: usize,
+    /// Fraction of the non-test names for validation.
+    pub valid: f64,
+    /// Fraction of all names for test.
+    pub test: f64,
+    /// Keep each distinct name string on one side of the split.
+    pub dedup: bool,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            min_len: 4,
+            max_len: 11,
+            valid: 0.1,
+            test: 0.1,
+            dedup: false,
+        }
+    }
+}
+
+/// `[model]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Width.
+    pub dim: usize,
+    /// Attention heads (divide `dim`).
+    pub heads: usize,
+    /// Encoder layers.
+    pub layers: usize,
+    /// Feed-forward width.
+    pub ffn_dim: usize,
+    /// Dropout inside the encoder layers.
+    pub dropout: f32,
+    /// Dropout on the input embeddings.
+    pub input_dropout: f32,
+    /// Dropout inside the heads.
+    pub head_dropout: f32,
+    /// `relu` or `gelu` (exact erf form).
+    pub activation: Activation,
+    /// Pre-norm layers.
+    pub norm_first: bool,
+    /// `sinusoidal` or `learned`.
+    pub positions: Positions,
+    /// Token-predicting heads use the transposed token embedding as output layer.
+    pub tie_embeddings: bool,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            dim: 128,
+            heads: 2,
+            layers: 2,
+            ffn_dim: 512,
+            dropout: 0.2,
+            input_dropout: 0.0,
+            head_dropout: 0.2,
+            activation: Activation::Relu,
+            norm_first: false,
+            positions: Positions::Sinusoidal,
+            tie_embeddings: false,
+        }
+    }
+}
+
+/// The optimiser.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Adam with L2 weight decay added to the gradient (PyTorch `Adam`).
+    Adam,
+    /// Adam with decoupled weight decay (PyTorch `AdamW`).
+    Adamw,
+}
+
+/// `[train]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Optimiser steps.
+    pub steps: usize,
+    /// Names per step; the last partial batch of an epoch is dropped.
+    pub batch_size: usize,
+    /// Names per evaluation batch (does not change the metrics' meaning).
+    pub eval_batch_size: usize,
+    /// `adam` or `adamw`.
+    pub optimizer: OptimizerKind,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Weight decay (L2 for adam, decoupled for adamw).
+    pub weight_decay: f64,
+    /// Linear warm-up steps, then cosine decay to zero at the last step.
+    pub warmup: usize,
+    /// Global gradient-norm clip (0 disables).
+    pub grad_clip: f64,
+    /// Evaluate (and maybe checkpoint) every this many steps.
+    pub eval_every: usize,
+    /// Stop after this many evaluations without a better validation loss (0 disables).
+    pub patience: usize,
+    /// `cpu`, `cuda` or `cuda:N`.
+    pub device: String,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            steps: 20_000,
+            batch_size: 32,
+            eval_batch_size: 256,
+            optimizer: OptimizerKind::Adam,
+            lr: 1e-4,
+            weight_decay: 1e-4,
+            warmup: 250,
+            grad_clip: 3.0,
+            eval_every: 500,
+            patience: 10,
+            device: "cpu".into(),
+        }
+    }
+}
+
+impl Experiment {
+    /// Reads `path`, applies each `key=value` of `overrides`, and validates.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string(), overrides)
+    }
+
+    /// Parses TOML `text` (from `origin`, for messages), applies `overrides`, validates.
+    pub fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<Self, ConfigError> {
+        let parse_error = |origin: &str, e: toml::de::Error| ConfigError::Parse {
+            origin: origin.to_owned(),
+            message: with_suggestion(e.to_string().trim_end(), &[]),
+        };
+        let mut doc: toml::Table = toml::from_str(text).map_err(|e| parse_error(origin, e))?;
+        for o in overrides {
+            apply_override(&mut doc, o)?;
+        }
+        let origin = if overrides.is_empty() {
+            origin.to_owned()
+        } else {
+            format!("{origin} (with --set)")
+        };
+        // Re-parse from text so that errors carry line and column.
+        let text =
+            toml::to_string(&doc).map_err(|e| ConfigError::invalid("(document)", e.to_string()))?;
+        let exp: Experiment = toml::from_str(&text).map_err(|e| parse_error(&origin, e))?;
+        exp.validate()?;
+        Ok(exp)
+    }
+
+    /// Checks the values the types cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let (d, m, t) = (&self.data, &self.model, &self.train);
+        if self.name.trim().is_empty() || self.name.contains(['/', '\\']) || self.name == ".." {
+            return Err(ConfigError::invalid(
+                "name",
+                "must be a plain directory name, e.g. \"four_losses\"",
+            ));
+        }
+        if d.min_len == 0 || d.min_len > d.max_len {
+            return Err(ConfigError::invalid(
+                "data.min_len",
+                format!(
+                    "need 1 <= min_len <= max_len, got {}..={}",
+                    d.min_len, d.max_len
+                ),
+            ));
+        }
+        for (field, v) in [("data.valid", d.valid), ("data.test", d.test)] {
+            if !(0.0..1.0).contains(&v) {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!("{v} is not a fraction in [0, 1)"),
+                ));
+            }
+        }
+        if m.dim == 0 || m.heads == 0 || m.dim % m.heads != 0 {
+            return Err(ConfigError::invalid(
+                "model.dim",
+                format!("dim {} is not divisible by heads {}", m.dim, m.heads),
+            ));
+        }
+        if m.layers == 0 || m.ffn_dim == 0 {
+            return Err(ConfigError::invalid(
+                "model.layers",
+                "layers and ffn_dim must be at least 1",
+            ));
+        }
+        for (field, p) in [
+            ("model.dropout", m.dropout),
+            ("model.input_dropout", m.input_dropout),
+            ("model.head_dropout", m.head_dropout),
+        ] {
+            if !(0.0..1.0).contains(&p) {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!("{p} is not a probability in [0, 1)"),
+                ));
+            }
+        }
+        if t.steps == 0 || t.batch_size == 0 || t.eval_batch_size == 0 || t.eval_every == 0 {
+            return Err(ConfigError::invalid(
+                "train",
+                "steps, batch_size, eval_batch_size and eval_every must be at least 1",
+            ));
+        }
+        if !(t.lr > 0.0 && t.lr.is_finite()) || t.weight_decay < 0.0 || t.grad_clip < 0.0 {
+            return Err(ConfigError::invalid(
+                "train.lr",
+                "lr must be positive, weight_decay and grad_clip non-negative",
+            ));
+        }
+        if self.objectives.is_empty() {
+            return Err(ConfigError::invalid("objectives", "no objective: add at least one table such as [objectives.CLS] (see `xp objectives`)"));
+        }
+        Ok(())
+    }
+
+    /// The experiment as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot serialise: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Experiment, ConfigError> {
+        Experiment::parse(text, "test.toml", &[])
+    }
+
+    #[test]
+    fn defaults_fill_everything() {
+        let e = parse("name = \"x\"\n[objectives.CLS]\n").unwrap();
+        assert_eq!(e.seed, 1234);
+        assert_eq!(e.model.dim, 128);
+        assert_eq!(e.train.steps, 20_000);
+        assert!(e.objectives.contains_key("CLS"));
+        assert_eq!(parse(&e.to_toml()).unwrap(), e);
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let msg = |t: &str| parse(t).unwrap_err().to_string();
+        assert!(msg("name = \"x\"\n[model]\ndim = ").contains("line 3"));
+        assert!(msg("name = \"x\"\n[train]\nstesp = 3\n[objectives.CLS]")
+            .contains("did you mean `steps`"));
+        assert!(
+            msg("name = \"x\"\n[model]\ndim = 100\nheads = 3\n[objectives.CLS]")
+                .contains("not divisible")
+        );
+        assert!(msg("name = \"x\"").contains("no objective"));
+        assert!(
+            msg("name = \"x\"\n[data]\nmin_len = 9\nmax_len = 3\n[objectives.CLS]")
+                .contains("min_len")
+        );
+        assert!(
+            msg("name = \"x\"\n[model]\ndropout = 1.5\n[objectives.CLS]").contains("probability")
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! The experiment file: its types, defaults, overrides and validation.
+
+mod error;
+mod experiment;
+mod overrides;
+mod suggest;
+
+pub use error::ConfigError;
+pub use experiment::{DataConfig, Experiment, ModelConfig, OptimizerKind, TrainConfig};
+pub use overrides::apply_override;
+pub use suggest::{nearest, parse_table, with_suggestion};

@@ -1,0 +1,156 @@
+//! Reading the corpus: one `LANGUAGE.txt` per label, one name per line.
+
+use super::{fold_name, Vocab, CLS};
+use std::path::{Path, PathBuf};
+
+/// One kept name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    /// The folded name.
+    pub name: String,
+    /// Index into [`Corpus::labels`].
+    pub label: u32,
+}
+
+/// Why a corpus could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CorpusError {
+    /// The directory is missing or holds no `.txt` file.
+    #[error("no corpus in {0}: expected one LANGUAGE.txt file per language (run `xp data --fetch`, or set [data] dir)")]
+    Missing(PathBuf),
+    /// A file could not be read.
+    #[error("cannot read corpus file {path}: {source}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A file is not UTF-8.
+    #[error("corpus file {0} is not UTF-8 text: re-download the corpus (`xp data --fetch`)")]
+    NotUtf8(PathBuf),
+    /// A file holds no name.
+    #[error("corpus file {0} is empty: every language file needs at least one name")]
+    EmptyFile(PathBuf),
+    /// The length filter kept nothing.
+    #[error("no name in {dir} has {min_len}..={max_len} characters: widen [data] min_len/max_len")]
+    NothingKept {
+        /// The corpus directory.
+        dir: PathBuf,
+        /// The filter's lower bound.
+        min_len: usize,
+        /// The filter's upper bound.
+        max_len: usize,
+    },
+}
+
+/// The kept names, their labels, and the vocabulary of their characters.
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    /// Language names (file stems), sorted; a label is an index here.
+    pub labels: Vec<String>,
+    /// Kept names, in file order.
+    pub examples: Vec<Example>,
+    /// Characters of the kept names.
+    pub vocab: Vocab,
+    /// The longest kept name, in characters.
+    pub max_len: usize,
+}
+
+/// The `.txt` files of `dir`, sorted by name.
+pub fn language_files(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
+    let entries = std::fs::read_dir(dir).map_err(|_| CorpusError::Missing(dir.to_path_buf()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "txt") && p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(CorpusError::Missing(dir.to_path_buf()));
+    }
+    Ok(files)
+}
+
+/// The non-blank lines of a corpus file.
+pub fn read_names(path: &Path) -> Result<Vec<String>, CorpusError> {
+    let bytes = std::fs::read(path).map_err(|source| CorpusError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| CorpusError::NotUtf8(path.to_path_buf()))?;
+    let names: Vec<String> = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    if names.is_empty() {
+        return Err(CorpusError::EmptyFile(path.to_path_buf()));
+    }
+    Ok(names)
+}
+
+impl Corpus {
+    /// Reads every `LANGUAGE.txt` of `dir`, folds each name, keeps those of
+    /// `min_len..=max_len` characters.
+    pub fn load(dir: &Path, min_len: usize, max_len: usize) -> Result<Self, CorpusError> {
+        let mut labels = Vec::new();
+        let mut examples = Vec::new();
+        for (label, path) in language_files(dir)?.iter().enumerate() {
+            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+            labels.push(stem.unwrap_or_default());
+            for raw in read_names(path)? {
+                let name = fold_name(&raw);
+                if (min_len..=max_len).contains(&name.chars().count()) {
+                    examples.push(Example {
+                        name,
+                        label: label as u32,
+                    });
+                }
+            }
+        }
+        if examples.is_empty() {
+            return Err(CorpusError::NothingKept {
+                dir: dir.to_path_buf(),
+                min_len,
+                max_len,
+            });
+        }
+        let vocab = Vocab::from_names(examples.iter().map(|e| e.name.as_str()));
+        Ok(Self {
+            labels,
+            examples,
+            vocab,
+            max_len,
+        })
+    }
+
+    /// The length of a stored sequence: `[CLS]` plus `max_len` characters.
+    pub fn seq_len(&self) -> usize {
+        self.max_len + 1
+    }
+
+    /// `[CLS] c1 .. cn [PAD]..` of example `i`, `seq_len` long.
+    pub fn row(&self, i: usize) -> Vec<u32> {
+        let mut row = Vec::with_capacity(self.seq_len());
+        row.push(CLS);
+        // Every kept character is in the vocabulary by construction.
+        row.extend(
+            self.examples[i]
+                .name
+                .chars()
+                .filter_map(|c| self.vocab.id(c).ok()),
+        );
+        row.resize(self.seq_len(), super::PAD);
+        row
+    }
+
+    /// Number of kept names per label.
+    pub fn counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.labels.len()];
+        for e in &self.examples {
+            counts[e.label as usize] += 1;
+        }
+        counts
+    }
+}

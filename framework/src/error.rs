@@ -1,0 +1,62 @@
+//! The framework's error type.
+
+use std::path::PathBuf;
+
+/// Anything that stops an experiment, with a message that says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum XpError {
+    /// The experiment is wrong.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The corpus cannot be read.
+    #[error(transparent)]
+    Corpus(#[from] crate::data::CorpusError),
+    /// The corpus cannot be fetched.
+    #[error(transparent)]
+    Fetch(#[from] crate::data::FetchError),
+    /// An objective failed to build.
+    #[error(transparent)]
+    Objective(#[from] crate::objective::ObjectiveError),
+    /// A tensor operation failed.
+    #[error("tensor error: {0}")]
+    Candle(#[from] candle_core::Error),
+    /// A file could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done ("cannot write").
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A run directory or checkpoint is unusable.
+    #[error("{0}")]
+    Run(String),
+    /// The gradient check found parameters without gradient.
+    #[error("gradient check failed:\n{0}")]
+    GradientCheck(String),
+}
+
+impl XpError {
+    /// An [`XpError::Io`] for writing `path`.
+    pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            action: "cannot write",
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// An [`XpError::Io`] for reading `path`.
+    pub fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            action: "cannot read",
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// The framework's result.
+pub type Result<T, E = XpError> = std::result::Result<T, E>;

@@ -1,0 +1,178 @@
+//! The encoder and the experiment's objectives, built together over one [`ParamStore`].
+//! Parameter names: `encoder.*` and `heads.NAME.*` (the checkpoint's keys).
+
+use crate::config::Experiment;
+use crate::data::Vocab;
+use crate::error::{Result, XpError};
+use crate::objective::{
+    find, BuildContext, DeviceBatch, NameBatch, Objective, ObjectiveSettings, Prepared,
+};
+use crate::params::ParamStore;
+use candle_core::{Device, Tensor};
+use rand::rngs::SmallRng;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use xp_models::{Encoder, EncoderConfig, Mode};
+
+/// What a trained model needs to know of its corpus; saved as `vocab.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DataInfo {
+    /// Token vocabulary.
+    pub vocab: Vocab,
+    /// Language labels, by id.
+    pub labels: Vec<String>,
+    /// Longest name, in characters.
+    pub max_len: usize,
+    /// How names are folded before tokenizing.
+    pub folding: String,
+}
+
+impl DataInfo {
+    /// Reads `vocab.json`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| XpError::read(path, e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            XpError::Run(format!(
+                "{} is not a vocabulary file written by xp: {e}",
+                path.display()
+            ))
+        })
+    }
+
+    /// Writes `vocab.json` (atomically).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(|e| XpError::Run(e.to_string()))?;
+        crate::files::write_atomic(path, json.as_bytes())
+    }
+}
+
+/// One objective of the experiment, with its generic settings.
+pub struct Active {
+    /// Registered name.
+    pub name: String,
+    /// Weight and detach.
+    pub settings: ObjectiveSettings,
+    /// The objective.
+    pub objective: Box<dyn Objective>,
+}
+
+/// One objective's result on a batch.
+pub struct ObjectiveOutput {
+    /// Mean loss (a scalar).
+    pub loss: Tensor,
+    /// `(targets, classes)`.
+    pub logits: Tensor,
+    /// `(targets,)` u32.
+    pub targets: Tensor,
+}
+
+/// The encoder, the heads, and their parameters.
+pub struct Model {
+    /// The shared encoder.
+    pub encoder: Encoder,
+    /// The experiment's objectives, sorted by name.
+    pub objectives: Vec<Active>,
+    /// Every parameter.
+    pub params: ParamStore,
+    /// Where the tensors live.
+    pub device: Device,
+}
+
+impl Model {
+    /// Builds the encoder and every objective of `exp` over `params`.
+    pub fn build(
+        exp: &Experiment,
+        info: &DataInfo,
+        params: ParamStore,
+        device: &Device,
+    ) -> Result<Self> {
+        let entries = exp
+            .objectives
+            .keys()
+            .map(|name| find(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let m = &exp.model;
+        let config = EncoderConfig {
+            vocab_size: info.vocab.len(),
+            max_positions: info.max_len + 2,
+            dim: m.dim,
+            heads: m.heads,
+            layers: m.layers,
+            ffn_dim: m.ffn_dim,
+            dropout: m.dropout,
+            input_dropout: m.input_dropout,
+            activation: m.activation,
+            norm_first: m.norm_first,
+            positions: m.positions,
+            segments: entries.iter().map(|e| e.segments).max().unwrap_or(0),
+        };
+        let vb = params.var_builder(device);
+        let encoder = Encoder::new(vb.pp("encoder"), &config)?;
+        let ctx = BuildContext {
+            vocab: &info.vocab,
+            labels: &info.labels,
+            max_len: info.max_len,
+            batch_size: exp.train.batch_size,
+            model: &exp.model,
+            token_embeddings: encoder.token_embeddings(),
+        };
+        let mut objectives = Vec::new();
+        for entry in entries {
+            let (settings, own) =
+                ObjectiveSettings::split(entry.name, &exp.objectives[entry.name])?;
+            let objective = (entry.build)(&own, &ctx, vb.pp("heads").pp(entry.name))?;
+            objectives.push(Active {
+                name: entry.name.to_owned(),
+                settings,
+                objective,
+            });
+        }
+        Ok(Self {
+            encoder,
+            objectives,
+            params,
+            device: device.clone(),
+        })
+    }
+
+    /// Each objective's view of `batch`, in objective order.
+    pub fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Vec<Prepared> {
+        self.objectives
+            .iter()
+            .map(|a| a.objective.prepare(batch, rng))
+            .collect()
+    }
+
+    /// Runs the encoder and each head on its prepared batch.
+    pub fn forward(&self, prepared: &[Prepared], mode: &Mode) -> Result<Vec<ObjectiveOutput>> {
+        let mut outputs = Vec::with_capacity(prepared.len());
+        for (active, p) in self.objectives.iter().zip(prepared) {
+            let batch = DeviceBatch::new(p, &self.device)?;
+            let mut hidden = self.encoder.forward(batch.encoder_input(), mode)?;
+            if active.settings.detach {
+                hidden = hidden.detach();
+            }
+            let logits = active.objective.logits(&hidden, &batch, mode)?;
+            let loss = active.objective.loss(&logits, &batch.targets)?;
+            outputs.push(ObjectiveOutput {
+                loss,
+                logits,
+                targets: batch.targets,
+            });
+        }
+        Ok(outputs)
+    }
+
+    /// `sum(weight * loss)` over the objectives.
+    pub fn total_loss(&self, outputs: &[ObjectiveOutput]) -> Result<Tensor> {
+        let mut total: Option<Tensor> = None;
+        for (active, out) in self.objectives.iter().zip(outputs) {
+            let term = (&out.loss * active.settings.weight)?;
+            total = Some(match total {
+                Some(t) => (t + term)?,
+                None => term,
+            });
+        }
+        total.ok_or_else(|| XpError::Run("the experiment has no objective".into()))
+    }
+}

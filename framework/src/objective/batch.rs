@@ -1,0 +1,111 @@
+//! Batches on their way from the corpus to the encoder and heads.
+
+use candle_core::{Device, Result, Tensor};
+
+/// Clean tokenized names: rows `[CLS] c1 .. cn [PAD]..` of `seq_len` ids each.
+#[derive(Debug, Clone)]
+pub struct NameBatch {
+    /// `len() * seq_len` ids, row after row.
+    pub tokens: Vec<u32>,
+    /// Characters per name.
+    pub lengths: Vec<usize>,
+    /// Language label per name.
+    pub labels: Vec<u32>,
+    /// Ids per row (`max_len + 1`).
+    pub seq_len: usize,
+    /// Token id of the first character (ids below are specials).
+    pub first_char_id: u32,
+    /// Number of token ids.
+    pub vocab_size: u32,
+}
+
+impl NameBatch {
+    /// Number of names.
+    pub fn len(&self) -> usize {
+        self.lengths.len()
+    }
+
+    /// True when it holds no name.
+    pub fn is_empty(&self) -> bool {
+        self.lengths.is_empty()
+    }
+
+    /// Row `i`, `[CLS]` and padding included.
+    pub fn row(&self, i: usize) -> &[u32] {
+        &self.tokens[i * self.seq_len..(i + 1) * self.seq_len]
+    }
+
+    /// The character ids of name `i`.
+    pub fn chars(&self, i: usize) -> &[u32] {
+        &self.row(i)[1..1 + self.lengths[i]]
+    }
+}
+
+/// The ids one encoder pass reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncoderIds {
+    /// `rows * seq_len` token ids.
+    pub tokens: Vec<u32>,
+    /// Ids per row.
+    pub seq_len: usize,
+    /// Segment ids, one per token, when the objective uses segments.
+    pub segments: Option<Vec<u32>>,
+    /// Look-ahead (causal) attention.
+    pub causal: bool,
+}
+
+/// An objective's view of a batch, built on the CPU.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// What the encoder reads.
+    pub input: EncoderIds,
+    /// Flat indices (`row * seq_len + position`) of the hidden states the head reads,
+    /// for token-level objectives; `None` for one prediction per row.
+    pub positions: Option<Vec<u32>>,
+    /// One target class per prediction.
+    pub targets: Vec<u32>,
+}
+
+/// A [`Prepared`] batch as tensors on the training device.
+#[derive(Debug, Clone)]
+pub struct DeviceBatch {
+    /// `(rows, seq)` u32.
+    pub tokens: Tensor,
+    /// `(rows, seq)` u32.
+    pub segments: Option<Tensor>,
+    /// Look-ahead attention.
+    pub causal: bool,
+    /// `(targets,)` u32 flat positions.
+    pub positions: Option<Tensor>,
+    /// `(targets,)` u32.
+    pub targets: Tensor,
+}
+
+impl DeviceBatch {
+    /// Copies `p` to `device`.
+    pub fn new(p: &Prepared, device: &Device) -> Result<Self> {
+        let rows = p.input.tokens.len() / p.input.seq_len.max(1);
+        let shape = (rows, p.input.seq_len);
+        let ids = |v: &[u32]| Tensor::from_slice(v, shape, device);
+        Ok(Self {
+            tokens: ids(&p.input.tokens)?,
+            segments: p.input.segments.as_deref().map(ids).transpose()?,
+            causal: p.input.causal,
+            positions: p
+                .positions
+                .as_deref()
+                .map(|v| Tensor::from_slice(v, v.len(), device))
+                .transpose()?,
+            targets: Tensor::from_slice(&p.targets, p.targets.len(), device)?,
+        })
+    }
+
+    /// The encoder's view of it.
+    pub fn encoder_input(&self) -> xp_models::EncoderInput<'_> {
+        xp_models::EncoderInput {
+            tokens: &self.tokens,
+            segments: self.segments.as_ref(),
+            causal: self.causal,
+        }
+    }
+}

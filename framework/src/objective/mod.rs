@@ -1,0 +1,62 @@
+//! Training objectives: the trait each one implements, the registry they join, and the
+//! batch types between the corpus, an objective's transform and the encoder.
+
+mod batch;
+mod context;
+mod masking;
+mod pooling;
+mod registry;
+mod settings;
+
+pub use batch::{DeviceBatch, EncoderIds, NameBatch, Prepared};
+pub use context::BuildContext;
+pub use masking::{mask_characters, Masked};
+pub use pooling::{gather_rows, pool_mean, pool_start, Pool};
+pub use registry::{config_fields, find, registered, BuildFn, ObjectiveEntry};
+pub use settings::ObjectiveSettings;
+
+use candle_core::Tensor;
+use rand::rngs::SmallRng;
+use xp_models::Mode;
+
+/// Why an objective could not be built or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectiveError {
+    /// Its configuration is wrong.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// A tensor operation failed.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// A training objective: how a batch of names becomes its input and targets, its head,
+/// its loss and its accuracy. `weight` and `detach` are the framework's business.
+pub trait Objective: Send {
+    /// The registered name (`CLS`, `MLM`, ...).
+    fn name(&self) -> &str;
+
+    /// Its resolved configuration (defaults filled in), saved with every run.
+    fn config(&self) -> toml::Table;
+
+    /// Clean names -> encoder input, the rows the head reads, and targets (CPU, seeded).
+    fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Prepared;
+
+    /// Encoder output `(batch, seq, dim)` -> logits `(targets, classes)`.
+    fn logits(
+        &self,
+        hidden: &Tensor,
+        batch: &DeviceBatch,
+        mode: &Mode,
+    ) -> candle_core::Result<Tensor>;
+
+    /// Mean loss of `logits` against `targets`; cross-entropy unless overridden.
+    fn loss(&self, logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+        candle_nn::loss::cross_entropy(logits, targets)
+    }
+
+    /// Class names when the targets are labels worth a confusion matrix.
+    fn class_names(&self) -> Option<Vec<String>> {
+        None
+    }
+}

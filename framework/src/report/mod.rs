@@ -1,0 +1,62 @@
+//! What a finished run leaves for a person: figures, confusion matrices, tables.
+
+mod classes;
+mod figures;
+mod table;
+
+pub use classes::{confusion_matrix, per_class, ClassScores};
+pub use table::summary_table;
+
+use crate::error::{Result, XpError};
+use crate::model::Model;
+use crate::train::{LogRow, RunDir, RunSummary};
+
+/// Writes `summary.json`, the figures, and per-class reports of class objectives.
+/// Returns warnings for outputs that could not be drawn (e.g. no font for figures).
+pub fn write_reports(
+    run: &RunDir,
+    rows: &[LogRow],
+    summary: &RunSummary,
+    model: &Model,
+) -> Result<Vec<String>> {
+    let json = serde_json::to_string_pretty(summary).map_err(|e| XpError::Run(e.to_string()))?;
+    crate::files::write_atomic(&run.file("summary.json"), json.as_bytes())?;
+    let mut warnings = Vec::new();
+    let mut figure = |r: std::result::Result<(), String>| {
+        if let Err(e) = r {
+            warnings.push(format!("figure not drawn: {e}"));
+        }
+    };
+    figure(figures::metrics_grid(&run.file("metrics.png"), rows));
+    figure(figures::total_loss(&run.file("total_loss.png"), rows));
+    let test = summary
+        .splits
+        .iter()
+        .find(|(s, _)| s == "test")
+        .map(|(_, m)| m);
+    for active in &model.objectives {
+        let (Some(classes), Some(test)) = (active.objective.class_names(), test) else {
+            continue;
+        };
+        let Some((_, pairs)) = test.predictions.iter().find(|(n, _)| *n == active.name) else {
+            continue;
+        };
+        let matrix = confusion_matrix(pairs, classes.len());
+        classes::write_confusion_csv(
+            &run.file(&format!("confusion_{}.csv", active.name)),
+            &classes,
+            &matrix,
+        )?;
+        classes::write_scores_csv(
+            &run.file(&format!("classes_{}.csv", active.name)),
+            &classes,
+            &per_class(&matrix),
+        )?;
+        figure(figures::confusion(
+            &run.file(&format!("confusion_{}.png", active.name)),
+            &classes,
+            &matrix,
+        ));
+    }
+    Ok(warnings)
+}

@@ -1,0 +1,97 @@
+//! The metrics log of a run: `metrics.csv` and `metrics.jsonl`, one row per
+//! (step, split, objective), appended and flushed at every evaluation.
+
+use super::SplitMetrics;
+use crate::error::{Result, XpError};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// One logged row.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct LogRow {
+    /// Optimiser steps done.
+    pub step: usize,
+    /// `train`, `valid` or `test`.
+    pub split: String,
+    /// Objective name, or `total`.
+    pub objective: String,
+    /// Mean loss.
+    pub loss: f64,
+    /// Accuracy (empty for `total`).
+    pub accuracy: Option<f64>,
+    /// Learning rate at that step.
+    pub lr: f64,
+}
+
+/// Writes metric rows as CSV and JSON lines.
+pub struct MetricsLog {
+    csv: BufWriter<File>,
+    jsonl: BufWriter<File>,
+    csv_path: PathBuf,
+    /// Every row so far, for the figures.
+    pub rows: Vec<LogRow>,
+}
+
+impl MetricsLog {
+    /// Creates `metrics.csv` and `metrics.jsonl` in `dir`.
+    pub fn create(dir: &Path) -> Result<Self> {
+        let open = |name: &str| {
+            let path = dir.join(name);
+            File::create(&path)
+                .map(BufWriter::new)
+                .map_err(|e| XpError::write(path, e))
+        };
+        let mut csv = open("metrics.csv")?;
+        let jsonl = open("metrics.jsonl")?;
+        let csv_path = dir.join("metrics.csv");
+        writeln!(csv, "step,split,objective,loss,accuracy,lr")
+            .map_err(|e| XpError::write(&csv_path, e))?;
+        Ok(Self {
+            csv,
+            jsonl,
+            csv_path,
+            rows: Vec::new(),
+        })
+    }
+
+    /// Logs every objective of `m` and the total, then flushes.
+    pub fn log(&mut self, step: usize, split: &str, m: &SplitMetrics, lr: f64) -> Result<()> {
+        let mut rows: Vec<LogRow> = m
+            .objectives
+            .iter()
+            .map(|(name, metric)| LogRow {
+                step,
+                split: split.into(),
+                objective: name.clone(),
+                loss: metric.loss,
+                accuracy: Some(metric.accuracy),
+                lr,
+            })
+            .collect();
+        rows.push(LogRow {
+            step,
+            split: split.into(),
+            objective: "total".into(),
+            loss: m.total,
+            accuracy: None,
+            lr,
+        });
+        let io = |e| XpError::write(&self.csv_path, e);
+        for row in &rows {
+            let acc = row.accuracy.map_or(String::new(), |a| format!("{a:.6}"));
+            writeln!(
+                self.csv,
+                "{},{},{},{:.6},{},{:.3e}",
+                row.step, row.split, row.objective, row.loss, acc, row.lr
+            )
+            .map_err(io)?;
+            let json = serde_json::to_string(row).map_err(|e| XpError::Run(e.to_string()))?;
+            writeln!(self.jsonl, "{json}").map_err(io)?;
+        }
+        self.csv.flush().map_err(io)?;
+        self.jsonl.flush().map_err(io)?;
+        self.rows.extend(rows);
+        Ok(())
+    }
+}

@@ -1,0 +1,15 @@
+//! The training loop and what it needs: evaluation, metrics, logs, progress, checkpoints.
+
+mod evaluate;
+mod log;
+mod metrics;
+mod progress;
+mod session;
+mod trainer;
+
+pub use evaluate::evaluate;
+pub use log::{LogRow, MetricsLog};
+pub use metrics::{Metric, SplitMetrics, Tally};
+pub use progress::{PlainReporter, ProgressReporter, Reporter, SilentReporter};
+pub use session::{RunDir, Session};
+pub use trainer::{train, RunSummary};

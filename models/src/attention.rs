@@ -1,0 +1,74 @@
+//! Multi-head self-attention, PyTorch `MultiheadAttention` semantics.
+//!
+//! `q, k, v = split(x W_in + b_in)`, per head `softmax(q k^T / sqrt(d_h) + bias) v`,
+//! dropout on the attention weights, heads concatenated, then `W_out`.
+//! Shapes: `x (batch, seq, dim)`, `bias (batch, 1, 1|seq, seq)` -> `(batch, seq, dim)`.
+
+use crate::{Dropout, Mode};
+use candle_core::{Result, Tensor, D};
+use candle_nn::{Linear, Module, VarBuilder};
+
+/// Self-attention with a fused input projection (`in_proj`) and `out_proj`.
+#[derive(Debug, Clone)]
+pub struct SelfAttention {
+    in_proj: Linear,
+    out_proj: Linear,
+    heads: usize,
+    head_dim: usize,
+    dropout: Dropout,
+}
+
+impl SelfAttention {
+    /// Creates or loads the projections under `vb`; `dim` must be divisible by `heads`.
+    pub fn new(vb: VarBuilder, dim: usize, heads: usize, dropout: f32) -> Result<Self> {
+        if heads == 0 || dim % heads != 0 {
+            candle_core::bail!("model dim {dim} is not divisible by {heads} heads")
+        }
+        Ok(Self {
+            in_proj: candle_nn::linear(dim, 3 * dim, vb.pp("in_proj"))?,
+            out_proj: candle_nn::linear(dim, dim, vb.pp("out_proj"))?,
+            heads,
+            head_dim: dim / heads,
+            dropout: Dropout::new(dropout),
+        })
+    }
+
+    /// The input projection `(3*dim, dim)` and output projection, for export.
+    pub fn projections(&self) -> (&Linear, &Linear) {
+        (&self.in_proj, &self.out_proj)
+    }
+
+    /// Number of heads.
+    pub fn heads(&self) -> usize {
+        self.heads
+    }
+
+    /// `(batch, seq, dim) -> (batch, seq, dim)`, plus the attention weights
+    /// `(batch, heads, seq, seq)` when `keep_weights`.
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        bias: &Tensor,
+        mode: &Mode,
+        keep_weights: bool,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let (batch, seq, dim) = x.dims3()?;
+        let qkv = self
+            .in_proj
+            .forward(x)?
+            .reshape((batch, seq, 3, self.heads, self.head_dim))?
+            .permute((2, 0, 3, 1, 4))?; // (3, batch, heads, seq, head_dim)
+        let q = (qkv.get(0)? * (self.head_dim as f64).powf(-0.5))?.contiguous()?;
+        let k = qkv.get(1)?.contiguous()?;
+        let v = qkv.get(2)?.contiguous()?;
+        let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
+        let weights = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let kept = keep_weights.then(|| weights.clone());
+        let weights = self.dropout.forward(&weights, mode)?;
+        let out = weights
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((batch, seq, dim))?;
+        Ok((self.out_proj.forward(&out)?, kept))
+    }
+}

@@ -1,0 +1,105 @@
+//! Dropout driven by a seeded generator, and the train/eval mode that carries it.
+//!
+//! candle's CPU random generator cannot be seeded, so dropout masks are drawn here
+//! from a [`SmallRng`] owned by the forward pass: the same seed gives the same run.
+
+use candle_core::{Result, Tensor};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::cell::RefCell;
+
+/// Whether a forward pass trains (dropout on, with its own generator) or evaluates.
+#[derive(Debug)]
+pub struct Mode {
+    rng: Option<RefCell<SmallRng>>,
+}
+
+impl Mode {
+    /// Evaluation: dropout is the identity.
+    pub fn eval() -> Self {
+        Self { rng: None }
+    }
+
+    /// Training, with dropout masks drawn from a generator seeded by `seed`.
+    pub fn train(seed: u64) -> Self {
+        Self {
+            rng: Some(RefCell::new(SmallRng::seed_from_u64(seed))),
+        }
+    }
+
+    /// True in training mode.
+    pub fn is_train(&self) -> bool {
+        self.rng.is_some()
+    }
+
+    /// A keep-mask scaled by `1/(1-p)`, shaped like `x`, or `None` in eval mode.
+    fn keep_mask(&self, x: &Tensor, p: f32) -> Result<Option<Tensor>> {
+        let Some(rng) = &self.rng else {
+            return Ok(None);
+        };
+        let scale = 1.0 / (1.0 - p);
+        let mut rng = rng.borrow_mut();
+        let values: Vec<f32> = (0..x.elem_count())
+            .map(|_| if rng.random::<f32>() < p { 0.0 } else { scale })
+            .collect();
+        Tensor::from_vec(values, x.shape(), x.device())?
+            .to_dtype(x.dtype())
+            .map(Some)
+    }
+}
+
+/// Zeroes each element with probability `p` in training and rescales the rest.
+#[derive(Debug, Clone, Copy)]
+pub struct Dropout {
+    p: f32,
+}
+
+impl Dropout {
+    /// A dropout of probability `p` in `[0, 1)`.
+    pub fn new(p: f32) -> Self {
+        Self { p }
+    }
+
+    /// `x` unchanged in eval mode or when `p == 0`; masked and rescaled otherwise.
+    pub fn forward(&self, x: &Tensor, mode: &Mode) -> Result<Tensor> {
+        if self.p <= 0.0 {
+            return Ok(x.clone());
+        }
+        match mode.keep_mask(x, self.p)? {
+            Some(mask) => x.mul(&mask),
+            None => Ok(x.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn dropout_is_seeded_and_rescales() -> Result<()> {
+        let x = Tensor::ones((64, 64), candle_core::DType::F32, &Device::Cpu)?;
+        let d = Dropout::new(0.25);
+        let a = d
+            .forward(&x, &Mode::train(7))?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let b = d
+            .forward(&x, &Mode::train(7))?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        assert_eq!(a, b, "same seed, same mask");
+        let zeros = a.iter().filter(|v| **v == 0.0).count() as f32 / a.len() as f32;
+        assert!((zeros - 0.25).abs() < 0.03, "drop rate {zeros}");
+        assert!(a
+            .iter()
+            .all(|v| *v == 0.0 || (*v - 1.0 / 0.75).abs() < 1e-6));
+        let e = d
+            .forward(&x, &Mode::eval())?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        assert!(e.iter().all(|v| *v == 1.0));
+        Ok(())
+    }
+}

@@ -1,0 +1,129 @@
+//! The transformer encoder: embeddings, then `layers` encoder layers, no final norm.
+//!
+//! `h0 = dropout_in(tok_emb[tokens] + pos[0..seq] + seg_emb[segments])`, then each layer.
+//! Shapes: `tokens (batch, seq)` u32 -> `(batch, seq, dim)`.
+
+use crate::{attention_bias, Dropout, EncoderConfig, EncoderLayer, Mode, PositionEncoding};
+use candle_core::{Result, Tensor};
+use candle_nn::{Embedding, Module, VarBuilder};
+
+/// What one encoder pass reads.
+#[derive(Debug, Clone, Copy)]
+pub struct EncoderInput<'a> {
+    /// Token ids `(batch, seq)`, u32; `[PAD]` keys are masked out.
+    pub tokens: &'a Tensor,
+    /// Segment ids `(batch, seq)`, u32, when the encoder has segment embeddings.
+    pub segments: Option<&'a Tensor>,
+    /// Look-ahead mask: position `q` attends to keys `<= q` only.
+    pub causal: bool,
+}
+
+/// Hidden states and, when asked for, each layer's attention weights.
+#[derive(Debug, Clone)]
+pub struct EncoderOutput {
+    /// `(batch, seq, dim)`
+    pub hidden: Tensor,
+    /// Per layer `(batch, heads, seq, seq)`; empty unless asked for.
+    pub attention: Vec<Tensor>,
+}
+
+/// The encoder.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    tok_emb: Embedding,
+    positions: PositionEncoding,
+    seg_emb: Option<Embedding>,
+    layers: Vec<EncoderLayer>,
+    input_dropout: Dropout,
+    config: EncoderConfig,
+}
+
+impl Encoder {
+    /// Creates or loads the encoder under `vb` (`tok_emb`, `pos_emb`, `seg_emb`, `layers.N`).
+    pub fn new(vb: VarBuilder, config: &EncoderConfig) -> Result<Self> {
+        let segments = config.segments;
+        Ok(Self {
+            tok_emb: candle_nn::embedding(config.vocab_size, config.dim, vb.pp("tok_emb"))?,
+            positions: PositionEncoding::new(
+                config.positions,
+                config.max_positions,
+                config.dim,
+                vb.clone(),
+            )?,
+            seg_emb: (segments > 0)
+                .then(|| candle_nn::embedding(segments, config.dim, vb.pp("seg_emb")))
+                .transpose()?,
+            layers: (0..config.layers)
+                .map(|i| EncoderLayer::new(vb.pp(format!("layers.{i}")), config))
+                .collect::<Result<_>>()?,
+            input_dropout: Dropout::new(config.input_dropout),
+            config: config.clone(),
+        })
+    }
+
+    /// The configuration it was built from.
+    pub fn config(&self) -> &EncoderConfig {
+        &self.config
+    }
+
+    /// The token embedding table `(vocab, dim)`, for weight tying and export.
+    pub fn token_embeddings(&self) -> &Tensor {
+        self.tok_emb.embeddings()
+    }
+
+    /// The segment embedding table `(segments, dim)`, if any.
+    pub fn segment_embeddings(&self) -> Option<&Tensor> {
+        self.seg_emb.as_ref().map(|e| e.embeddings())
+    }
+
+    /// The position term.
+    pub fn positions(&self) -> &PositionEncoding {
+        &self.positions
+    }
+
+    /// The layers, for export.
+    pub fn layers(&self) -> &[EncoderLayer] {
+        &self.layers
+    }
+
+    /// `(batch, seq)` -> `(batch, seq, dim)`.
+    pub fn forward(&self, input: EncoderInput, mode: &Mode) -> Result<Tensor> {
+        Ok(self.run(input, mode, false)?.hidden)
+    }
+
+    /// Like [`Encoder::forward`], also returning every layer's attention weights.
+    pub fn forward_with_attention(
+        &self,
+        input: EncoderInput,
+        mode: &Mode,
+    ) -> Result<EncoderOutput> {
+        self.run(input, mode, true)
+    }
+
+    fn run(&self, input: EncoderInput, mode: &Mode, keep: bool) -> Result<EncoderOutput> {
+        let (_, seq) = input.tokens.dims2()?;
+        let mut x = self
+            .tok_emb
+            .forward(input.tokens)?
+            .broadcast_add(&self.positions.forward(seq)?)?;
+        match (&self.seg_emb, input.segments) {
+            (Some(emb), Some(segments)) => x = (x + emb.forward(segments)?)?,
+            (None, Some(_)) => {
+                candle_core::bail!("segment ids given to an encoder without segment embeddings")
+            }
+            _ => {}
+        }
+        let mut x = self.input_dropout.forward(&x, mode)?;
+        let bias = attention_bias(input.tokens, input.causal)?;
+        let mut attention = Vec::new();
+        for layer in &self.layers {
+            let (next, weights) = layer.forward(&x, &bias, mode, keep)?;
+            x = next;
+            attention.extend(weights);
+        }
+        Ok(EncoderOutput {
+            hidden: x,
+            attention,
+        })
+    }
+}

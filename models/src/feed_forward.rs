@@ -1,0 +1,39 @@
+//! The position-wise feed-forward block: `lin2(dropout(act(lin1(x))))`,
+//! `(.., dim) -> (.., ffn_dim) -> (.., dim)`.
+
+use crate::{Activation, Dropout, Mode};
+use candle_core::{Result, Tensor};
+use candle_nn::{Linear, Module, VarBuilder};
+
+/// Two linear maps around an activation.
+#[derive(Debug, Clone)]
+pub struct FeedForward {
+    pub(crate) lin1: Linear,
+    pub(crate) lin2: Linear,
+    activation: Activation,
+    dropout: Dropout,
+}
+
+impl FeedForward {
+    /// Creates or loads `lin1` and `lin2` under `vb`.
+    pub fn new(
+        vb: VarBuilder,
+        dim: usize,
+        ffn_dim: usize,
+        activation: Activation,
+        dropout: f32,
+    ) -> Result<Self> {
+        Ok(Self {
+            lin1: candle_nn::linear(dim, ffn_dim, vb.pp("lin1"))?,
+            lin2: candle_nn::linear(ffn_dim, dim, vb.pp("lin2"))?,
+            activation,
+            dropout: Dropout::new(dropout),
+        })
+    }
+
+    /// `(.., dim) -> (.., dim)`
+    pub fn forward(&self, x: &Tensor, mode: &Mode) -> Result<Tensor> {
+        let h = self.activation.apply(&self.lin1.forward(x)?)?;
+        self.lin2.forward(&self.dropout.forward(&h, mode)?)
+    }
+}

@@ -1,0 +1,82 @@
+//! The output head of an objective: `Linear(dim, dim)`, LayerNorm, activation, dropout,
+//! then `Linear(dim, n_out)`, or the transposed token embedding plus a bias when tied.
+//! Shapes: `(.., dim) -> (.., n_out)`.
+
+use crate::{Activation, Dropout, LayerNorm, Mode};
+use candle_core::{Result, Tensor};
+use candle_nn::{Init, Linear, Module, VarBuilder};
+
+/// The last layer of a head.
+#[derive(Debug, Clone)]
+enum Output {
+    Own(Linear),
+    /// Weight tying: logits against the token embedding `(vocab, dim)`, plus a bias.
+    Tied {
+        embeddings: Tensor,
+        bias: Tensor,
+    },
+}
+
+/// A prediction head.
+#[derive(Debug, Clone)]
+pub struct Head {
+    dense: Linear,
+    norm: LayerNorm,
+    activation: Activation,
+    dropout: Dropout,
+    output: Output,
+}
+
+impl Head {
+    /// Creates or loads `dense`, `norm` and `out` under `vb`. With `tied`, the output
+    /// layer is `x tied^T + out.bias` and `n_out` must equal the rows of `tied`.
+    pub fn new(
+        vb: VarBuilder,
+        dim: usize,
+        n_out: usize,
+        activation: Activation,
+        dropout: f32,
+        tied: Option<&Tensor>,
+    ) -> Result<Self> {
+        let output = match tied {
+            Some(embeddings) => Output::Tied {
+                embeddings: embeddings.clone(),
+                bias: vb
+                    .pp("out")
+                    .get_with_hints(n_out, "bias", Init::Const(0.0))?,
+            },
+            None => Output::Own(candle_nn::linear(dim, n_out, vb.pp("out"))?),
+        };
+        Ok(Self {
+            dense: candle_nn::linear(dim, dim, vb.pp("dense"))?,
+            norm: LayerNorm::new(vb.pp("norm"), dim)?,
+            activation,
+            dropout: Dropout::new(dropout),
+            output,
+        })
+    }
+
+    /// `(.., dim) -> (.., n_out)`
+    pub fn forward(&self, x: &Tensor, mode: &Mode) -> Result<Tensor> {
+        let h = self.norm.forward(&self.dense.forward(x)?)?;
+        let h = self.dropout.forward(&self.activation.apply(&h)?, mode)?;
+        match &self.output {
+            Output::Own(linear) => linear.forward(&h),
+            Output::Tied { embeddings, bias } => {
+                h.broadcast_matmul(&embeddings.t()?)?.broadcast_add(bias)
+            }
+        }
+    }
+
+    /// `(dense, norm, activation, output weight (n_out, dim), output bias)`, for export.
+    pub fn parts(&self) -> (&Linear, &LayerNorm, Activation, Tensor, Tensor) {
+        let (w, b) = match &self.output {
+            Output::Own(l) => (
+                l.weight().clone(),
+                l.bias().cloned().unwrap_or_else(|| l.weight().clone()),
+            ),
+            Output::Tied { embeddings, bias } => (embeddings.clone(), bias.clone()),
+        };
+        (&self.dense, &self.norm, self.activation, w, b)
+    }
+}

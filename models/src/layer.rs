@@ -1,0 +1,86 @@
+//! One encoder layer, PyTorch `TransformerEncoderLayer` semantics.
+//!
+//! Post-norm: `x = norm1(x + drop(attn(x)))`, `x = norm2(x + drop(ffn(x)))`.
+//! Pre-norm (`norm_first`): `x = x + drop(attn(norm1(x)))`, `x = x + drop(ffn(norm2(x)))`.
+
+use crate::feed_forward::FeedForward;
+use crate::{Dropout, EncoderConfig, LayerNorm, Mode, SelfAttention};
+use candle_core::{Result, Tensor};
+use candle_nn::VarBuilder;
+
+/// Self-attention and feed-forward blocks with residuals and layer norms.
+#[derive(Debug, Clone)]
+pub struct EncoderLayer {
+    attn: SelfAttention,
+    ffn: FeedForward,
+    norm1: LayerNorm,
+    norm2: LayerNorm,
+    dropout: Dropout,
+    norm_first: bool,
+}
+
+impl EncoderLayer {
+    /// Creates or loads the layer's parameters under `vb`.
+    pub fn new(vb: VarBuilder, cfg: &EncoderConfig) -> Result<Self> {
+        Ok(Self {
+            attn: SelfAttention::new(vb.pp("attn"), cfg.dim, cfg.heads, cfg.dropout)?,
+            ffn: FeedForward::new(
+                vb.pp("ffn"),
+                cfg.dim,
+                cfg.ffn_dim,
+                cfg.activation,
+                cfg.dropout,
+            )?,
+            norm1: LayerNorm::new(vb.pp("norm1"), cfg.dim)?,
+            norm2: LayerNorm::new(vb.pp("norm2"), cfg.dim)?,
+            dropout: Dropout::new(cfg.dropout),
+            norm_first: cfg.norm_first,
+        })
+    }
+
+    /// The parts, for export: attention, (lin1, lin2), norm1, norm2.
+    pub fn parts(
+        &self,
+    ) -> (
+        &SelfAttention,
+        (&candle_nn::Linear, &candle_nn::Linear),
+        &LayerNorm,
+        &LayerNorm,
+    ) {
+        (
+            &self.attn,
+            (&self.ffn.lin1, &self.ffn.lin2),
+            &self.norm1,
+            &self.norm2,
+        )
+    }
+
+    /// `(batch, seq, dim) -> (batch, seq, dim)`, and the attention weights if asked.
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        bias: &Tensor,
+        mode: &Mode,
+        keep_weights: bool,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        if self.norm_first {
+            let (a, w) = self
+                .attn
+                .forward(&self.norm1.forward(x)?, bias, mode, keep_weights)?;
+            let x = (x + self.dropout.forward(&a, mode)?)?;
+            let f = self.ffn.forward(&self.norm2.forward(&x)?, mode)?;
+            Ok(((&x + self.dropout.forward(&f, mode)?)?, w))
+        } else {
+            let (a, w) = self.attn.forward(x, bias, mode, keep_weights)?;
+            let x = self
+                .norm1
+                .forward(&(x + self.dropout.forward(&a, mode)?)?)?;
+            let f = self.ffn.forward(&x, mode)?;
+            Ok((
+                self.norm2
+                    .forward(&(&x + self.dropout.forward(&f, mode)?)?)?,
+                w,
+            ))
+        }
+    }
+}

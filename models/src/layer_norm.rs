@@ -1,0 +1,44 @@
+//! Layer normalisation over the last dimension, differentiable.
+//!
+//! `y = (x - mean(x)) / sqrt(var(x) + eps) * weight + bias`, shapes `(.., dim) -> (.., dim)`.
+//! candle-nn's `LayerNorm::forward` uses a fused kernel that records no backward op
+//! (see docs), so gradients would silently stop there; this one is composed of
+//! differentiable ops.
+
+use candle_core::{Result, Tensor};
+use candle_nn::{Init, VarBuilder};
+
+/// PyTorch's default epsilon.
+const EPS: f32 = 1e-5;
+
+/// A LayerNorm with learned scale and shift.
+#[derive(Debug, Clone)]
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl LayerNorm {
+    /// Creates or loads `weight` (ones) and `bias` (zeros) of size `dim` under `vb`.
+    pub fn new(vb: VarBuilder, dim: usize) -> Result<Self> {
+        Ok(Self {
+            weight: vb.get_with_hints(dim, "weight", Init::Const(1.0))?,
+            bias: vb.get_with_hints(dim, "bias", Init::Const(0.0))?,
+        })
+    }
+
+    /// The scale, for export.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// The shift, for export.
+    pub fn bias(&self) -> &Tensor {
+        &self.bias
+    }
+
+    /// `(.., dim) -> (.., dim)`
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, EPS)
+    }
+}

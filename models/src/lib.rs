@@ -1,0 +1,31 @@
+//! The candle transformer encoder of xp, and the output head every objective uses.
+//!
+//! The encoder follows PyTorch's `TransformerEncoderLayer` semantics (post-norm or
+//! pre-norm, ReLU or GELU, dropout on attention weights and residual branches) with a
+//! key-padding mask computed from the tokens and an optional causal mask.
+//!
+//! Every layer is built from a [`candle_nn::VarBuilder`] path, so the same code creates
+//! fresh weights and loads saved ones; the paths are the checkpoint's tensor names.
+
+mod activation;
+mod attention;
+mod config;
+mod dropout;
+mod encoder;
+mod feed_forward;
+mod head;
+mod layer;
+mod layer_norm;
+mod mask;
+mod positions;
+
+pub use activation::Activation;
+pub use attention::SelfAttention;
+pub use config::{EncoderConfig, Positions};
+pub use dropout::{Dropout, Mode};
+pub use encoder::{Encoder, EncoderInput, EncoderOutput};
+pub use head::Head;
+pub use layer::EncoderLayer;
+pub use layer_norm::LayerNorm;
+pub use mask::{attention_bias, PAD_ID};
+pub use positions::PositionEncoding;

@@ -1,0 +1,114 @@
+//! CLS: supervised language-of-origin classification.
+//!
+//! The head reads the `[CLS]` state (`pool = "start"`) or the mean over characters
+//! (`pool = "mean"`, pads masked) of the masked name (`masked = true`, as in BERT, with
+//! the shared MLM masking at `mask_prob`) or of the clean one, and predicts the label.
+
+use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
+use xp_framework::config::parse_table;
+use xp_framework::objective::{
+    config_fields, mask_characters, BuildContext, DeviceBatch, EncoderIds, NameBatch, Objective,
+    ObjectiveEntry, ObjectiveError, Pool, Prepared,
+};
+use xp_framework::SmallRng;
+use xp_models::{Head, Mode};
+
+/// `[objectives.CLS]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClsConfig {
+    /// Read the MLM-masked name instead of the clean one.
+    pub masked: bool,
+    /// Masking probability per character when `masked`.
+    pub mask_prob: f64,
+    /// `start` (the `[CLS]` state) or `mean` (over non-pad positions).
+    pub pool: Pool,
+}
+
+impl Default for ClsConfig {
+    fn default() -> Self {
+        Self {
+            masked: true,
+            mask_prob: 0.15,
+            pool: Pool::Start,
+        }
+    }
+}
+
+/// The CLS objective.
+pub struct Cls {
+    config: ClsConfig,
+    head: Head,
+    labels: Vec<String>,
+}
+
+impl Objective for Cls {
+    fn name(&self) -> &str {
+        "CLS"
+    }
+
+    fn config(&self) -> toml::Table {
+        toml::Table::try_from(&self.config).unwrap_or_default()
+    }
+
+    fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Prepared {
+        let tokens = if self.config.masked {
+            mask_characters(batch, self.config.mask_prob, rng).tokens
+        } else {
+            batch.tokens.clone()
+        };
+        Prepared {
+            input: EncoderIds {
+                tokens,
+                seq_len: batch.seq_len,
+                segments: None,
+                causal: false,
+            },
+            positions: None,
+            targets: batch.labels.clone(),
+        }
+    }
+
+    fn logits(
+        &self,
+        hidden: &Tensor,
+        batch: &DeviceBatch,
+        mode: &Mode,
+    ) -> candle_core::Result<Tensor> {
+        self.head
+            .forward(&self.config.pool.apply(hidden, &batch.tokens)?, mode)
+    }
+
+    fn class_names(&self) -> Option<Vec<String>> {
+        Some(self.labels.clone())
+    }
+}
+
+fn build(
+    table: &toml::Table,
+    ctx: &BuildContext,
+    vb: candle_nn::VarBuilder,
+) -> Result<Box<dyn Objective>, ObjectiveError> {
+    let config: ClsConfig = parse_table(table, "[objectives.CLS]")?;
+    ctx.probability("CLS", "mask_prob", config.mask_prob)?;
+    let head = ctx.class_head(vb, ctx.labels.len())?;
+    Ok(Box::new(Cls {
+        config,
+        head,
+        labels: ctx.labels.to_vec(),
+    }))
+}
+
+inventory::submit! {
+    ObjectiveEntry {
+        name: "CLS",
+        description: "language-of-origin classification from the [CLS] state or the mean",
+        segments: 0,
+        defaults: config_fields::<ClsConfig>,
+        build,
+    }
+}
+
+#[cfg(test)]
+mod tests;

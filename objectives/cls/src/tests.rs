@@ -1,0 +1,63 @@
+use super::*;
+use rand::SeedableRng;
+use xp_framework::data::{Dataset, Vocab, MASK};
+
+fn batch(names: &[&str]) -> NameBatch {
+    let vocab = Vocab::from_names(names.iter().copied());
+    let ids: Vec<Vec<u32>> = names.iter().map(|n| vocab.encode(n).unwrap()).collect();
+    let mut b = Dataset::from_names(&ids, &vocab, 11);
+    b.labels = (0..names.len() as u32).collect();
+    b
+}
+
+fn cls(masked: bool) -> ClsConfig {
+    ClsConfig {
+        masked,
+        ..Default::default()
+    }
+}
+
+fn prepare(config: ClsConfig, b: &NameBatch) -> Prepared {
+    prepare_seeded(config, b, 3)
+}
+
+fn prepare_seeded(config: ClsConfig, b: &NameBatch, seed: u64) -> Prepared {
+    // The head is not used by `prepare`; build a tiny one.
+    let vb = candle_nn::VarBuilder::zeros(candle_core::DType::F32, &candle_core::Device::Cpu);
+    let head = Head::new(vb, 4, 2, xp_models::Activation::Relu, 0.0, None).unwrap();
+    let objective = Cls {
+        config,
+        head,
+        labels: vec![],
+    };
+    objective.prepare(b, &mut SmallRng::seed_from_u64(seed))
+}
+
+#[test]
+fn clean_input_is_the_batch_and_targets_are_labels() {
+    let b = batch(&["Smith", "Ivanov", "Tanaka"]);
+    let p = prepare(cls(false), &b);
+    assert_eq!(p.input.tokens, b.tokens);
+    assert_eq!(p.targets, vec![0, 1, 2]);
+    assert!(p.positions.is_none() && !p.input.causal && p.input.segments.is_none());
+}
+
+#[test]
+fn masked_input_only_changes_characters() {
+    let b = batch(&["Smith", "Ivanov", "Tanaka", "Nguyen"]);
+    let p = prepare(cls(true), &b);
+    for (i, (got, orig)) in p.input.tokens.iter().zip(&b.tokens).enumerate() {
+        let pos = i % b.seq_len;
+        let is_char = pos >= 1 && pos <= b.lengths[i / b.seq_len];
+        assert!(got == orig || is_char, "position {i} changed");
+    }
+    let masked = (0..20)
+        .filter(|&s| {
+            prepare_seeded(cls(true), &b, s)
+                .input
+                .tokens
+                .contains(&MASK)
+        })
+        .count();
+    assert!(masked >= 10, "most batches show [MASK]: {masked} of 20");
+}

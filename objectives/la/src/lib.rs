@@ -1,0 +1,144 @@
+//! LA: next character under a look-ahead (causal) mask, GPT-style.
+//!
+//! Input: the name without `[CLS]` and without the row's last position; target: the
+//! same row shifted by one, so position `t` predicts character `t + 2` (as in the
+//! reference, the first character is never a target). Loss over non-pad targets.
+
+use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
+use xp_framework::config::parse_table;
+use xp_framework::data::PAD;
+use xp_framework::objective::{
+    config_fields, gather_rows, BuildContext, DeviceBatch, EncoderIds, NameBatch, Objective,
+    ObjectiveEntry, ObjectiveError, Prepared,
+};
+use xp_framework::SmallRng;
+use xp_models::{Head, Mode};
+
+/// `[objectives.LA]` has no fields of its own.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LaConfig {}
+
+/// The LA objective.
+pub struct La {
+    config: LaConfig,
+    head: Head,
+}
+
+/// Input ids, target positions and targets of a batch.
+pub fn shift(batch: &NameBatch) -> Prepared {
+    let len = batch.seq_len - 2;
+    let mut tokens = Vec::with_capacity(batch.len() * len);
+    let (mut positions, mut targets) = (Vec::new(), Vec::new());
+    for i in 0..batch.len() {
+        let row = batch.row(i);
+        tokens.extend_from_slice(&row[1..1 + len]);
+        for (t, &next) in row[2..2 + len].iter().enumerate() {
+            if next != PAD {
+                positions.push((i * len + t) as u32);
+                targets.push(next);
+            }
+        }
+    }
+    Prepared {
+        input: EncoderIds {
+            tokens,
+            seq_len: len,
+            segments: None,
+            causal: true,
+        },
+        positions: Some(positions),
+        targets,
+    }
+}
+
+impl Objective for La {
+    fn name(&self) -> &str {
+        "LA"
+    }
+
+    fn config(&self) -> toml::Table {
+        toml::Table::try_from(&self.config).unwrap_or_default()
+    }
+
+    fn prepare(&self, batch: &NameBatch, _rng: &mut SmallRng) -> Prepared {
+        shift(batch)
+    }
+
+    fn logits(
+        &self,
+        hidden: &Tensor,
+        batch: &DeviceBatch,
+        mode: &Mode,
+    ) -> candle_core::Result<Tensor> {
+        let positions = batch
+            .positions
+            .as_ref()
+            .ok_or_else(|| candle_core::Error::Msg("LA batch without positions".into()))?;
+        self.head.forward(&gather_rows(hidden, positions)?, mode)
+    }
+}
+
+fn build(
+    table: &toml::Table,
+    ctx: &BuildContext,
+    vb: candle_nn::VarBuilder,
+) -> Result<Box<dyn Objective>, ObjectiveError> {
+    let config: LaConfig = parse_table(table, "[objectives.LA]")?;
+    if ctx.max_len < 2 {
+        return Err(ctx
+            .invalid("LA", "max_len", "LA needs data.max_len >= 2")
+            .into());
+    }
+    Ok(Box::new(La {
+        config,
+        head: ctx.token_head(vb)?,
+    }))
+}
+
+inventory::submit! {
+    ObjectiveEntry {
+        name: "LA",
+        description: "GPT-style next character under a look-ahead (causal) mask",
+        segments: 0,
+        defaults: config_fields::<LaConfig>,
+        build,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xp_framework::data::{Dataset, Vocab};
+
+    #[test]
+    fn targets_are_the_inputs_shifted_by_one_and_pads_are_ignored() {
+        let names = ["Abe", "Smith", "Ivanovskiii"];
+        let vocab = Vocab::from_names(names);
+        let ids: Vec<Vec<u32>> = names.iter().map(|n| vocab.encode(n).unwrap()).collect();
+        let b = Dataset::from_names(&ids, &vocab, 11);
+        let p = shift(&b);
+        let len = p.input.seq_len;
+        assert_eq!(len, 10);
+        assert!(p.input.causal);
+        for i in 0..b.len() {
+            let input = &p.input.tokens[i * len..(i + 1) * len];
+            assert_eq!(
+                &input[..ids[i].len().min(len)],
+                &ids[i][..ids[i].len().min(len)]
+            );
+        }
+        // Every character but the first is a target, predicted from the one before.
+        assert_eq!(
+            p.targets.len(),
+            ids.iter().map(|n| n.len() - 1).sum::<usize>()
+        );
+        for (&pos, &target) in p.positions.as_ref().unwrap().iter().zip(&p.targets) {
+            let (row, t) = (pos as usize / len, pos as usize % len);
+            assert_eq!(target, ids[row][t + 1]);
+            assert_eq!(p.input.tokens[pos as usize], ids[row][t]);
+            assert_ne!(target, PAD);
+        }
+    }
+}

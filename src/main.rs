@@ -1,0 +1,11 @@
+//! The `xp` binary: the CLI of `xp-cli` with the objectives of this workspace linked in.
+
+// Name every objective crate, or the linker drops it with its registration.
+extern crate xp_objective_cls as _;
+extern crate xp_objective_la as _;
+extern crate xp_objective_mlm as _;
+extern crate xp_objective_nsp as _;
+
+fn main() -> std::process::ExitCode {
+    xp_cli::main()
+}
