@@ -15,6 +15,7 @@ pub mod objective;
 pub mod optim;
 pub mod params;
 pub mod report;
+pub mod stack;
 pub mod train;
 
 pub use error::{Result, XpError};

@@ -8,6 +8,7 @@ use crate::objective::{
     find, BuildContext, DeviceBatch, NameBatch, Objective, ObjectiveSettings, Prepared,
 };
 use crate::params::ParamStore;
+use crate::stack::Stacked;
 use candle_core::{Device, Tensor};
 use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
@@ -143,8 +144,36 @@ impl Model {
             .collect()
     }
 
-    /// Runs the encoder and each head on its prepared batch.
+    /// Runs the encoder once over every objective's rows (see [`Stacked`]), then each
+    /// head on its own rows.
     pub fn forward(&self, prepared: &[Prepared], mode: &Mode) -> Result<Vec<ObjectiveOutput>> {
+        let stacked = Stacked::new(prepared, self.encoder.no_segment(), &self.device)?;
+        let hidden_all = self.encoder.forward(stacked.input(), mode)?;
+        let mut outputs = Vec::with_capacity(prepared.len());
+        for (i, (active, p)) in self.objectives.iter().zip(prepared).enumerate() {
+            let mut hidden = stacked.block(&hidden_all, i)?;
+            if active.settings.detach {
+                hidden = hidden.detach();
+            }
+            let batch = DeviceBatch::new(p, &self.device)?;
+            let logits = active.objective.logits(&hidden, &batch, mode)?;
+            let loss = active.objective.loss(&logits, &batch.targets)?;
+            outputs.push(ObjectiveOutput {
+                loss,
+                logits,
+                targets: batch.targets,
+            });
+        }
+        Ok(outputs)
+    }
+
+    /// Like [`Model::forward`], with one encoder pass per objective (the plain
+    /// definition, kept to test that stacking changes nothing).
+    pub fn forward_unstacked(
+        &self,
+        prepared: &[Prepared],
+        mode: &Mode,
+    ) -> Result<Vec<ObjectiveOutput>> {
         let mut outputs = Vec::with_capacity(prepared.len());
         for (active, p) in self.objectives.iter().zip(prepared) {
             let batch = DeviceBatch::new(p, &self.device)?;

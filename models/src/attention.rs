@@ -4,15 +4,15 @@
 //! dropout on the attention weights, heads concatenated, then `W_out`.
 //! Shapes: `x (batch, seq, dim)`, `bias (batch, 1, 1|seq, seq)` -> `(batch, seq, dim)`.
 
-use crate::{Dropout, Mode};
+use crate::{Dense, Dropout, Mode};
 use candle_core::{Result, Tensor, D};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_nn::VarBuilder;
 
 /// Self-attention with a fused input projection (`in_proj`) and `out_proj`.
 #[derive(Debug, Clone)]
 pub struct SelfAttention {
-    in_proj: Linear,
-    out_proj: Linear,
+    in_proj: Dense,
+    out_proj: Dense,
     heads: usize,
     head_dim: usize,
     dropout: Dropout,
@@ -25,8 +25,8 @@ impl SelfAttention {
             candle_core::bail!("model dim {dim} is not divisible by {heads} heads")
         }
         Ok(Self {
-            in_proj: candle_nn::linear(dim, 3 * dim, vb.pp("in_proj"))?,
-            out_proj: candle_nn::linear(dim, dim, vb.pp("out_proj"))?,
+            in_proj: Dense::new(dim, 3 * dim, vb.pp("in_proj"))?,
+            out_proj: Dense::new(dim, dim, vb.pp("out_proj"))?,
             heads,
             head_dim: dim / heads,
             dropout: Dropout::new(dropout),
@@ -34,7 +34,7 @@ impl SelfAttention {
     }
 
     /// The input projection `(3*dim, dim)` and output projection, for export.
-    pub fn projections(&self) -> (&Linear, &Linear) {
+    pub fn projections(&self) -> (&Dense, &Dense) {
         (&self.in_proj, &self.out_proj)
     }
 

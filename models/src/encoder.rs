@@ -3,7 +3,7 @@
 //! `h0 = dropout_in(tok_emb[tokens] + pos[0..seq] + seg_emb[segments])`, then each layer.
 //! Shapes: `tokens (batch, seq)` u32 -> `(batch, seq, dim)`.
 
-use crate::{attention_bias, Dropout, EncoderConfig, EncoderLayer, Mode, PositionEncoding};
+use crate::{attention_bias, Causal, Dropout, EncoderConfig, EncoderLayer, Mode, PositionEncoding};
 use candle_core::{Result, Tensor};
 use candle_nn::{Embedding, Module, VarBuilder};
 
@@ -12,10 +12,11 @@ use candle_nn::{Embedding, Module, VarBuilder};
 pub struct EncoderInput<'a> {
     /// Token ids `(batch, seq)`, u32; `[PAD]` keys are masked out.
     pub tokens: &'a Tensor,
-    /// Segment ids `(batch, seq)`, u32, when the encoder has segment embeddings.
+    /// Segment ids `(batch, seq)`, u32, when the encoder has segment embeddings;
+    /// [`Encoder::no_segment`] adds nothing (for rows of objectives without segments).
     pub segments: Option<&'a Tensor>,
     /// Look-ahead mask: position `q` attends to keys `<= q` only.
-    pub causal: bool,
+    pub causal: Causal<'a>,
 }
 
 /// Hidden states and, when asked for, each layer's attention weights.
@@ -76,6 +77,11 @@ impl Encoder {
         self.seg_emb.as_ref().map(|e| e.embeddings())
     }
 
+    /// The segment id that adds no segment vector.
+    pub fn no_segment(&self) -> u32 {
+        self.config.segments as u32
+    }
+
     /// The position term.
     pub fn positions(&self) -> &PositionEncoding {
         &self.positions
@@ -107,7 +113,13 @@ impl Encoder {
             .forward(input.tokens)?
             .broadcast_add(&self.positions.forward(seq)?)?;
         match (&self.seg_emb, input.segments) {
-            (Some(emb), Some(segments)) => x = (x + emb.forward(segments)?)?,
+            (Some(emb), Some(segments)) => {
+                // One extra zero row: the id `no_segment()` adds nothing.
+                let table = emb.embeddings();
+                let zero = Tensor::zeros((1, table.dim(1)?), table.dtype(), table.device())?;
+                let table = Tensor::cat(&[table, &zero], 0)?;
+                x = (x + Embedding::new(table, self.config.dim).forward(segments)?)?
+            }
             (None, Some(_)) => {
                 candle_core::bail!("segment ids given to an encoder without segment embeddings")
             }

@@ -1,15 +1,15 @@
 //! The position-wise feed-forward block: `lin2(dropout(act(lin1(x))))`,
 //! `(.., dim) -> (.., ffn_dim) -> (.., dim)`.
 
-use crate::{Activation, Dropout, Mode};
+use crate::{Activation, Dense, Dropout, Mode};
 use candle_core::{Result, Tensor};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_nn::VarBuilder;
 
 /// Two linear maps around an activation.
 #[derive(Debug, Clone)]
 pub struct FeedForward {
-    pub(crate) lin1: Linear,
-    pub(crate) lin2: Linear,
+    pub(crate) lin1: Dense,
+    pub(crate) lin2: Dense,
     activation: Activation,
     dropout: Dropout,
 }
@@ -24,8 +24,8 @@ impl FeedForward {
         dropout: f32,
     ) -> Result<Self> {
         Ok(Self {
-            lin1: candle_nn::linear(dim, ffn_dim, vb.pp("lin1"))?,
-            lin2: candle_nn::linear(ffn_dim, dim, vb.pp("lin2"))?,
+            lin1: Dense::new(dim, ffn_dim, vb.pp("lin1"))?,
+            lin2: Dense::new(ffn_dim, dim, vb.pp("lin2"))?,
             activation,
             dropout: Dropout::new(dropout),
         })

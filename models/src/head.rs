@@ -2,14 +2,14 @@
 //! then `Linear(dim, n_out)`, or the transposed token embedding plus a bias when tied.
 //! Shapes: `(.., dim) -> (.., n_out)`.
 
-use crate::{Activation, Dropout, LayerNorm, Mode};
-use candle_core::{Result, Tensor};
-use candle_nn::{Init, Linear, Module, VarBuilder};
+use crate::{add_rows, Activation, Dense, Dropout, LayerNorm, Mode};
+use candle_core::{Result, Tensor, D};
+use candle_nn::{Init, VarBuilder};
 
 /// The last layer of a head.
 #[derive(Debug, Clone)]
 enum Output {
-    Own(Linear),
+    Own(Dense),
     /// Weight tying: logits against the token embedding `(vocab, dim)`, plus a bias.
     Tied {
         embeddings: Tensor,
@@ -20,7 +20,7 @@ enum Output {
 /// A prediction head.
 #[derive(Debug, Clone)]
 pub struct Head {
-    dense: Linear,
+    dense: Dense,
     norm: LayerNorm,
     activation: Activation,
     dropout: Dropout,
@@ -45,10 +45,10 @@ impl Head {
                     .pp("out")
                     .get_with_hints(n_out, "bias", Init::Const(0.0))?,
             },
-            None => Output::Own(candle_nn::linear(dim, n_out, vb.pp("out"))?),
+            None => Output::Own(Dense::new(dim, n_out, vb.pp("out"))?),
         };
         Ok(Self {
-            dense: candle_nn::linear(dim, dim, vb.pp("dense"))?,
+            dense: Dense::new(dim, dim, vb.pp("dense"))?,
             norm: LayerNorm::new(vb.pp("norm"), dim)?,
             activation,
             dropout: Dropout::new(dropout),
@@ -69,12 +69,9 @@ impl Head {
     }
 
     /// `(dense, norm, activation, output weight (n_out, dim), output bias)`, for export.
-    pub fn parts(&self) -> (&Linear, &LayerNorm, Activation, Tensor, Tensor) {
+    pub fn parts(&self) -> (&Dense, &LayerNorm, Activation, Tensor, Tensor) {
         let (w, b) = match &self.output {
-            Output::Own(l) => (
-                l.weight().clone(),
-                l.bias().cloned().unwrap_or_else(|| l.weight().clone()),
-            ),
+            Output::Own(l) => (l.weight().clone(), l.bias().clone()),
             Output::Tied { embeddings, bias } => (embeddings.clone(), bias.clone()),
         };
         (&self.dense, &self.norm, self.activation, w, b)

@@ -5,7 +5,8 @@
 //! (see docs), so gradients would silently stop there; this one is composed of
 //! differentiable ops.
 
-use candle_core::{Result, Tensor};
+use crate::{add_rows, mul_rows};
+use candle_core::{Result, Tensor, D};
 use candle_nn::{Init, VarBuilder};
 
 /// PyTorch's default epsilon.
@@ -39,6 +40,10 @@ impl LayerNorm {
 
     /// `(.., dim) -> (.., dim)`
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, EPS)
+        let dim = x.dim(D::Minus1)? as f64;
+        let centered = x.broadcast_sub(&(x.sum_keepdim(D::Minus1)? / dim)?)?;
+        let var = (centered.sqr()?.sum_keepdim(D::Minus1)? / dim)?;
+        let normed = centered.broadcast_div(&(var + EPS as f64)?.sqrt()?)?;
+        add_rows(&mul_rows(&normed, &self.weight)?, &self.bias)
     }
 }

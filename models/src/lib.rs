@@ -10,6 +10,7 @@
 mod activation;
 mod attention;
 mod config;
+mod dense;
 mod dropout;
 mod encoder;
 mod feed_forward;
@@ -18,14 +19,17 @@ mod layer;
 mod layer_norm;
 mod mask;
 mod positions;
+mod rows;
 
 pub use activation::Activation;
 pub use attention::SelfAttention;
 pub use config::{EncoderConfig, Positions};
+pub use dense::Dense;
 pub use dropout::{Dropout, Mode};
 pub use encoder::{Encoder, EncoderInput, EncoderOutput};
 pub use head::Head;
 pub use layer::EncoderLayer;
 pub use layer_norm::LayerNorm;
-pub use mask::{attention_bias, PAD_ID};
+pub use mask::{attention_bias, Causal, PAD_ID};
 pub use positions::PositionEncoding;
+pub use rows::{add_rows, mul_rows, repeat_rows};

@@ -102,10 +102,15 @@ impl DeviceBatch {
 
     /// The encoder's view of it.
     pub fn encoder_input(&self) -> xp_models::EncoderInput<'_> {
+        let causal = if self.causal {
+            xp_models::Causal::All
+        } else {
+            xp_models::Causal::None
+        };
         xp_models::EncoderInput {
             tokens: &self.tokens,
             segments: self.segments.as_ref(),
-            causal: self.causal,
+            causal,
         }
     }
 }

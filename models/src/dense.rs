@@ -1,0 +1,57 @@
+//! A linear layer `y = x W^T + b`, `(.., in) -> (.., out)`, with PyTorch's parameter
+//! layout (`weight (out, in)`, `bias (out)`) and a fast bias gradient (see `rows`).
+
+use crate::rows::add_rows;
+use candle_core::{Result, Tensor, D};
+use candle_nn::{Init, VarBuilder};
+
+/// A dense layer.
+#[derive(Debug, Clone)]
+pub struct Dense {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Dense {
+    /// Creates or loads `weight` and `bias` under `vb` (PyTorch's default init ranges).
+    pub fn new(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Self> {
+        let bound = 1.0 / (in_dim as f64).sqrt();
+        Ok(Self {
+            weight: vb.get_with_hints(
+                (out_dim, in_dim),
+                "weight",
+                candle_nn::init::DEFAULT_KAIMING_NORMAL,
+            )?,
+            bias: vb.get_with_hints(
+                out_dim,
+                "bias",
+                Init::Uniform {
+                    lo: -bound,
+                    up: bound,
+                },
+            )?,
+        })
+    }
+
+    /// `(out, in)`
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// `(out,)`
+    pub fn bias(&self) -> &Tensor {
+        &self.bias
+    }
+
+    /// `(.., in) -> (.., out)`
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let in_dim = x.dim(D::Minus1)?;
+        let mut shape = x.dims().to_vec();
+        let rows = x.elem_count() / in_dim.max(1);
+        let y = x.reshape((rows, in_dim))?.matmul(&self.weight.t()?)?;
+        if let Some(last) = shape.last_mut() {
+            *last = self.weight.dim(0)?;
+        }
+        add_rows(&y, &self.bias)?.reshape(shape)
+    }
+}
