@@ -63,7 +63,15 @@ impl Head {
         match &self.output {
             Output::Own(linear) => linear.forward(&h),
             Output::Tied { embeddings, bias } => {
-                h.broadcast_matmul(&embeddings.t()?)?.broadcast_add(bias)
+                let dim = h.dim(D::Minus1)?;
+                let mut shape = h.dims().to_vec();
+                if let Some(last) = shape.last_mut() {
+                    *last = embeddings.dim(0)?;
+                }
+                let logits = h
+                    .reshape((h.elem_count() / dim.max(1), dim))?
+                    .matmul(&embeddings.t()?)?;
+                add_rows(&logits, bias)?.reshape(shape)
             }
         }
     }

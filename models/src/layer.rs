@@ -4,7 +4,7 @@
 //! Pre-norm (`norm_first`): `x = x + drop(attn(norm1(x)))`, `x = x + drop(ffn(norm2(x)))`.
 
 use crate::feed_forward::FeedForward;
-use crate::{Dense, Dropout, EncoderConfig, LayerNorm, Mode, SelfAttention};
+use crate::{Dropout, EncoderConfig, LayerNorm, Mode, SelfAttention};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
