@@ -54,8 +54,10 @@ impl Optimizer {
             let Some(g) = grads.get(&slot.var) else {
                 continue;
             };
-            let p = slot.var.as_tensor();
-            let mut g = (g * grad_scale)?;
+            // Detached: the update must not record a graph, or every step's tensors
+            // would stay reachable from the next step's moments.
+            let p = &slot.var.as_tensor().detach();
+            let mut g = (g.detach() * grad_scale)?;
             if self.kind == OptimizerKind::Adam && self.weight_decay > 0.0 {
                 g = (g + (p * self.weight_decay)?)?;
             }

@@ -191,7 +191,7 @@ impl Experiment {
         let origin = if overrides.is_empty() {
             origin.to_owned()
         } else {
-            format!("{origin} (with --set)")
+            format!("{origin} (with --set {})", overrides.join(" --set "))
         };
         // Re-parse from text so that errors carry line and column.
         let text =

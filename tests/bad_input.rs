@@ -1,0 +1,163 @@
+//! Bad input gets a clear error naming the problem, exit code 1, and no panic.
+
+mod common;
+
+use common::{assert_clean_failure, tiny_experiment, write, xp, ALL_OBJECTIVES};
+
+fn check_fails(body: &str, needle: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "exp.toml", body);
+    assert_clean_failure(&xp(&["check", path.to_str().unwrap()]), needle);
+}
+
+fn with(objectives: &str, extra: &str) -> String {
+    tiny_experiment("bad", objectives) + extra
+}
+
+#[test]
+fn malformed_toml_names_line_and_column() {
+    check_fails("name = \"x\"\n[model\ndim = 3\n", "line 2");
+}
+
+#[test]
+fn unknown_field_names_the_nearest_valid_one() {
+    check_fails(
+        &tiny_experiment("x", ALL_OBJECTIVES).replace("[train]", "[train]\nstesp = 3"),
+        "did you mean `steps`",
+    );
+    check_fails(
+        &tiny_experiment("x", "[objectives.MLM]\nmask_prb = 0.2\n"),
+        "did you mean `mask_prob`",
+    );
+}
+
+#[test]
+fn unknown_objective_lists_the_registered_ones() {
+    check_fails(
+        &tiny_experiment("x", "[objectives.MLMM]\n"),
+        "registered objectives: CLS, LA, MLM, NSP",
+    );
+}
+
+#[test]
+fn invalid_values_are_named() {
+    check_fails(
+        &tiny_experiment("x", ALL_OBJECTIVES).replace("heads = 2", "heads = 3"),
+        "not divisible",
+    );
+    check_fails(
+        &tiny_experiment("x", "[objectives.NSP]\n").replace("batch_size = 16", "batch_size = 1"),
+        "batch_size to 2 or more",
+    );
+    check_fails(
+        &tiny_experiment("x", "[objectives.MLM]\nmask_prob = 1.5\n"),
+        "not a probability",
+    );
+    check_fails(&tiny_experiment("x", ""), "no objective");
+    check_fails(
+        &tiny_experiment("x", ALL_OBJECTIVES).replace("[data]", "[data]\nmin_len = 9\nmax_len = 3"),
+        "min_len",
+    );
+    check_fails(
+        &with("[objectives.CLS]\nweight = -1.0\n", ""),
+        "non-negative",
+    );
+    check_fails(
+        &with("[objectives.CLS]\npool = \"max\"\n", ""),
+        "unknown variant",
+    );
+}
+
+#[test]
+fn a_missing_corpus_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = tiny_experiment("x", ALL_OBJECTIVES).replace(
+        &common::corpus_dir().display().to_string(),
+        "/nonexistent/names",
+    );
+    let path = write(dir.path(), "exp.toml", &body);
+    assert_clean_failure(&xp(&["check", path.to_str().unwrap()]), "xp data --fetch");
+}
+
+#[test]
+fn empty_or_unreadable_corpus_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("names");
+    std::fs::create_dir(&corpus).unwrap();
+    std::fs::write(corpus.join("Arabic.txt"), "Nasser\nKhoury\n").unwrap();
+    std::fs::write(corpus.join("Czech.txt"), "").unwrap();
+    let body = tiny_experiment("x", "[objectives.CLS]\n").replace(
+        &common::corpus_dir().display().to_string(),
+        &corpus.display().to_string(),
+    );
+    let path = write(dir.path(), "exp.toml", &body);
+    assert_clean_failure(
+        &xp(&["check", path.to_str().unwrap()]),
+        "Czech.txt is empty",
+    );
+    std::fs::write(corpus.join("Czech.txt"), [0xff, 0xfe, 0x00, 0x41]).unwrap();
+    assert_clean_failure(
+        &xp(&["check", path.to_str().unwrap()]),
+        "Czech.txt is not UTF-8",
+    );
+}
+
+#[test]
+fn bad_overrides_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "exp.toml",
+        &tiny_experiment("x", ALL_OBJECTIVES),
+    );
+    assert_clean_failure(
+        &xp(&["check", path.to_str().unwrap(), "--set", "train.steps"]),
+        "expected key=value",
+    );
+    assert_clean_failure(
+        &xp(&[
+            "check",
+            path.to_str().unwrap(),
+            "--set",
+            "train.lr=\"fast\"",
+        ]),
+        "train.lr",
+    );
+    assert_clean_failure(
+        &xp(&["check", path.to_str().unwrap(), "--device", "tpu"]),
+        "unknown device",
+    );
+    assert_clean_failure(
+        &xp(&["check", path.to_str().unwrap(), "--device", "cuda"]),
+        "without CUDA",
+    );
+}
+
+#[test]
+fn an_unwritable_output_directory_fails_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "exp.toml",
+        &tiny_experiment("x", "[objectives.CLS]\n"),
+    );
+    let blocker = write(dir.path(), "a_file", "not a directory");
+    let out = blocker.join("run");
+    assert_clean_failure(
+        &xp(&[
+            "run",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        "cannot write",
+    );
+}
+
+#[test]
+fn a_missing_experiment_file_is_named() {
+    assert_clean_failure(
+        &xp(&["check", "/nonexistent/exp.toml"]),
+        "cannot read experiment /nonexistent/exp.toml",
+    );
+}

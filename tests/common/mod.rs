@@ -1,0 +1,73 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The corpus the tests read: `$XP_TEST_CORPUS`, else `../shared/data/names`.
+pub fn corpus_dir() -> PathBuf {
+    std::env::var_os("XP_TEST_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/names"))
+}
+
+/// A small, fast experiment over the test corpus with `objectives` (TOML tables).
+pub fn tiny_experiment(name: &str, objectives: &str) -> String {
+    format!(
+        r#"name = "{name}"
+seed = 7
+[data]
+dir = "{}"
+[model]
+dim = 16
+heads = 2
+layers = 1
+ffn_dim = 32
+dropout = 0.1
+head_dropout = 0.1
+[train]
+steps = 30
+batch_size = 16
+eval_batch_size = 512
+lr = 3e-3
+warmup = 5
+eval_every = 15
+{objectives}
+"#,
+        corpus_dir().display()
+    )
+}
+
+/// Every objective of this workspace.
+pub const ALL_OBJECTIVES: &str =
+    "[objectives.CLS]\n[objectives.MLM]\n[objectives.LA]\n[objectives.NSP]\n";
+
+/// Writes `text` as `name` in `dir` and returns its path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write test file");
+    path
+}
+
+/// Runs the built `xp` binary with `args`.
+pub fn xp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xp"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("XP_DATA_DIR")
+        .output()
+        .expect("run xp")
+}
+
+/// Standard error of a run as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts that `out` failed cleanly (exit 1, no panic) with a message holding `needle`.
+pub fn assert_clean_failure(out: &Output, needle: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "exit code, stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert!(err.contains(needle), "expected `{needle}` in: {err}");
+}

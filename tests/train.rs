@@ -1,0 +1,219 @@
+//! Training end to end on the test corpus with a tiny model.
+
+mod common;
+
+extern crate xp_objective_cls as _;
+extern crate xp_objective_la as _;
+extern crate xp_objective_mlm as _;
+extern crate xp_objective_nsp as _;
+
+use common::{tiny_experiment, write, xp, ALL_OBJECTIVES};
+use rand::SeedableRng;
+use xp_framework::config::Experiment;
+use xp_framework::train::{evaluate, RunDir, Session, SilentReporter};
+use xp_framework::SmallRng;
+
+fn session(objectives: &str, overrides: &[&str]) -> Session {
+    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    let exp = Experiment::parse(&tiny_experiment("t", objectives), "test", &overrides).unwrap();
+    Session::open(exp).unwrap()
+}
+
+#[test]
+fn the_reference_model_has_the_reference_parameter_count() {
+    let exp = Experiment::parse(&tiny_experiment("t", ALL_OBJECTIVES), "test", &[]).unwrap();
+    let mut exp = exp;
+    exp.model = Default::default();
+    let s = Session::open(exp).unwrap();
+    assert_eq!(s.info.vocab.len(), 59);
+    assert_eq!(s.model.params.count(), 489_226);
+}
+
+#[test]
+fn checkpoint_keys_are_stable() {
+    let s = session(ALL_OBJECTIVES, &["model.positions=\"learned\""]);
+    let names: Vec<String> = s.model.params.vars().into_iter().map(|(n, _)| n).collect();
+    for expected in [
+        "encoder.tok_emb.weight",
+        "encoder.pos_emb.weight",
+        "encoder.seg_emb.weight",
+        "encoder.layers.0.attn.in_proj.weight",
+        "encoder.layers.0.attn.out_proj.bias",
+        "encoder.layers.0.ffn.lin1.weight",
+        "encoder.layers.0.ffn.lin2.bias",
+        "encoder.layers.0.norm1.weight",
+        "encoder.layers.0.norm2.bias",
+        "heads.CLS.dense.weight",
+        "heads.CLS.norm.weight",
+        "heads.CLS.out.weight",
+        "heads.MLM.out.bias",
+        "heads.LA.out.weight",
+        "heads.NSP.out.weight",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "missing {expected} in {names:?}"
+        );
+    }
+    assert_eq!(names.len(), 3 + 12 + 4 * 6);
+}
+
+#[test]
+fn one_stacked_encoder_pass_equals_one_pass_per_objective() {
+    let s = session(ALL_OBJECTIVES, &["model.norm_first=true"]);
+    let batch = s.dataset.batch(&s.sets.train[..24]);
+    let prepared = s.model.prepare(&batch, &mut SmallRng::seed_from_u64(1));
+    let mode = xp_models::Mode::eval();
+    let stacked = s.model.forward(&prepared, &mode).unwrap();
+    let separate = s.model.forward_unstacked(&prepared, &mode).unwrap();
+    for (a, b) in stacked.iter().zip(&separate) {
+        let (a, b) = (
+            a.loss.to_scalar::<f32>().unwrap(),
+            b.loss.to_scalar::<f32>().unwrap(),
+        );
+        assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{a} vs {b}");
+    }
+}
+
+#[test]
+fn gradients_reach_every_parameter_and_detach_stops_them() {
+    let out = xp(&[
+        "check",
+        write(
+            tempfile::tempdir().unwrap().keep().as_path(),
+            "e.toml",
+            &tiny_experiment("g", ALL_OBJECTIVES),
+        )
+        .to_str()
+        .unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("from each of 4 objectives"));
+
+    let s = session("[objectives.CLS]\ndetach = true\n[objectives.MLM]\n", &[]);
+    let batch = s.dataset.batch(&s.sets.train[..16]);
+    let prepared = s.model.prepare(&batch, &mut SmallRng::seed_from_u64(1));
+    let outputs = s
+        .model
+        .forward(&prepared, &xp_models::Mode::eval())
+        .unwrap();
+    let cls = s
+        .model
+        .objectives
+        .iter()
+        .position(|a| a.name == "CLS")
+        .unwrap();
+    let grads = outputs[cls].loss.backward().unwrap();
+    for (name, var) in s.model.params.vars() {
+        let reached = grads.get(&var).is_some();
+        assert_eq!(
+            reached,
+            name.starts_with("heads.CLS."),
+            "{name}: detached CLS reaches only its head"
+        );
+    }
+}
+
+#[test]
+fn a_run_writes_everything_and_learns() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = write(
+        dir.path(),
+        "e.toml",
+        &tiny_experiment("all", ALL_OBJECTIVES),
+    );
+    let run = dir.path().join("run");
+    let out = xp(&[
+        "run",
+        exp.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--set",
+        "train.steps=60",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    for needle in ["CLS", "MLM", "LA", "NSP", "total", "test loss/acc"] {
+        assert!(table.contains(needle), "{table}");
+    }
+    for file in [
+        "experiment.toml",
+        "vocab.json",
+        "model.safetensors",
+        "metrics.csv",
+        "metrics.jsonl",
+        "metrics.png",
+        "total_loss.png",
+        "summary.json",
+        "confusion_CLS.csv",
+        "confusion_CLS.png",
+        "classes_CLS.csv",
+    ] {
+        assert!(run.join(file).is_file(), "missing {file}");
+    }
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert!(csv.starts_with("step,split,objective,loss,accuracy,lr"));
+    let total = |step: &str| -> f64 {
+        let row = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("{step},valid,total,")))
+            .unwrap();
+        row.split(',').nth(3).unwrap().parse().unwrap()
+    };
+    assert!(total("60") < total("15"), "validation loss falls:\n{csv}");
+    // The resolved experiment is complete and loads again; the run refuses a second use.
+    let resolved = std::fs::read_to_string(run.join("experiment.toml")).unwrap();
+    assert!(resolved.contains("mask_prob = 0.15") && resolved.contains("swap_prob = 0.5"));
+    let again = xp(&["run", exp.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+    common::assert_clean_failure(&again, "already holds a run");
+}
+
+#[test]
+fn same_seed_same_metrics_and_the_checkpoint_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let summaries: Vec<serde_json::Value> = (0..2)
+        .map(|i| {
+            let s = session(
+                "[objectives.CLS]\n[objectives.NSP]\n",
+                &["train.steps=20", "train.eval_every=10"],
+            );
+            let run = RunDir::create(&dir.path().join(format!("r{i}"))).unwrap();
+            let summary = xp_framework::train::train(&s, &run, &mut SilentReporter).unwrap();
+            serde_json::to_value(&summary.splits).unwrap()
+        })
+        .collect();
+    assert_eq!(summaries[0], summaries[1]);
+
+    let (exp, _, model) = RunDir::load(&dir.path().join("r0"), &candle_core::Device::Cpu).unwrap();
+    let s = session("[objectives.CLS]\n[objectives.NSP]\n", &[]);
+    let test = evaluate(
+        &model,
+        &s.dataset,
+        &s.sets.test,
+        exp.train.eval_batch_size,
+        exp.seed,
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::to_value(&test.objectives).unwrap(),
+        summaries[0][2][1]["objectives"]
+    );
+}
+
+#[test]
+fn a_corrupt_checkpoint_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = session(
+        "[objectives.CLS]\n",
+        &["train.steps=10", "train.eval_every=10"],
+    );
+    let run = RunDir::create(&dir.path().join("r")).unwrap();
+    xp_framework::train::train(&s, &run, &mut SilentReporter).unwrap();
+    std::fs::write(run.file(RunDir::CHECKPOINT), b"garbage").unwrap();
+    let err = RunDir::load(&run.path, &candle_core::Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("cannot load checkpoint"), "{err}");
+}
