@@ -138,3 +138,21 @@ fn offline_says_what_to_download_and_where() {
         "{err}"
     );
 }
+
+#[test]
+fn without_a_corpus_dir_the_cache_is_fetched_first() {
+    let (url, server) = serve(archive_of(&common::corpus_dir()), 1);
+    let cache = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xp"))
+        .arg("data")
+        .env_remove("XP_DATA_DIR")
+        .env("XDG_CACHE_HOME", cache.path())
+        .env("XP_CORPUS_URL", &url)
+        .output()
+        .unwrap();
+    let err = common::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("not on this machine: fetching"), "{err}");
+    assert_eq!(std::fs::read_dir(cache.path().join("xp/names")).unwrap().count(), 18);
+    server.join().unwrap();
+}
