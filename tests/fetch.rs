@@ -153,6 +153,11 @@ fn without_a_corpus_dir_the_cache_is_fetched_first() {
     let err = common::stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("not on this machine: fetching"), "{err}");
-    assert_eq!(std::fs::read_dir(cache.path().join("xp/names")).unwrap().count(), 18);
+    assert_eq!(
+        std::fs::read_dir(cache.path().join("xp/names"))
+            .unwrap()
+            .count(),
+        18
+    );
     server.join().unwrap();
 }

@@ -148,51 +148,55 @@ pub fn total_loss(path: &Path, rows: &[LogRow]) -> Drawn {
     })
 }
 
-/// `confusion_NAME.png`: rows are true classes, columns predictions, shaded by the
-/// share of the row.
+/// `confusion_NAME.png`: rows are true classes (first at the top), columns
+/// predictions, shaded by the share of the row.
 pub fn confusion(path: &Path, classes: &[String], matrix: &[Vec<usize>]) -> Drawn {
     let n = classes.len();
-    png(path, (760, 720), |root| {
+    png(path, (780, 760), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(
                 "confusion on test (row: true, column: predicted)",
                 ("sans-serif", 18),
             )
             .margin(10)
-            .x_label_area_size(80)
+            .x_label_area_size(30)
             .y_label_area_size(90)
-            .build_cartesian_2d(0..n, 0..n)
+            .build_cartesian_2d(
+                (0..n.saturating_sub(1)).into_segmented(),
+                (0..n.saturating_sub(1)).into_segmented(),
+            )
             .map_err(err)?;
-        let label = |i: &usize| classes.get(*i).cloned().unwrap_or_default();
-        let row_label = |i: &usize| {
-            (n - 1)
-                .checked_sub(*i)
-                .and_then(|r| classes.get(r).cloned())
-                .unwrap_or_default()
+        let name = |i: usize| classes.get(i).cloned().unwrap_or_default();
+        let column = |v: &SegmentValue<usize>| match v {
+            // Columns are narrow: the first four letters name a language well enough.
+            SegmentValue::CenterOf(i) => name(*i).chars().take(4).collect(),
+            _ => String::new(),
+        };
+        let row = |v: &SegmentValue<usize>| match v {
+            SegmentValue::CenterOf(i) => (n - 1).checked_sub(*i).map(name).unwrap_or_default(),
+            _ => String::new(),
         };
         chart
             .configure_mesh()
             .disable_mesh()
             .x_labels(n)
             .y_labels(n)
-            .x_label_formatter(&label)
-            .y_label_formatter(&row_label)
-            .x_label_style(
-                ("sans-serif", 11)
-                    .into_font()
-                    .transform(FontTransform::Rotate90),
-            )
-            .y_label_style(("sans-serif", 11))
+            .x_label_formatter(&column)
+            .y_label_formatter(&row)
+            .x_label_style(("sans-serif", 11))
+            .y_label_style(("sans-serif", 12))
             .draw()
             .map_err(err)?;
-        let cells = matrix.iter().enumerate().flat_map(|(t, row)| {
-            let total = row.iter().sum::<usize>().max(1) as f64;
-            row.iter().enumerate().map(move |(p, &c)| {
-                let shade = 1.0 - c as f64 / total;
-                let v = (255.0 * shade) as u8;
-                // Row t is drawn from the top.
+        let cells = matrix.iter().enumerate().flat_map(|(t, counts)| {
+            let total = counts.iter().sum::<usize>().max(1) as f64;
+            counts.iter().enumerate().map(move |(p, &c)| {
+                let v = (255.0 * (1.0 - c as f64 / total)) as u8;
+                let (y0, y1) = (n - 1 - t, n - t);
                 Rectangle::new(
-                    [(p, n - 1 - t), (p + 1, n - t)],
+                    [
+                        (SegmentValue::Exact(p), SegmentValue::Exact(y0)),
+                        (SegmentValue::Exact(p + 1), SegmentValue::Exact(y1)),
+                    ],
                     RGBColor(v, v, 255).filled(),
                 )
             })
