@@ -1,4 +1,5 @@
 //! Bad input gets a clear error naming the problem, exit code 1, and no panic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Fetching the corpus from an archive served on 127.0.0.1, built in the test from
 //! the shared copy of the corpus.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

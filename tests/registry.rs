@@ -1,4 +1,5 @@
 //! Every objective crate is linked and registered: in this test binary, and in `xp`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Training end to end on the test corpus with a tiny model.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -20,6 +20,19 @@ pub struct NameBatch {
 }
 
 impl NameBatch {
+    /// A batch of `names` (folded, label = index) over their own vocabulary, for tests
+    /// of transforms.
+    pub fn from_strs(names: &[&str], max_len: usize) -> (Self, crate::data::Vocab) {
+        let vocab = crate::data::Vocab::from_names(names.iter().copied());
+        let ids: Vec<Vec<u32>> = names
+            .iter()
+            .map(|n| vocab.encode(n).unwrap_or_default())
+            .collect();
+        let mut batch = crate::data::Dataset::from_names(&ids, &vocab, max_len);
+        batch.labels = (0..names.len() as u32).collect();
+        (batch, vocab)
+    }
+
     /// Number of names.
     pub fn len(&self) -> usize {
         self.lengths.len()
@@ -98,6 +111,15 @@ impl DeviceBatch {
                 .transpose()?,
             targets: Tensor::from_slice(&p.targets, p.targets.len(), device)?,
         })
+    }
+
+    /// The hidden states `(targets, dim)` at [`DeviceBatch::positions`], for token-level heads.
+    pub fn gathered(&self, hidden: &Tensor) -> Result<Tensor> {
+        let positions = self
+            .positions
+            .as_ref()
+            .ok_or_else(|| candle_core::Error::Msg("token-level batch without positions".into()))?;
+        super::gather_rows(hidden, positions)
     }
 
     /// The encoder's view of it.

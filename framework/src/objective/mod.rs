@@ -12,7 +12,7 @@ pub use batch::{DeviceBatch, EncoderIds, NameBatch, Prepared};
 pub use context::BuildContext;
 pub use masking::{mask_characters, Masked};
 pub use pooling::{gather_rows, pool_mean, pool_start, Pool};
-pub use registry::{config_fields, find, registered, BuildFn, ObjectiveEntry};
+pub use registry::{config_fields, config_table, find, registered, BuildFn, ObjectiveEntry};
 pub use settings::ObjectiveSettings;
 
 use candle_core::Tensor;

@@ -51,6 +51,11 @@ pub fn find(name: &str) -> Result<&'static ObjectiveEntry, ConfigError> {
     })
 }
 
+/// A config value as a TOML table (for [`super::Objective::config`]).
+pub fn config_table<T: Serialize>(config: &T) -> toml::Table {
+    toml::Table::try_from(config).unwrap_or_default()
+}
+
 /// The fields of a config type and their defaults, as a TOML table.
 pub fn config_fields<T: Serialize + Default>() -> toml::Table {
     toml::Table::try_from(T::default()).unwrap_or_default()

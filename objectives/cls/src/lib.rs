@@ -8,8 +8,8 @@ use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use xp_framework::config::parse_table;
 use xp_framework::objective::{
-    config_fields, mask_characters, BuildContext, DeviceBatch, EncoderIds, NameBatch, Objective,
-    ObjectiveEntry, ObjectiveError, Pool, Prepared,
+    config_fields, config_table, mask_characters, BuildContext, DeviceBatch, EncoderIds, NameBatch,
+    Objective, ObjectiveEntry, ObjectiveError, Pool, Prepared,
 };
 use xp_framework::SmallRng;
 use xp_models::{Head, Mode};
@@ -49,7 +49,7 @@ impl Objective for Cls {
     }
 
     fn config(&self) -> toml::Table {
-        toml::Table::try_from(&self.config).unwrap_or_default()
+        config_table(&self.config)
     }
 
     fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Prepared {

@@ -1,13 +1,9 @@
 use super::*;
 use rand::SeedableRng;
-use xp_framework::data::{Dataset, Vocab, MASK};
+use xp_framework::data::MASK;
 
 fn batch(names: &[&str]) -> NameBatch {
-    let vocab = Vocab::from_names(names.iter().copied());
-    let ids: Vec<Vec<u32>> = names.iter().map(|n| vocab.encode(n).unwrap()).collect();
-    let mut b = Dataset::from_names(&ids, &vocab, 11);
-    b.labels = (0..names.len() as u32).collect();
-    b
+    NameBatch::from_strs(names, 11).0
 }
 
 fn cls(masked: bool) -> ClsConfig {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use xp_framework::config::parse_table;
 use xp_framework::data::PAD;
 use xp_framework::objective::{
-    config_fields, gather_rows, BuildContext, DeviceBatch, EncoderIds, NameBatch, Objective,
+    config_fields, config_table, BuildContext, DeviceBatch, EncoderIds, NameBatch, Objective,
     ObjectiveEntry, ObjectiveError, Prepared,
 };
 use xp_framework::SmallRng;
@@ -59,7 +59,7 @@ impl Objective for La {
     }
 
     fn config(&self) -> toml::Table {
-        toml::Table::try_from(&self.config).unwrap_or_default()
+        config_table(&self.config)
     }
 
     fn prepare(&self, batch: &NameBatch, _rng: &mut SmallRng) -> Prepared {
@@ -72,11 +72,7 @@ impl Objective for La {
         batch: &DeviceBatch,
         mode: &Mode,
     ) -> candle_core::Result<Tensor> {
-        let positions = batch
-            .positions
-            .as_ref()
-            .ok_or_else(|| candle_core::Error::Msg("LA batch without positions".into()))?;
-        self.head.forward(&gather_rows(hidden, positions)?, mode)
+        self.head.forward(&batch.gathered(hidden)?, mode)
     }
 }
 
@@ -110,14 +106,12 @@ inventory::submit! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xp_framework::data::{Dataset, Vocab};
 
     #[test]
     fn targets_are_the_inputs_shifted_by_one_and_pads_are_ignored() {
         let names = ["Abe", "Smith", "Ivanovskiii"];
-        let vocab = Vocab::from_names(names);
+        let (b, vocab) = NameBatch::from_strs(&names, 11);
         let ids: Vec<Vec<u32>> = names.iter().map(|n| vocab.encode(n).unwrap()).collect();
-        let b = Dataset::from_names(&ids, &vocab, 11);
         let p = shift(&b);
         let len = p.input.seq_len;
         assert_eq!(len, 10);

@@ -8,7 +8,7 @@ use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use xp_framework::config::parse_table;
 use xp_framework::objective::{
-    config_fields, gather_rows, mask_characters, BuildContext, DeviceBatch, EncoderIds, NameBatch,
+    config_fields, config_table, mask_characters, BuildContext, DeviceBatch, EncoderIds, NameBatch,
     Objective, ObjectiveEntry, ObjectiveError, Prepared,
 };
 use xp_framework::SmallRng;
@@ -40,7 +40,7 @@ impl Objective for Mlm {
     }
 
     fn config(&self) -> toml::Table {
-        toml::Table::try_from(&self.config).unwrap_or_default()
+        config_table(&self.config)
     }
 
     fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Prepared {
@@ -63,11 +63,7 @@ impl Objective for Mlm {
         batch: &DeviceBatch,
         mode: &Mode,
     ) -> candle_core::Result<Tensor> {
-        let positions = batch
-            .positions
-            .as_ref()
-            .ok_or_else(|| candle_core::Error::Msg("MLM batch without positions".into()))?;
-        self.head.forward(&gather_rows(hidden, positions)?, mode)
+        self.head.forward(&batch.gathered(hidden)?, mode)
     }
 }
 

@@ -1,12 +1,10 @@
 use rand::SeedableRng;
-use xp_framework::data::{Dataset, Vocab, MASK};
+use xp_framework::data::MASK;
 use xp_framework::objective::{mask_characters, NameBatch};
 use xp_framework::SmallRng;
 
 fn batch(names: &[&str]) -> NameBatch {
-    let vocab = Vocab::from_names(names.iter().copied());
-    let ids: Vec<Vec<u32>> = names.iter().map(|n| vocab.encode(n).unwrap()).collect();
-    Dataset::from_names(&ids, &vocab, 11)
+    NameBatch::from_strs(names, 11).0
 }
 
 #[test]

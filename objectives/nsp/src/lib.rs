@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use xp_framework::config::parse_table;
 use xp_framework::data::{CLS, PAD, SEP};
 use xp_framework::objective::{
-    config_fields, BuildContext, DeviceBatch, EncoderIds, NameBatch, Objective, ObjectiveEntry,
-    ObjectiveError, Pool, Prepared,
+    config_fields, config_table, BuildContext, DeviceBatch, EncoderIds, NameBatch, Objective,
+    ObjectiveEntry, ObjectiveError, Pool, Prepared,
 };
 use xp_framework::SmallRng;
 use xp_models::{Head, Mode};
@@ -98,7 +98,7 @@ impl Objective for Nsp {
     }
 
     fn config(&self) -> toml::Table {
-        toml::Table::try_from(&self.config).unwrap_or_default()
+        config_table(&self.config)
     }
 
     fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Prepared {

@@ -1,11 +1,12 @@
 use super::*;
 use rand::SeedableRng;
-use xp_framework::data::{Dataset, Vocab};
 
 fn batch(names: &[&str]) -> (NameBatch, Vec<Vec<u32>>) {
-    let vocab = Vocab::from_names(names.iter().copied());
-    let ids: Vec<Vec<u32>> = names.iter().map(|n| vocab.encode(n).unwrap()).collect();
-    (Dataset::from_names(&ids, &vocab, 11), ids)
+    let (batch, vocab) = NameBatch::from_strs(names, 11);
+    (
+        batch,
+        names.iter().map(|n| vocab.encode(n).unwrap()).collect(),
+    )
 }
 
 #[test]
