@@ -33,3 +33,6 @@ pub use layer_norm::LayerNorm;
 pub use mask::{attention_bias, Causal, PAD_ID};
 pub use positions::PositionEncoding;
 pub use rows::{add_rows, mul_rows, repeat_rows};
+
+#[cfg(test)]
+mod tests;

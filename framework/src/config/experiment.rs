@@ -130,7 +130,9 @@ pub struct TrainConfig {
     pub steps: usize,
     /// Names per step; the last partial batch of an epoch is dropped.
     pub batch_size: usize,
-    /// Names per evaluation batch (does not change the metrics' meaning).
+    /// Names per evaluation batch. Keep it small: MLM decides per batch whether the
+    /// chosen characters are shown as `[MASK]` (85%) or not, so with few large batches
+    /// its evaluation metrics swing with a handful of draws.
     pub eval_batch_size: usize,
     /// `adam` or `adamw`.
     pub optimizer: OptimizerKind,
@@ -155,7 +157,7 @@ impl Default for TrainConfig {
         Self {
             steps: 20_000,
             batch_size: 32,
-            eval_batch_size: 256,
+            eval_batch_size: 32,
             optimizer: OptimizerKind::Adam,
             lr: 1e-4,
             weight_decay: 1e-4,

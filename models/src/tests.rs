@@ -1,0 +1,94 @@
+//! Tests of the encoder's masks and attention maps.
+
+use crate::{Activation, Causal, Encoder, EncoderConfig, EncoderInput, Mode, Positions};
+use candle_core::{DType, Device, Result, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+
+fn encoder(norm_first: bool) -> Result<Encoder> {
+    let map = VarMap::new();
+    let vb = VarBuilder::from_varmap(&map, DType::F32, &Device::Cpu);
+    let config = EncoderConfig {
+        vocab_size: 10,
+        max_positions: 8,
+        dim: 8,
+        heads: 2,
+        layers: 2,
+        ffn_dim: 16,
+        dropout: 0.1,
+        input_dropout: 0.0,
+        activation: Activation::Gelu,
+        norm_first,
+        positions: Positions::Learned,
+        segments: 2,
+    };
+    Encoder::new(vb, &config)
+}
+
+#[test]
+fn attention_maps_respect_padding_and_look_ahead() -> Result<()> {
+    let enc = encoder(true)?;
+    // Two rows: the first has 2 pad positions at the end.
+    let tokens = Tensor::new(&[[4u32, 5, 6, 7, 0, 0], [4, 4, 5, 5, 6, 6]], &Device::Cpu)?;
+    for causal in [Causal::None, Causal::All, Causal::Rows(&[true, false])] {
+        let out = enc.forward_with_attention(
+            EncoderInput {
+                tokens: &tokens,
+                segments: None,
+                causal,
+            },
+            &Mode::eval(),
+        )?;
+        assert_eq!(out.hidden.dims(), &[2, 6, 8]);
+        assert_eq!(out.attention.len(), 2, "one map per layer");
+        for map in &out.attention {
+            assert_eq!(map.dims(), &[2, 2, 6, 6], "(batch, heads, seq, seq)");
+            let v: Vec<Vec<Vec<Vec<f32>>>> = (0..2)
+                .map(|b| map.get(b)?.to_vec3::<f32>())
+                .collect::<Result<_>>()?;
+            for (b, heads) in v.iter().enumerate() {
+                let row_causal = match causal {
+                    Causal::None => false,
+                    Causal::All => true,
+                    Causal::Rows(r) => r[b],
+                };
+                for head in heads {
+                    for (q, weights) in head.iter().enumerate() {
+                        let sum: f32 = weights.iter().sum();
+                        assert!((sum - 1.0).abs() < 1e-5, "row sums to one: {sum}");
+                        for (k, &w) in weights.iter().enumerate() {
+                            if b == 0 && k >= 4 {
+                                assert_eq!(w, 0.0, "pad key {k} gets no weight");
+                            }
+                            if row_causal && k > q {
+                                assert_eq!(w, 0.0, "no look-ahead from {q} to {k}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn padding_does_not_change_the_other_positions() -> Result<()> {
+    let enc = encoder(false)?;
+    let short = Tensor::new(&[[4u32, 5, 6]], &Device::Cpu)?;
+    let padded = Tensor::new(&[[4u32, 5, 6, 0, 0]], &Device::Cpu)?;
+    let run = |t: &Tensor| {
+        enc.forward(
+            EncoderInput {
+                tokens: t,
+                segments: None,
+                causal: Causal::None,
+            },
+            &Mode::eval(),
+        )
+    };
+    let a = run(&short)?;
+    let b = run(&padded)?.narrow(1, 0, 3)?;
+    let diff = (a - b)?.abs()?.max_all()?.to_scalar::<f32>()?;
+    assert!(diff < 1e-5, "{diff}");
+    Ok(())
+}
