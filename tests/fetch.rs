@@ -42,19 +42,24 @@ fn serve(body: Vec<u8>, requests: usize) -> (String, std::thread::JoinHandle<()>
     (url, handle)
 }
 
+/// `xp data --fetch --url URL --dir DEST`.
+fn fetch(url: &str, dest: &Path) -> std::process::Output {
+    common::xp(&[
+        "data",
+        "--fetch",
+        "--url",
+        url,
+        "--dir",
+        dest.to_str().unwrap(),
+    ])
+}
+
 #[test]
 fn fetches_verifies_and_installs_the_corpus() {
     let (url, server) = serve(archive_of(&common::corpus_dir()), 1);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("cache/names");
-    let out = common::xp(&[
-        "data",
-        "--fetch",
-        "--url",
-        &url,
-        "--dir",
-        dest.to_str().unwrap(),
-    ]);
+    let out = fetch(&url, &dest);
     let err = common::stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(!err.contains("differs"), "every sum matches: {err}");
@@ -82,14 +87,7 @@ fn a_changed_file_is_reported_not_refused() {
         .unwrap();
     let (url, server) = serve(archive_of(corpus.path()), 1);
     let dest = corpus.path().join("fetched");
-    let out = common::xp(&[
-        "data",
-        "--fetch",
-        "--url",
-        &url,
-        "--dir",
-        dest.to_str().unwrap(),
-    ]);
+    let out = fetch(&url, &dest);
     assert!(out.status.success());
     assert!(common::stderr(&out).contains("Greek.txt differs"));
     server.join().unwrap();
@@ -100,14 +98,7 @@ fn an_archive_that_is_not_the_corpus_is_refused() {
     let (url, server) = serve(b"<html>not a zip</html>".to_vec(), 1);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("names");
-    let out = common::xp(&[
-        "data",
-        "--fetch",
-        "--url",
-        &url,
-        "--dir",
-        dest.to_str().unwrap(),
-    ]);
+    let out = fetch(&url, &dest);
     common::assert_clean_failure(&out, "not the names corpus");
     assert!(!dest.exists(), "nothing half-written is left");
     server.join().unwrap();
@@ -124,14 +115,7 @@ fn offline_says_what_to_download_and_where() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("names");
     let url = format!("http://127.0.0.1:{port}/data.zip");
-    let out = common::xp(&[
-        "data",
-        "--fetch",
-        "--url",
-        &url,
-        "--dir",
-        dest.to_str().unwrap(),
-    ]);
+    let out = fetch(&url, &dest);
     common::assert_clean_failure(&out, "download");
     let err = common::stderr(&out);
     assert!(

@@ -151,18 +151,13 @@ impl Model {
         let hidden_all = self.encoder.forward(stacked.input(), mode)?;
         let mut outputs = Vec::with_capacity(prepared.len());
         for (i, (active, p)) in self.objectives.iter().zip(prepared).enumerate() {
-            let mut hidden = stacked.block(&hidden_all, i)?;
-            if active.settings.detach {
-                hidden = hidden.detach();
-            }
             let batch = DeviceBatch::new(p, &self.device)?;
-            let logits = active.objective.logits(&hidden, &batch, mode)?;
-            let loss = active.objective.loss(&logits, &batch.targets)?;
-            outputs.push(ObjectiveOutput {
-                loss,
-                logits,
-                targets: batch.targets,
-            });
+            outputs.push(head_output(
+                active,
+                stacked.block(&hidden_all, i)?,
+                batch,
+                mode,
+            )?);
         }
         Ok(outputs)
     }
@@ -177,17 +172,8 @@ impl Model {
         let mut outputs = Vec::with_capacity(prepared.len());
         for (active, p) in self.objectives.iter().zip(prepared) {
             let batch = DeviceBatch::new(p, &self.device)?;
-            let mut hidden = self.encoder.forward(batch.encoder_input(), mode)?;
-            if active.settings.detach {
-                hidden = hidden.detach();
-            }
-            let logits = active.objective.logits(&hidden, &batch, mode)?;
-            let loss = active.objective.loss(&logits, &batch.targets)?;
-            outputs.push(ObjectiveOutput {
-                loss,
-                logits,
-                targets: batch.targets,
-            });
+            let hidden = self.encoder.forward(batch.encoder_input(), mode)?;
+            outputs.push(head_output(active, hidden, batch, mode)?);
         }
         Ok(outputs)
     }
@@ -204,4 +190,25 @@ impl Model {
         }
         total.ok_or_else(|| XpError::Run("the experiment has no objective".into()))
     }
+}
+
+/// One objective's head and loss on its encoder output (detached if it says so).
+fn head_output(
+    active: &Active,
+    hidden: Tensor,
+    batch: DeviceBatch,
+    mode: &Mode,
+) -> Result<ObjectiveOutput> {
+    let hidden = if active.settings.detach {
+        hidden.detach()
+    } else {
+        hidden
+    };
+    let logits = active.objective.logits(&hidden, &batch, mode)?;
+    let loss = active.objective.loss(&logits, &batch.targets)?;
+    Ok(ObjectiveOutput {
+        loss,
+        logits,
+        targets: batch.targets,
+    })
 }
