@@ -6,7 +6,27 @@
 
 use crate::{Dense, Dropout, Mode};
 use candle_core::{Result, Tensor, D};
-use candle_nn::VarBuilder;
+use candle_nn::init::ZERO;
+use candle_nn::{Init, VarBuilder};
+
+/// PyTorch `MultiheadAttention`'s input projection: Xavier-uniform over the whole
+/// `(3*dim, dim)` matrix, biases zero.
+fn xavier(fan_in: usize, fan_out: usize) -> Init {
+    let bound = (6.0 / (fan_in + fan_out) as f64).sqrt();
+    Init::Uniform {
+        lo: -bound,
+        up: bound,
+    }
+}
+
+/// PyTorch `nn.Linear`'s weight range.
+fn uniform(fan_in: usize) -> Init {
+    let bound = 1.0 / (fan_in as f64).sqrt();
+    Init::Uniform {
+        lo: -bound,
+        up: bound,
+    }
+}
 
 /// Self-attention with a fused input projection (`in_proj`) and `out_proj`.
 #[derive(Debug, Clone)]
@@ -25,8 +45,8 @@ impl SelfAttention {
             candle_core::bail!("model dim {dim} is not divisible by {heads} heads")
         }
         Ok(Self {
-            in_proj: Dense::new(dim, 3 * dim, vb.pp("in_proj"))?,
-            out_proj: Dense::new(dim, dim, vb.pp("out_proj"))?,
+            in_proj: Dense::with_init(dim, 3 * dim, xavier(dim, 3 * dim), ZERO, vb.pp("in_proj"))?,
+            out_proj: Dense::with_init(dim, dim, uniform(dim), ZERO, vb.pp("out_proj"))?,
             heads,
             head_dim: dim / heads,
             dropout: Dropout::new(dropout),

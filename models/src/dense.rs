@@ -13,23 +13,28 @@ pub struct Dense {
 }
 
 impl Dense {
-    /// Creates or loads `weight` and `bias` under `vb` (PyTorch's default init ranges).
+    /// Creates or loads `weight` and `bias` under `vb`, initialised as PyTorch's
+    /// `nn.Linear`: both uniform in `+-1/sqrt(in_dim)`.
     pub fn new(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Self> {
         let bound = 1.0 / (in_dim as f64).sqrt();
+        let init = Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
+        Self::with_init(in_dim, out_dim, init, init, vb)
+    }
+
+    /// Creates or loads the layer with the given initialisations.
+    pub fn with_init(
+        in_dim: usize,
+        out_dim: usize,
+        weight: Init,
+        bias: Init,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         Ok(Self {
-            weight: vb.get_with_hints(
-                (out_dim, in_dim),
-                "weight",
-                candle_nn::init::DEFAULT_KAIMING_NORMAL,
-            )?,
-            bias: vb.get_with_hints(
-                out_dim,
-                "bias",
-                Init::Uniform {
-                    lo: -bound,
-                    up: bound,
-                },
-            )?,
+            weight: vb.get_with_hints((out_dim, in_dim), "weight", weight)?,
+            bias: vb.get_with_hints(out_dim, "bias", bias)?,
         })
     }
 
