@@ -71,4 +71,56 @@ pub enum Command {
         #[arg(long, default_value = xp_framework::data::CORPUS_URL)]
         url: String,
     },
+    /// Write a trained run (encoder and every head) as one ONNX model.
+    Export {
+        /// Write ONNX (the format xp exports).
+        #[arg(long)]
+        onnx: bool,
+        /// The run directory, e.g. runs/four_losses.
+        run: PathBuf,
+        /// Output file (default: exported/NAME.onnx).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Predict with an exported ONNX model through ONNX Runtime.
+    Predict(PredictArgs),
+}
+
+/// `xp predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The exported model.
+    #[arg(long, short)]
+    pub model: PathBuf,
+    /// Names to classify, or inputs with [MASK]s to fill (default: standard input,
+    /// one per line).
+    pub names: Vec<String>,
+    /// The objective to serve: a class objective (default: the first, e.g. cls),
+    /// mlm to fill [MASK]s, la to sample names.
+    #[arg(long)]
+    pub objective: Option<String>,
+    /// How many classes or characters to show.
+    #[arg(long, short = 'k', default_value_t = 3)]
+    pub top_k: usize,
+    /// JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Names per ONNX Runtime call.
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Sampling (la): how many names.
+    #[arg(long, default_value_t = 10)]
+    pub count: usize,
+    /// Sampling (la): softmax temperature.
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f32,
+    /// Sampling (la): random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Sampling (la): the start of every name.
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Sampling (la): the length of every name (default: random within the corpus's).
+    #[arg(long)]
+    pub length: Option<usize>,
 }

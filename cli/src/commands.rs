@@ -25,6 +25,8 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Data { dir, fetch, url } => show_data(dir, fetch, &url),
+        Command::Export { onnx, run, output } => crate::serving::export(onnx, &run, output),
+        Command::Predict(args) => crate::serving::predict(&args),
     }
 }
 

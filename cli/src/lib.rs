@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod serving;
 
 pub use args::Cli;
 

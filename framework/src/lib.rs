@@ -8,6 +8,7 @@
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod export;
 pub mod files;
 pub mod gradcheck;
 pub mod model;

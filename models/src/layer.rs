@@ -55,6 +55,11 @@ impl EncoderLayer {
         )
     }
 
+    /// Whether the norms come before each block.
+    pub fn norm_first(&self) -> bool {
+        self.norm_first
+    }
+
     /// `(batch, seq, dim) -> (batch, seq, dim)`, and the attention weights if asked.
     pub fn forward(
         &self,

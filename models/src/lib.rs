@@ -18,6 +18,7 @@ mod head;
 mod layer;
 mod layer_norm;
 mod mask;
+pub mod onnx;
 mod positions;
 mod rows;
 

@@ -6,6 +6,7 @@ mod context;
 mod masking;
 mod pooling;
 mod registry;
+mod serving;
 mod settings;
 
 pub use batch::{DeviceBatch, EncoderIds, NameBatch, Prepared};
@@ -13,10 +14,12 @@ pub use context::BuildContext;
 pub use masking::{mask_characters, Masked};
 pub use pooling::{gather_rows, pool_mean, pool_start, Pool};
 pub use registry::{config_fields, config_table, find, registered, BuildFn, ObjectiveEntry};
+pub use serving::{export_pooled, serve_pooled};
 pub use settings::ObjectiveSettings;
 
 use candle_core::Tensor;
 use rand::rngs::SmallRng;
+use xp_models::onnx::OnnxGraph;
 use xp_models::Mode;
 
 /// Why an objective could not be built or run.
@@ -58,5 +61,55 @@ pub trait Objective: Send {
     /// Class names when the targets are labels worth a confusion matrix.
     fn class_names(&self) -> Option<Vec<String>> {
         None
+    }
+
+    /// How the objective reads the encoder when served (and exported to ONNX);
+    /// `None`, the default, leaves it out of exported models.
+    fn serving(&self) -> Option<Serving> {
+        None
+    }
+
+    /// Inference: the eval-mode encoder output `(batch, seq, dim)` of `tokens`
+    /// `(batch, seq)` -> the objective's served output (what [`Objective::export`]
+    /// computes). Needed when [`Objective::serving`] is `Some`.
+    fn serve(&self, hidden: &Tensor, tokens: &Tensor) -> candle_core::Result<Tensor> {
+        let _ = (hidden, tokens);
+        candle_core::bail!("objective {} is not served", self.name())
+    }
+
+    /// Appends the ONNX nodes computing [`Objective::serve`] to `graph`, reading the
+    /// tensors named `hidden` and `tokens` (int64), with head weights named under
+    /// `prefix` (`heads.NAME`); returns the output tensor's name.
+    fn export(
+        &self,
+        graph: &mut OnnxGraph,
+        hidden: &str,
+        tokens: &str,
+        prefix: &str,
+    ) -> candle_core::Result<String> {
+        let _ = (graph, hidden, tokens, prefix);
+        candle_core::bail!("objective {} has no ONNX export", self.name())
+    }
+}
+
+/// What a served objective's encoder pass reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Serving {
+    /// Rows start with `[CLS]` (`false`: the characters alone, as LA reads them).
+    pub cls_first: bool,
+    /// The encoder runs under the look-ahead mask.
+    pub causal: bool,
+    /// The input carries segment ids (a `segments` input of the exported model).
+    pub segments: bool,
+}
+
+impl Default for Serving {
+    /// `[CLS]` first, bidirectional, no segments.
+    fn default() -> Self {
+        Self {
+            cls_first: true,
+            causal: false,
+            segments: false,
+        }
     }
 }

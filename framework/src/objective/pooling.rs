@@ -2,6 +2,7 @@
 
 use candle_core::{DType, Result, Tensor, D};
 use serde::{Deserialize, Serialize};
+use xp_models::onnx::{Attr, OnnxGraph};
 use xp_models::PAD_ID;
 
 /// How a sequence-level head reads the encoder output.
@@ -21,6 +22,33 @@ impl Pool {
         match self {
             Pool::Start => pool_start(hidden),
             Pool::Mean => pool_mean(hidden, tokens),
+        }
+    }
+
+    /// The ONNX form of [`Pool::apply`]: `hidden (batch, seq, dim)`, `tokens` int64
+    /// `(batch, seq)` -> `(batch, dim)`.
+    pub fn to_onnx(self, g: &mut OnnxGraph, hidden: &str, tokens: &str) -> String {
+        match self {
+            Pool::Start => {
+                let first = g.const_i64(&[0], &[]);
+                g.op("Gather", &[hidden, &first], &[("axis", Attr::Int(1))])
+            }
+            Pool::Mean => {
+                let pad = g.const_i64(&[PAD_ID as i64], &[]);
+                let is_pad = g.op("Equal", &[tokens, &pad], &[]);
+                let keep = g.op("Not", &[&is_pad], &[]);
+                let keep = g.op("Cast", &[&keep], &[("to", Attr::Int(1))]); // FLOAT
+                let last = g.const_i64(&[2], &[1]);
+                let keep = g.op("Unsqueeze", &[&keep, &last], &[]);
+                let kept = g.op("Mul", &[hidden, &keep], &[]);
+                let seq_axis = g.const_i64(&[1], &[1]);
+                let no_keep = [("keepdims", Attr::Int(0))];
+                let sum = g.op("ReduceSum", &[&kept, &seq_axis], &no_keep);
+                let count = g.op("ReduceSum", &[&keep, &seq_axis], &no_keep);
+                let one = g.const_f32(&[1.0], &[]);
+                let count = g.op("Max", &[&count, &one], &[]);
+                g.op("Div", &[&sum, &count], &[])
+            }
         }
     }
 }

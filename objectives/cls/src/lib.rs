@@ -8,10 +8,12 @@ use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use xp_framework::config::parse_table;
 use xp_framework::objective::{
-    config_fields, config_table, mask_characters, BuildContext, DeviceBatch, EncoderIds, NameBatch,
-    Objective, ObjectiveEntry, ObjectiveError, Pool, Prepared,
+    config_fields, config_table, export_pooled, mask_characters, serve_pooled, BuildContext,
+    DeviceBatch, EncoderIds, NameBatch, Objective, ObjectiveEntry, ObjectiveError, Pool, Prepared,
+    Serving,
 };
 use xp_framework::SmallRng;
+use xp_models::onnx::OnnxGraph;
 use xp_models::{Head, Mode};
 
 /// `[objectives.CLS]`
@@ -82,6 +84,26 @@ impl Objective for Cls {
 
     fn class_names(&self) -> Option<Vec<String>> {
         Some(self.labels.clone())
+    }
+
+    fn serving(&self) -> Option<Serving> {
+        Some(Serving {
+            ..Serving::default()
+        })
+    }
+
+    fn serve(&self, hidden: &Tensor, tokens: &Tensor) -> candle_core::Result<Tensor> {
+        serve_pooled(&self.head, self.config.pool, hidden, tokens)
+    }
+
+    fn export(
+        &self,
+        graph: &mut OnnxGraph,
+        hidden: &str,
+        tokens: &str,
+        prefix: &str,
+    ) -> candle_core::Result<String> {
+        export_pooled(&self.head, self.config.pool, graph, hidden, tokens, prefix)
     }
 }
 

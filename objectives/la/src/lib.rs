@@ -10,9 +10,10 @@ use xp_framework::config::parse_table;
 use xp_framework::data::PAD;
 use xp_framework::objective::{
     config_fields, config_table, BuildContext, DeviceBatch, EncoderIds, NameBatch, Objective,
-    ObjectiveEntry, ObjectiveError, Prepared,
+    ObjectiveEntry, ObjectiveError, Prepared, Serving,
 };
 use xp_framework::SmallRng;
+use xp_models::onnx::OnnxGraph;
 use xp_models::{Head, Mode};
 
 /// `[objectives.LA]` has no fields of its own.
@@ -73,6 +74,28 @@ impl Objective for La {
         mode: &Mode,
     ) -> candle_core::Result<Tensor> {
         self.head.forward(&batch.gathered(hidden)?, mode)
+    }
+
+    fn serving(&self) -> Option<Serving> {
+        Some(Serving {
+            cls_first: false,
+            causal: true,
+            ..Serving::default()
+        })
+    }
+
+    fn serve(&self, hidden: &Tensor, _tokens: &Tensor) -> candle_core::Result<Tensor> {
+        self.head.forward(hidden, &Mode::eval())
+    }
+
+    fn export(
+        &self,
+        graph: &mut OnnxGraph,
+        hidden: &str,
+        _tokens: &str,
+        prefix: &str,
+    ) -> candle_core::Result<String> {
+        self.head.to_onnx(graph, hidden, prefix)
     }
 }
 

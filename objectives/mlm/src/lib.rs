@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use xp_framework::config::parse_table;
 use xp_framework::objective::{
     config_fields, config_table, mask_characters, BuildContext, DeviceBatch, EncoderIds, NameBatch,
-    Objective, ObjectiveEntry, ObjectiveError, Prepared,
+    Objective, ObjectiveEntry, ObjectiveError, Prepared, Serving,
 };
 use xp_framework::SmallRng;
+use xp_models::onnx::OnnxGraph;
 use xp_models::{Head, Mode};
 
 /// `[objectives.MLM]`
@@ -64,6 +65,26 @@ impl Objective for Mlm {
         mode: &Mode,
     ) -> candle_core::Result<Tensor> {
         self.head.forward(&batch.gathered(hidden)?, mode)
+    }
+
+    fn serving(&self) -> Option<Serving> {
+        Some(Serving {
+            ..Serving::default()
+        })
+    }
+
+    fn serve(&self, hidden: &Tensor, _tokens: &Tensor) -> candle_core::Result<Tensor> {
+        self.head.forward(hidden, &Mode::eval())
+    }
+
+    fn export(
+        &self,
+        graph: &mut OnnxGraph,
+        hidden: &str,
+        _tokens: &str,
+        prefix: &str,
+    ) -> candle_core::Result<String> {
+        self.head.to_onnx(graph, hidden, prefix)
     }
 }
 

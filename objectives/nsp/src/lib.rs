@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use xp_framework::config::parse_table;
 use xp_framework::data::{CLS, PAD, SEP};
 use xp_framework::objective::{
-    config_fields, config_table, BuildContext, DeviceBatch, EncoderIds, NameBatch, Objective,
-    ObjectiveEntry, ObjectiveError, Pool, Prepared,
+    config_fields, config_table, export_pooled, serve_pooled, BuildContext, DeviceBatch,
+    EncoderIds, NameBatch, Objective, ObjectiveEntry, ObjectiveError, Pool, Prepared, Serving,
 };
 use xp_framework::SmallRng;
+use xp_models::onnx::OnnxGraph;
 use xp_models::{Head, Mode};
 
 /// `[objectives.NSP]`
@@ -113,6 +114,27 @@ impl Objective for Nsp {
     ) -> candle_core::Result<Tensor> {
         self.head
             .forward(&self.config.pool.apply(hidden, &batch.tokens)?, mode)
+    }
+
+    fn serving(&self) -> Option<Serving> {
+        Some(Serving {
+            segments: true,
+            ..Serving::default()
+        })
+    }
+
+    fn serve(&self, hidden: &Tensor, tokens: &Tensor) -> candle_core::Result<Tensor> {
+        serve_pooled(&self.head, self.config.pool, hidden, tokens)
+    }
+
+    fn export(
+        &self,
+        graph: &mut OnnxGraph,
+        hidden: &str,
+        tokens: &str,
+        prefix: &str,
+    ) -> candle_core::Result<String> {
+        export_pooled(&self.head, self.config.pool, graph, hidden, tokens, prefix)
     }
 }
 

@@ -1,0 +1,136 @@
+//! `xp export` and `xp predict`.
+
+use crate::args::PredictArgs;
+use anyhow::{bail, Context, Result};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use xp_framework::export::to_onnx;
+use xp_framework::files::write_atomic;
+use xp_framework::train::RunDir;
+use xp_serve::predict::{self, Sampling};
+use xp_serve::OnnxModel;
+
+/// `xp export --onnx RUN [-o FILE]`.
+pub fn export(onnx: bool, run: &Path, output: Option<PathBuf>) -> Result<()> {
+    if !onnx {
+        bail!(
+            "say which format to export: `xp export --onnx {}`",
+            run.display()
+        );
+    }
+    let (experiment, info, model) = RunDir::load(run, &candle_core::Device::Cpu)?;
+    let exported = to_onnx(&model, &experiment, &info)?;
+    let output =
+        output.unwrap_or_else(|| Path::new("exported").join(format!("{}.onnx", experiment.name)));
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+    }
+    write_atomic(&output, &exported.bytes)?;
+    let outputs: Vec<String> = exported
+        .objectives
+        .iter()
+        .map(|(name, o)| format!("{} ({name})", o.output))
+        .collect();
+    println!(
+        "wrote {} ({:.1} MB): outputs {}",
+        output.display(),
+        exported.bytes.len() as f64 / 1e6,
+        outputs.join(", ")
+    );
+    if !exported.skipped.is_empty() {
+        eprintln!(
+            "warning: left out (no ONNX export): {}",
+            exported.skipped.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `xp predict --model FILE [NAMES..]`.
+pub fn predict(args: &PredictArgs) -> Result<()> {
+    let mut model = OnnxModel::load(&args.model)?;
+    let objective = match &args.objective {
+        Some(o) => o.clone(),
+        None => model
+            .info
+            .objectives
+            .iter()
+            .find(|(_, o)| o.classes.is_some() && !o.segments)
+            .map(|(name, _)| name.clone())
+            .context("the model has no class objective; choose one with --objective")?,
+    };
+    let (_, served) = model.objective(&objective)?;
+    if served.causal {
+        let sampling = Sampling {
+            count: args.count,
+            temperature: args.temperature,
+            seed: args.seed,
+            prefix: args.prefix.clone(),
+            length: args.length,
+        };
+        for name in predict::sample(&mut model, &objective, &sampling)? {
+            if args.json {
+                println!("{}", serde_json::json!({ "name": name }));
+            } else {
+                println!("{name}");
+            }
+        }
+        return Ok(());
+    }
+    let inputs = inputs(&args.names)?;
+    if served.classes.is_some() {
+        let results =
+            predict::classify(&mut model, &objective, &inputs, args.top_k, args.batch_size)?;
+        for r in results {
+            if args.json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                let top: Vec<String> = r
+                    .top
+                    .iter()
+                    .map(|s| format!("{} {:.3}", s.label, s.probability))
+                    .collect();
+                println!("{:<20} {}", r.name, top.join("  "));
+            }
+        }
+    } else {
+        for f in predict::fill_masks(&mut model, &objective, &inputs, args.top_k)? {
+            if args.json {
+                println!("{}", serde_json::to_string(&f)?);
+            } else {
+                let masks: Vec<String> = f
+                    .masks
+                    .iter()
+                    .map(|m| {
+                        let top: Vec<String> = m
+                            .iter()
+                            .map(|s| format!("{:?} {:.3}", s.label, s.probability))
+                            .collect();
+                        format!("[{}]", top.join(" "))
+                    })
+                    .collect();
+                println!("{:<20} {:<14} {}", f.input, f.filled, masks.join(" "));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The names given as arguments, else the lines of standard input.
+fn inputs(names: &[String]) -> Result<Vec<String>> {
+    if !names.is_empty() {
+        return Ok(names.to_vec());
+    }
+    let mut lines = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("cannot read names from standard input")?;
+        if !line.trim().is_empty() {
+            lines.push(line.trim().to_owned());
+        }
+    }
+    if lines.is_empty() {
+        bail!("no names given: pass them as arguments or one per line on standard input");
+    }
+    Ok(lines)
+}

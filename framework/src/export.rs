@@ -1,0 +1,215 @@
+//! A trained [`Model`] as one ONNX model: one encoder pass per kind of input the served
+//! objectives read (bidirectional, causal, with segments), each objective's own export
+//! of its head, and the metadata a server needs.
+
+use crate::config::Experiment;
+use crate::data::SPECIALS;
+use crate::error::{Result, XpError};
+use crate::model::{DataInfo, Model};
+use crate::objective::Serving;
+use candle_core::{DType, Tensor};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use xp_models::onnx::{Dim, Message, OnnxGraph};
+use xp_models::{Causal, EncoderInput, Mode};
+
+/// Prefix of every metadata key xp writes.
+pub const META: &str = "xp.";
+
+/// One exported objective, as listed in the model's `xp.objectives` metadata.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct ServedObjective {
+    /// The ONNX output holding its logits (the lowercase objective name).
+    pub output: String,
+    /// Rows start with `[CLS]`.
+    pub cls_first: bool,
+    /// Read under the look-ahead mask.
+    pub causal: bool,
+    /// Reads the `segments` input.
+    pub segments: bool,
+    /// Names of the output classes, for class outputs.
+    pub classes: Option<Vec<String>>,
+}
+
+/// The result of [`to_onnx`].
+pub struct OnnxExport {
+    /// The serialised `ModelProto`.
+    pub bytes: Vec<u8>,
+    /// Exported objectives by name.
+    pub objectives: BTreeMap<String, ServedObjective>,
+    /// Objectives without an ONNX form, left out.
+    pub skipped: Vec<String>,
+}
+
+/// The ONNX output name of objective `name`.
+pub fn output_name(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Builds the ONNX model of `model`.
+pub fn to_onnx(model: &Model, exp: &Experiment, info: &DataInfo) -> Result<OnnxExport> {
+    let mut g = OnnxGraph::new();
+    let token_dims = [Dim::Dynamic("batch"), Dim::Dynamic("seq")];
+    let tokens = g.input_i64("tokens", &token_dims);
+    let served: Vec<_> = model
+        .objectives
+        .iter()
+        .filter_map(|a| a.objective.serving().map(|s| (a, s)))
+        .collect();
+    let segments = served
+        .iter()
+        .any(|(_, s)| s.segments)
+        .then(|| g.input_i64("segments", &token_dims));
+    let mut passes: HashMap<(bool, bool), String> = HashMap::new();
+    let mut objectives = BTreeMap::new();
+    for (active, serving) in &served {
+        let key = (serving.causal, serving.segments);
+        let hidden = match passes.get(&key) {
+            Some(h) => h.clone(),
+            None => {
+                let seg = segments.as_deref().filter(|_| serving.segments);
+                let h = model
+                    .encoder
+                    .to_onnx(&mut g, &tokens, seg, serving.causal)?;
+                passes.insert(key, h.clone());
+                h
+            }
+        };
+        let prefix = format!("heads.{}", active.name);
+        let out = active.objective.export(&mut g, &hidden, &tokens, &prefix)?;
+        let name = output_name(&active.name);
+        let rank = sample_output(model, &active.name, serving)?;
+        g.output_f32(&name, &out, &output_dims(&rank));
+        objectives.insert(
+            active.name.clone(),
+            ServedObjective {
+                output: name,
+                cls_first: serving.cls_first,
+                causal: serving.causal,
+                segments: serving.segments,
+                classes: active.objective.class_names(),
+            },
+        );
+    }
+    if objectives.is_empty() {
+        return Err(XpError::Run(
+            "none of the run's objectives has an ONNX export".into(),
+        ));
+    }
+    let skipped = model
+        .objectives
+        .iter()
+        .filter(|a| !objectives.contains_key(&a.name))
+        .map(|a| a.name.clone())
+        .collect();
+    let metadata = metadata(model, exp, info, &objectives)?;
+    let proto = g.finish(&exp.name, &metadata);
+    let bytes = proto
+        .write_to_bytes()
+        .map_err(|e| XpError::Run(format!("could not encode the ONNX model: {e}")))?;
+    Ok(OnnxExport {
+        bytes,
+        objectives,
+        skipped,
+    })
+}
+
+/// Output axes: `batch`, then `seq` for per-position outputs, then the fixed class axis.
+fn output_dims(shape: &[usize]) -> Vec<Dim> {
+    let mut dims = vec![Dim::Dynamic("batch")];
+    if shape.len() == 3 {
+        dims.push(Dim::Dynamic("seq"));
+    }
+    dims.push(Dim::Fixed(shape.last().copied().unwrap_or(0)));
+    dims
+}
+
+/// The shape of the objective's served output on a one-row input.
+fn sample_output(model: &Model, name: &str, serving: &Serving) -> Result<Vec<usize>> {
+    let row: Vec<u32> = vec![crate::data::CLS, 4, 5];
+    let tokens = Tensor::from_vec(row, (1, 3), &model.device)?;
+    let segments = serving
+        .segments
+        .then(|| Tensor::zeros((1, 3), DType::U32, &model.device))
+        .transpose()?;
+    Ok(model
+        .serve(name, &tokens, segments.as_ref())?
+        .dims()
+        .to_vec())
+}
+
+fn metadata(
+    model: &Model,
+    exp: &Experiment,
+    info: &DataInfo,
+    objectives: &BTreeMap<String, ServedObjective>,
+) -> Result<Vec<(String, String)>> {
+    let vocab: Vec<String> = (0..info.vocab.len() as u32)
+        .map(|i| info.vocab.token(i))
+        .collect();
+    let specials: BTreeMap<&str, usize> =
+        SPECIALS.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    let entries = [
+        ("format", "1".to_owned()),
+        ("experiment", exp.name.clone()),
+        ("experiment_toml", exp.to_toml()),
+        ("vocab", json(&vocab)?),
+        ("specials", json(&specials)?),
+        ("labels", json(&info.labels)?),
+        ("min_len", exp.data.min_len.to_string()),
+        ("max_len", info.max_len.to_string()),
+        ("folding", info.folding.clone()),
+        ("objectives", json(objectives)?),
+        ("weights_sha256", weights_hash(model)?),
+    ];
+    Ok(entries
+        .into_iter()
+        .map(|(k, v)| (format!("{META}{k}"), v))
+        .collect())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| XpError::Run(e.to_string()))
+}
+
+/// SHA-256 over every parameter's name and little-endian f32 values, in name order.
+pub fn weights_hash(model: &Model) -> Result<String> {
+    let mut vars = model.params.vars();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut hasher = Sha256::new();
+    for (name, var) in vars {
+        hasher.update(name.as_bytes());
+        let values = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        for v in values {
+            hasher.update(v.to_le_bytes());
+        }
+    }
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+impl Model {
+    /// Candle inference for objective `name`: eval-mode encoder over `tokens`
+    /// `(batch, seq)` u32 (and `segments` when it reads them), then its served output.
+    pub fn serve(&self, name: &str, tokens: &Tensor, segments: Option<&Tensor>) -> Result<Tensor> {
+        let active = self
+            .objectives
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| XpError::Run(format!("the model has no objective {name}")))?;
+        let serving = active
+            .objective
+            .serving()
+            .ok_or_else(|| XpError::Run(format!("objective {name} is not served")))?;
+        let input = EncoderInput {
+            tokens,
+            segments: segments.filter(|_| serving.segments),
+            causal: if serving.causal {
+                Causal::All
+            } else {
+                Causal::None
+            },
+        };
+        let hidden = self.encoder.forward(input, &Mode::eval())?;
+        Ok(active.objective.serve(&hidden, tokens)?)
+    }
+}

@@ -1,0 +1,159 @@
+//! An exported xp model in an ONNX Runtime session, with the metadata it carries.
+
+use crate::{runtime, ServeError};
+use ort::session::Session;
+use ort::value::Tensor;
+use std::collections::BTreeMap;
+use std::path::Path;
+use xp_framework::export::{ServedObjective, META};
+
+/// What the exported model says of itself (its `xp.*` metadata).
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    /// Experiment name.
+    pub experiment: String,
+    /// Token strings by id (specials first).
+    pub vocab: Vec<String>,
+    /// Language labels.
+    pub labels: Vec<String>,
+    /// Special tokens by name (`[PAD]`, `[CLS]`, `[SEP]`, `[MASK]`).
+    pub specials: BTreeMap<String, i64>,
+    /// Shortest name of the training corpus.
+    pub min_len: usize,
+    /// Longest name the positions allow.
+    pub max_len: usize,
+    /// How names were folded.
+    pub folding: String,
+    /// Exported objectives.
+    pub objectives: BTreeMap<String, ServedObjective>,
+    /// SHA-256 of the weights.
+    pub weights_sha256: String,
+}
+
+/// Logits of one output: shape and row-major values.
+#[derive(Debug, Clone)]
+pub struct Logits {
+    /// `[batch, classes]` or `[batch, seq, vocab]`.
+    pub shape: Vec<usize>,
+    /// Row-major values.
+    pub values: Vec<f32>,
+}
+
+/// A loaded model.
+pub struct OnnxModel {
+    session: Session,
+    /// Its metadata.
+    pub info: ModelInfo,
+}
+
+impl OnnxModel {
+    /// Loads `path`, checking that it is an xp model.
+    pub fn load(path: &Path) -> Result<Self, ServeError> {
+        if !path.is_file() {
+            return Err(ServeError::Model(format!(
+                "{} does not exist; export a run first with `xp export --onnx RUN_DIR`",
+                path.display()
+            )));
+        }
+        let env = runtime::environment()?;
+        let session = Session::builder(env)
+            .and_then(|mut b| b.commit_from_file(path))
+            .map_err(|e| {
+                ServeError::Model(format!(
+                    "{} is not a valid ONNX model: {e}; export it again with `xp export --onnx`",
+                    path.display()
+                ))
+            })?;
+        let info = read_info(&session).map_err(|e| {
+            ServeError::Model(format!(
+                "{} is not a model exported by xp ({e}); export one with `xp export --onnx`",
+                path.display()
+            ))
+        })?;
+        Ok(Self { session, info })
+    }
+
+    /// The exported objective `name` (case-insensitive), or an error listing them.
+    pub fn objective(&self, name: &str) -> Result<(String, ServedObjective), ServeError> {
+        self.info
+            .objectives
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .ok_or_else(|| {
+                let have: Vec<&str> = self.info.objectives.keys().map(String::as_str).collect();
+                ServeError::Input(format!(
+                    "the model has no objective {name}; it has {}",
+                    have.join(", ")
+                ))
+            })
+    }
+
+    /// Runs the model on `tokens` `(batch, seq)` (and `segments` if the model reads
+    /// them; zeros otherwise) and returns output `output`.
+    pub fn run(
+        &mut self,
+        output: &str,
+        tokens: Vec<i64>,
+        batch: usize,
+        segments: Option<Vec<i64>>,
+    ) -> Result<Logits, ServeError> {
+        let seq = tokens.len() / batch.max(1);
+        let shape = vec![batch as i64, seq as i64];
+        let mut inputs = vec![("tokens".to_owned(), tensor(&shape, tokens)?)];
+        if self.session.inputs().iter().any(|i| i.name() == "segments") {
+            let segments = segments.unwrap_or_else(|| vec![0; batch * seq]);
+            inputs.push(("segments".to_owned(), tensor(&shape, segments)?));
+        }
+        let outputs = self.session.run(inputs).map_err(runtime_error)?;
+        let value = outputs
+            .get(output)
+            .ok_or_else(|| ServeError::Model(format!("the model has no output {output}")))?;
+        let (shape, values) = value.try_extract_tensor::<f32>().map_err(runtime_error)?;
+        Ok(Logits {
+            shape: shape.iter().map(|&d| d as usize).collect(),
+            values: values.to_vec(),
+        })
+    }
+}
+
+fn tensor(
+    shape: &[i64],
+    values: Vec<i64>,
+) -> Result<ort::session::SessionInputValue<'static>, ServeError> {
+    Ok(Tensor::from_array((shape.to_vec(), values))
+        .map_err(runtime_error)?
+        .into())
+}
+
+fn runtime_error(e: ort::Error) -> ServeError {
+    ServeError::Runtime(format!("ONNX Runtime failed: {e}"))
+}
+
+fn json<T: serde::de::DeserializeOwned>(text: &str, key: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| format!("bad {META}{key}: {e}"))
+}
+
+fn read_info(session: &Session) -> Result<ModelInfo, String> {
+    let meta = session.metadata().map_err(|e| e.to_string())?;
+    let get = |key: &str| {
+        meta.custom(&format!("{META}{key}"))
+            .ok_or_else(|| format!("no {META}{key} metadata"))
+    };
+    let parse = |key: &str| -> Result<usize, String> {
+        get(key)?
+            .parse()
+            .map_err(|e| format!("bad {META}{key}: {e}"))
+    };
+    Ok(ModelInfo {
+        experiment: get("experiment")?,
+        vocab: json(&get("vocab")?, "vocab")?,
+        labels: json(&get("labels")?, "labels")?,
+        specials: json(&get("specials")?, "specials")?,
+        min_len: parse("min_len")?,
+        max_len: parse("max_len")?,
+        folding: get("folding")?,
+        objectives: json(&get("objectives")?, "objectives")?,
+        weights_sha256: get("weights_sha256")?,
+    })
+}
