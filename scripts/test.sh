@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
-# The test command of the README: lints, then every test of the workspace.
+# The test command of the README: lints, every test of the workspace, then the exported
+# ONNX test models checked by the Python `onnx` checker and run by Python onnxruntime.
 # Tests read the corpus at ../shared/data/names (override with XP_TEST_CORPUS).
+# ONNX Runtime comes from the onnxruntime wheel, installed into ./.venv if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if ! .venv/bin/python -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+    echo "installing onnxruntime, onnx and numpy into .venv (for the ONNX tests)"
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet "onnxruntime==1.31.1" onnx numpy
+fi
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace
+fixtures="$(pwd)/target/onnx-fixtures"
+rm -rf "$fixtures"
+XP_ONNX_FIXTURES="$fixtures" cargo test --workspace
+.venv/bin/python tests/onnx_check.py "$fixtures"

@@ -84,6 +84,36 @@ pub enum Command {
     },
     /// Predict with an exported ONNX model through ONNX Runtime.
     Predict(PredictArgs),
+    /// Measure speed; prints a table, optionally writes it as JSON.
+    Bench {
+        /// What to measure.
+        #[command(subcommand)]
+        what: BenchKind,
+        /// Also write the table as JSON here.
+        #[arg(long, global = true)]
+        json: Option<PathBuf>,
+    },
+}
+
+/// What `xp bench` measures.
+#[derive(Debug, Subcommand)]
+pub enum BenchKind {
+    /// CLS inference: names/s in batches and single-name latency, ONNX Runtime against
+    /// candle in-process, on the corpus's names.
+    Serve {
+        /// The exported model.
+        #[arg(long, short)]
+        model: PathBuf,
+        /// The run it was exported from (for candle).
+        #[arg(long)]
+        run: PathBuf,
+        /// Names per batch.
+        #[arg(long, default_value_t = 256)]
+        batch_size: usize,
+        /// Timed passes over the corpus (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+    },
 }
 
 /// `xp predict`.

@@ -2,6 +2,7 @@
 //! crates calls [`main`] and gets the whole CLI, those objectives included.
 
 mod args;
+mod bench;
 mod commands;
 mod serving;
 
