@@ -1,7 +1,7 @@
 //! An exported xp model in an ONNX Runtime session, with the metadata it carries.
 
 use crate::{runtime, ServeError};
-use ort::session::Session;
+use ort::session::{OutputSelector, RunOptions, Session};
 use ort::value::Tensor;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -105,7 +105,14 @@ impl OnnxModel {
             let segments = segments.unwrap_or_else(|| vec![0; batch * seq]);
             inputs.push(("segments".to_owned(), tensor(&shape, segments)?));
         }
-        let outputs = self.session.run(inputs).map_err(runtime_error)?;
+        // Only the asked-for output: ONNX Runtime then skips the other heads' passes.
+        let options = RunOptions::new()
+            .map_err(runtime_error)?
+            .with_outputs(OutputSelector::no_default().with(output));
+        let outputs = self
+            .session
+            .run_with_options(inputs, &options)
+            .map_err(runtime_error)?;
         let value = outputs
             .get(output)
             .ok_or_else(|| ServeError::Model(format!("the model has no output {output}")))?;
