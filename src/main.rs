@@ -1,10 +1,8 @@
 //! The `xp` binary: the CLI of `xp-cli` with the objectives of this workspace linked in.
 
-// Name every objective crate, or the linker drops it with its registration.
-extern crate xp_objective_cls as _;
-extern crate xp_objective_la as _;
-extern crate xp_objective_mlm as _;
-extern crate xp_objective_nsp as _;
+// `extern crate` for every `xp-objective-*` dependency (see build.rs): a crate that is
+// never named is dropped by the linker with its registration.
+include!(concat!(env!("OUT_DIR"), "/objectives.rs"));
 
 // Training allocates and frees many large tensors every step; glibc serves each
 // with a fresh mmap, and the page faults cost a quarter of a step. mimalloc reuses them.
