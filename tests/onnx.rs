@@ -11,6 +11,7 @@ extern crate xp_objective_cls as _;
 extern crate xp_objective_la as _;
 extern crate xp_objective_mlm as _;
 extern crate xp_objective_nsp as _;
+extern crate xp_objective_sop as _;
 
 use candle_core::{Device, Tensor};
 use common::{tiny_experiment, write, xp, ALL_OBJECTIVES};
@@ -28,10 +29,11 @@ const BATCH: usize = 100;
 
 /// Trains a tiny model with `overrides` for a few steps and exports it.
 pub fn trained_export(dir: &Path, name: &str, overrides: &[&str]) -> (PathBuf, PathBuf) {
+    let objectives = format!("{ALL_OBJECTIVES}[objectives.SOP]\n");
     let exp = write(
         dir,
         &format!("{name}.toml"),
-        &tiny_experiment(name, ALL_OBJECTIVES),
+        &tiny_experiment(name, &objectives),
     );
     let run = dir.join(name);
     let mut args = vec!["run", exp.to_str().unwrap(), "--out", run.to_str().unwrap()];

@@ -1,0 +1,158 @@
+//! SOP: sentence-order prediction (ALBERT's successor to NSP), for names.
+//!
+//! Each name is cut between two characters into A and B. With `swap_prob` the halves
+//! are swapped, `[CLS] B [SEP] A` (label 1), else kept, `[CLS] A [SEP] B` (label 0).
+//! Unlike NSP both halves always come from the same name, so the head must learn
+//! order, not topic. Rows are `max_len + 2` long; segment ids are 0 up to `[SEP]`,
+//! 1 after.
+
+use candle_core::Tensor;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use xp_framework::config::parse_table;
+use xp_framework::data::{CLS, PAD, SEP};
+use xp_framework::objective::{
+    config_fields, config_table, export_pooled, serve_pooled, BuildContext, DeviceBatch,
+    EncoderIds, NameBatch, Objective, ObjectiveEntry, ObjectiveError, Pool, Prepared, Serving,
+};
+use xp_framework::SmallRng;
+use xp_models::onnx::OnnxGraph;
+use xp_models::{Head, Mode};
+
+/// `[objectives.SOP]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SopConfig {
+    /// Probability that the halves are swapped.
+    pub swap_prob: f64,
+    /// `start` or `mean`.
+    pub pool: Pool,
+}
+
+impl Default for SopConfig {
+    fn default() -> Self {
+        Self {
+            swap_prob: 0.5,
+            pool: Pool::Start,
+        }
+    }
+}
+
+/// The SOP objective.
+pub struct Sop {
+    config: SopConfig,
+    head: Head,
+}
+
+/// Builds the SOP rows of `batch`: cut, maybe swap, label.
+pub fn order_pairs(batch: &NameBatch, swap_prob: f64, rng: &mut SmallRng) -> Prepared {
+    let seq_len = batch.seq_len + 1;
+    let mut tokens = Vec::with_capacity(batch.len() * seq_len);
+    let mut segments = Vec::with_capacity(batch.len() * seq_len);
+    let mut targets = Vec::with_capacity(batch.len());
+    for i in 0..batch.len() {
+        let chars = batch.chars(i);
+        // At least one character on each side (a one-character name stays whole).
+        let cut = if chars.len() < 2 {
+            chars.len()
+        } else {
+            rng.random_range(1..chars.len())
+        };
+        let swap = rng.random_bool(swap_prob);
+        let (first, second) = if swap {
+            (&chars[cut..], &chars[..cut])
+        } else {
+            (&chars[..cut], &chars[cut..])
+        };
+        tokens.push(CLS);
+        tokens.extend_from_slice(first);
+        tokens.push(SEP);
+        segments.resize(tokens.len(), 0);
+        tokens.extend_from_slice(second);
+        segments.resize(tokens.len(), 1);
+        tokens.resize((i + 1) * seq_len, PAD);
+        segments.resize(tokens.len(), 0);
+        targets.push(swap as u32);
+    }
+    Prepared {
+        input: EncoderIds {
+            tokens,
+            seq_len,
+            segments: Some(segments),
+            causal: false,
+        },
+        positions: None,
+        targets,
+    }
+}
+
+impl Objective for Sop {
+    fn name(&self) -> &str {
+        "SOP"
+    }
+
+    fn config(&self) -> toml::Table {
+        config_table(&self.config)
+    }
+
+    fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Prepared {
+        order_pairs(batch, self.config.swap_prob, rng)
+    }
+
+    fn logits(
+        &self,
+        hidden: &Tensor,
+        batch: &DeviceBatch,
+        mode: &Mode,
+    ) -> candle_core::Result<Tensor> {
+        self.head
+            .forward(&self.config.pool.apply(hidden, &batch.tokens)?, mode)
+    }
+
+    fn serving(&self) -> Option<Serving> {
+        Some(Serving {
+            segments: true,
+            ..Serving::default()
+        })
+    }
+
+    fn serve(&self, hidden: &Tensor, tokens: &Tensor) -> candle_core::Result<Tensor> {
+        serve_pooled(&self.head, self.config.pool, hidden, tokens)
+    }
+
+    fn export(
+        &self,
+        graph: &mut OnnxGraph,
+        hidden: &str,
+        tokens: &str,
+        prefix: &str,
+    ) -> candle_core::Result<String> {
+        export_pooled(&self.head, self.config.pool, graph, hidden, tokens, prefix)
+    }
+}
+
+fn build(
+    table: &toml::Table,
+    ctx: &BuildContext,
+    vb: candle_nn::VarBuilder,
+) -> Result<Box<dyn Objective>, ObjectiveError> {
+    let config: SopConfig = parse_table(table, "[objectives.SOP]")?;
+    ctx.probability("SOP", "swap_prob", config.swap_prob)?;
+    Ok(Box::new(Sop {
+        config,
+        head: ctx.class_head(vb, 2)?,
+    }))
+}
+
+inventory::submit! {
+    ObjectiveEntry {
+        name: "SOP",
+        description: "ALBERT-style sentence-order prediction: were the halves of the name swapped?",
+        segments: 2,
+        defaults: config_fields::<SopConfig>,
+        build,
+    }
+}
+
+#[cfg(test)]
+mod tests;

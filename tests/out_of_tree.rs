@@ -1,0 +1,63 @@
+//! A user's own crate holds an objective, links it into its own binary that runs the
+//! unchanged xp CLI, and trains it: built from `tests/fixtures/out_of_tree`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{tiny_experiment, write};
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn an_objective_in_a_users_crate_trains_through_the_xp_cli() {
+    let xp_root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fixture = xp_root.join("tests/fixtures/out_of_tree");
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("my-xp");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    let manifest = std::fs::read_to_string(fixture.join("Cargo.toml.template")).unwrap();
+    let manifest = manifest.replace("@XP@", &xp_root.display().to_string());
+    std::fs::write(project.join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(fixture.join("src/main.rs"), project.join("src/main.rs")).unwrap();
+    // The same versions, profile and target folder as xp's: dependencies built for xp
+    // are reused, not rebuilt.
+    std::fs::copy(xp_root.join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
+    let xp_bin = Path::new(env!("CARGO_BIN_EXE_xp"));
+    let target = xp_bin.parent().and_then(Path::parent).unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let build = Command::new(cargo)
+        .args(["build", "--offline", "--quiet"])
+        .current_dir(&project)
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let bin = target.join("debug/my-xp");
+
+    let listed = Command::new(&bin).arg("objectives").output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(listed.contains("LEN") && listed.contains("CLS"), "{listed}");
+
+    let exp = write(
+        dir.path(),
+        "len.toml",
+        &tiny_experiment("len", "[objectives.LEN]\n[objectives.CLS]\n"),
+    );
+    let run = dir.path().join("run");
+    let out = Command::new(&bin)
+        .args(["run", exp.to_str().unwrap(), "--out", run.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("gradients from the total and from each of 2 objectives"),
+        "{err}"
+    );
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert!(metrics.contains(",LEN,"), "{metrics}");
+}
