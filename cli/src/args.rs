@@ -98,6 +98,25 @@ pub enum Command {
 /// What `xp bench` measures.
 #[derive(Debug, Subcommand)]
 pub enum BenchKind {
+    /// Training: milliseconds per step (forward, backward, update) and per batch of
+    /// each objective's transform, for each experiment and batch size.
+    Train {
+        /// Experiments to time.
+        #[arg(default_values = ["experiments/cls_only.toml", "experiments/four_losses.toml"])]
+        experiments: Vec<PathBuf>,
+        /// Batch sizes to time.
+        #[arg(long, value_delimiter = ',', default_value = "32,256")]
+        batch_sizes: Vec<usize>,
+        /// Steps per timed run.
+        #[arg(long, default_value_t = 30)]
+        steps: usize,
+        /// Timed runs (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Override experiment fields, as in `xp run`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
     /// CLS inference: names/s in batches and single-name latency, ONNX Runtime against
     /// candle in-process, on the corpus's names.
     Serve {

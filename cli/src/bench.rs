@@ -3,13 +3,18 @@
 use crate::args::BenchKind;
 use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
+use rand::SeedableRng;
 use serde::Serialize;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use xp_framework::config::Experiment;
+use xp_framework::data::Shuffler;
 use xp_framework::data::{locate_corpus, Corpus, CLS, PAD};
 use xp_framework::files::write_atomic;
 use xp_framework::model::Model;
 use xp_framework::train::RunDir;
+use xp_framework::train::{Session, Trainer};
+use xp_framework::SmallRng;
 use xp_serve::predict::{classify, softmax};
 use xp_serve::OnnxModel;
 
@@ -29,6 +34,21 @@ pub struct Timing {
 /// Runs one benchmark and prints its table.
 pub fn run(what: BenchKind, json: Option<&Path>) -> Result<()> {
     let rows = match what {
+        BenchKind::Train {
+            experiments,
+            batch_sizes,
+            steps,
+            repeats,
+            overrides,
+        } => {
+            let mut rows = Vec::new();
+            for exp in &experiments {
+                for &b in &batch_sizes {
+                    rows.extend(train(exp, &overrides, b, steps, repeats)?);
+                }
+            }
+            rows
+        }
         BenchKind::Serve {
             model,
             run,
@@ -37,7 +57,7 @@ pub fn run(what: BenchKind, json: Option<&Path>) -> Result<()> {
         } => serve(&model, &run, batch_size, repeats)?,
     };
     for r in &rows {
-        println!("{:<48} {:>12.2} {}", r.what, r.median, r.unit);
+        println!("{:<48} {:>12.3} {}", r.what, r.median, r.unit);
     }
     if let Some(path) = json {
         write_atomic(path, serde_json::to_string_pretty(&rows)?.as_bytes())?;
@@ -61,6 +81,87 @@ fn seconds(repeats: usize, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>
             Ok(start.elapsed().as_secs_f64())
         })
         .collect()
+}
+
+/// Step and transform times of one experiment at batch size `batch`.
+fn train(
+    path: &Path,
+    overrides: &[String],
+    batch: usize,
+    steps: usize,
+    repeats: usize,
+) -> Result<Vec<Timing>> {
+    let mut overrides = overrides.to_vec();
+    overrides.push(format!("train.batch_size={batch}"));
+    let experiment = Experiment::load(path, &overrides)?;
+    let label = format!("{} b{batch}", experiment.name);
+    // Effective once per process: the first experiment's setting holds.
+    xp_framework::train::set_threads(experiment.train.threads);
+    let session = Session::open(experiment)?;
+    let model = &session.model;
+    let mut trainer = Trainer::new(model, &session.experiment.train, session.experiment.seed)?;
+    let mut shuffler = Shuffler::new(session.sets.train.clone(), batch);
+    let mut rng = SmallRng::seed_from_u64(session.experiment.seed);
+    let n_obj = model.objectives.len();
+    let (mut total, mut fwd, mut bwd, mut upd) = (vec![], vec![], vec![], vec![]);
+    let mut transform = vec![vec![]; n_obj];
+    // One untimed run first: allocator and caches warm up.
+    for run in 0..=repeats.max(1) {
+        let mut phase = [Duration::ZERO; 3];
+        let mut per_objective = vec![Duration::ZERO; n_obj];
+        let start = Instant::now();
+        for step in 0..steps.max(1) {
+            let names = session.dataset.batch(shuffler.next_batch(&mut rng));
+            let mut prepared = Vec::with_capacity(n_obj);
+            for (i, active) in model.objectives.iter().enumerate() {
+                let t = Instant::now();
+                prepared.push(active.objective.prepare(&names, &mut rng));
+                per_objective[i] += t.elapsed();
+            }
+            let (_, _, times) = trainer.step(model, &prepared, step)?;
+            phase[0] += times.forward;
+            phase[1] += times.backward;
+            phase[2] += times.update;
+        }
+        if run == 0 {
+            continue;
+        }
+        let ms = |d: Duration| d.as_secs_f64() * 1e3 / steps.max(1) as f64;
+        total.push(ms(start.elapsed()));
+        fwd.push(ms(phase[0]));
+        bwd.push(ms(phase[1]));
+        upd.push(ms(phase[2]));
+        for (t, d) in transform.iter_mut().zip(&per_objective) {
+            t.push(ms(*d));
+        }
+    }
+    let mut rows = vec![
+        timing(
+            format!("{label} step (batch to update)"),
+            median(&mut total),
+            "ms",
+            repeats,
+        ),
+        timing(format!("{label} forward"), median(&mut fwd), "ms", repeats),
+        timing(format!("{label} backward"), median(&mut bwd), "ms", repeats),
+        timing(format!("{label} update"), median(&mut upd), "ms", repeats),
+    ];
+    for (active, t) in model.objectives.iter().zip(transform.iter_mut()) {
+        rows.push(timing(
+            format!("{label} transform {}", active.name),
+            median(t),
+            "ms",
+            repeats,
+        ));
+    }
+    let steps_per_s = 1e3 / rows[0].median;
+    rows.push(timing(
+        format!("{label} steps per second"),
+        steps_per_s,
+        "steps/s",
+        repeats,
+    ));
+    Ok(rows)
 }
 
 fn serve(onnx: &Path, run: &Path, batch_size: usize, repeats: usize) -> Result<Vec<Timing>> {

@@ -33,6 +33,7 @@ pub fn run(cli: Cli) -> Result<()> {
 
 fn open(args: &ExperimentArgs) -> Result<Session> {
     let experiment = Experiment::load(&args.experiment, &args.all_overrides())?;
+    train::set_threads(experiment.train.threads);
     Ok(Session::open(experiment)?)
 }
 

@@ -150,6 +150,9 @@ pub struct TrainConfig {
     pub patience: usize,
     /// `cpu`, `cuda` or `cuda:N`.
     pub device: String,
+    /// CPU threads for tensor work; 0 leaves candle's default (every core). Ignored
+    /// when `RAYON_NUM_THREADS` or `CANDLE_NUM_THREADS` is set.
+    pub threads: usize,
 }
 
 impl Default for TrainConfig {
@@ -166,6 +169,7 @@ impl Default for TrainConfig {
             eval_every: 500,
             patience: 10,
             device: "cpu".into(),
+            threads: 1,
         }
     }
 }

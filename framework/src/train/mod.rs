@@ -5,11 +5,13 @@ mod log;
 mod metrics;
 mod progress;
 mod session;
+mod step;
 mod trainer;
 
 pub use evaluate::evaluate;
 pub use log::{LogRow, MetricsLog};
 pub use metrics::{Metric, SplitMetrics, Tally};
 pub use progress::{PlainReporter, ProgressReporter, Reporter, SilentReporter};
-pub use session::{RunDir, Session};
+pub use session::{set_threads, RunDir, Session};
+pub use step::{StepTimes, Trainer};
 pub use trainer::{train, RunSummary};

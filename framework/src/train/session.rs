@@ -24,6 +24,20 @@ pub struct Session {
     pub corpus_dir: PathBuf,
 }
 
+/// Sets the process's tensor thread count to `threads` (0: leave candle's default),
+/// unless the user set `RAYON_NUM_THREADS` or `CANDLE_NUM_THREADS`. Call it before any
+/// tensor work, while the process has one thread: the pools read it once.
+pub fn set_threads(threads: usize) {
+    let user_set = ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    if threads > 0 && !user_set {
+        for var in ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"] {
+            std::env::set_var(var, threads.to_string());
+        }
+    }
+}
+
 /// The device named by `train.device`: `cpu`, `cuda` or `cuda:N`.
 pub fn parse_device(name: &str) -> Result<Device> {
     let ordinal = match name {

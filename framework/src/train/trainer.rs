@@ -3,16 +3,14 @@
 //! checkpoint by validation total loss, early stopping; then the best weights are
 //! evaluated on every split and the run's figures and tables are written.
 
-use super::{evaluate, MetricsLog, Reporter, RunDir, Session, SplitMetrics, Tally};
+use super::{evaluate, MetricsLog, Reporter, RunDir, Session, SplitMetrics, Tally, Trainer};
 use crate::error::{Result, XpError};
-use crate::optim::{clip_factor, learning_rate, Optimizer};
 use crate::params::ParamStore;
 use crate::report;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use serde::Serialize;
 use std::time::Instant;
-use xp_models::Mode;
 
 /// What a finished run reports.
 #[derive(Debug, Clone, Serialize)]
@@ -42,9 +40,7 @@ pub fn train(session: &Session, run: &RunDir, reporter: &mut dyn Reporter) -> Re
     let model = &session.model;
     write_run_description(session, run)?;
 
-    let vars = model.params.vars();
-    let var_list: Vec<_> = vars.iter().map(|(_, v)| v.clone()).collect();
-    let mut optimizer = Optimizer::new(var_list.clone(), cfg.optimizer, cfg.weight_decay)?;
+    let mut trainer = Trainer::new(model, cfg, exp.seed)?;
     let mut log = MetricsLog::create(&run.path)?;
     let names: Vec<String> = model.objectives.iter().map(|a| a.name.clone()).collect();
     let weights: Vec<f64> = model.objectives.iter().map(|a| a.settings.weight).collect();
@@ -59,13 +55,7 @@ pub fn train(session: &Session, run: &RunDir, reporter: &mut dyn Reporter) -> Re
     for step in 0..cfg.steps {
         let batch = session.dataset.batch(shuffler.next_batch(&mut rng));
         let prepared = model.prepare(&batch, &mut rng);
-        let mode = Mode::train(exp.seed.wrapping_mul(0x9e37_79b9).wrapping_add(step as u64));
-        let outputs = model.forward(&prepared, &mode)?;
-        let total = model.total_loss(&outputs)?;
-        let grads = total.backward()?;
-        let (_, factor) = clip_factor(&grads, &var_list, cfg.grad_clip)?;
-        let lr = learning_rate(cfg, step);
-        optimizer.step(&grads, lr, factor)?;
+        let (outputs, lr, _) = trainer.step(model, &prepared, step)?;
         for (tally, out) in window.iter_mut().zip(&outputs) {
             tally.add(out, false)?;
         }
