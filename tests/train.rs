@@ -77,6 +77,34 @@ fn one_stacked_encoder_pass_equals_one_pass_per_objective() {
 }
 
 #[test]
+fn masked_cls_reads_mlms_masked_names_and_shares_its_rows() {
+    let s = session(ALL_OBJECTIVES, &[]);
+    let batch = s.dataset.batch(&s.sets.train[..24]);
+    let prepared = s.model.prepare(&batch, &mut SmallRng::seed_from_u64(1));
+    let index = |name: &str| {
+        s.model
+            .objectives
+            .iter()
+            .position(|a| a.name == name)
+            .unwrap()
+    };
+    let (cls, mlm) = (index("CLS"), index("MLM"));
+    assert_eq!(prepared[cls].input, prepared[mlm].input);
+    assert_ne!(prepared[cls].input.tokens, batch.tokens, "names are masked");
+    let stacked =
+        xp_framework::stack::Stacked::new(&prepared, 2, &candle_core::Device::Cpu).unwrap();
+    assert_eq!(stacked.blocks[cls], stacked.blocks[mlm]);
+    assert_eq!(
+        stacked.input().tokens.dim(0).unwrap(),
+        3 * 24,
+        "one block for both"
+    );
+    // Batches differ in masking.
+    let other = s.model.prepare(&batch, &mut SmallRng::seed_from_u64(2));
+    assert_ne!(prepared[mlm].input, other[mlm].input);
+}
+
+#[test]
 fn gradients_reach_every_parameter_and_detach_stops_them() {
     let out = xp(&[
         "check",

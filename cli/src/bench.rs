@@ -3,7 +3,7 @@
 use crate::args::BenchKind;
 use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -111,7 +111,8 @@ fn train(
         let mut per_objective = vec![Duration::ZERO; n_obj];
         let start = Instant::now();
         for step in 0..steps.max(1) {
-            let names = session.dataset.batch(shuffler.next_batch(&mut rng));
+            let mut names = session.dataset.batch(shuffler.next_batch(&mut rng));
+            names.mask_seed = rng.random();
             let mut prepared = Vec::with_capacity(n_obj);
             for (i, active) in model.objectives.iter().enumerate() {
                 let t = Instant::now();

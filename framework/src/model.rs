@@ -11,6 +11,7 @@ use crate::params::ParamStore;
 use crate::stack::Stacked;
 use candle_core::{Device, Tensor};
 use rand::rngs::SmallRng;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use xp_models::{Encoder, EncoderConfig, Mode};
@@ -137,10 +138,13 @@ impl Model {
     }
 
     /// Each objective's view of `batch`, in objective order.
+    /// Draws the batch's masking seed first (see [`NameBatch::mask_seed`]).
     pub fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Vec<Prepared> {
+        let mut batch = batch.clone();
+        batch.mask_seed = rng.random();
         self.objectives
             .iter()
-            .map(|a| a.objective.prepare(batch, rng))
+            .map(|a| a.objective.prepare(&batch, rng))
             .collect()
     }
 

@@ -3,7 +3,8 @@
 //! Rows are padded to the longest sequence (pad keys get no attention weight, so a
 //! row's hidden states do not change), rows of objectives without segments get the
 //! encoder's "no segment" id, and each row keeps its own causal flag. Larger matrix
-//! products run much faster on a CPU than four small ones.
+//! products run much faster on a CPU than four small ones. Objectives with identical
+//! inputs (CLS on masked names and MLM, masked alike) share one block of rows.
 
 use crate::data::PAD;
 use crate::objective::Prepared;
@@ -26,7 +27,11 @@ impl Stacked {
         let any_segments = prepared.iter().any(|p| p.input.segments.is_some());
         let (mut tokens, mut segments, mut causal, mut blocks) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for p in prepared {
+        for (i, p) in prepared.iter().enumerate() {
+            if let Some(same) = prepared[..i].iter().position(|q| q.input == p.input) {
+                blocks.push(blocks[same]);
+                continue;
+            }
             let len = p.input.seq_len;
             let rows = p.input.tokens.len() / len.max(1);
             blocks.push((causal.len(), rows, len));

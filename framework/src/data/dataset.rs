@@ -46,6 +46,7 @@ impl Dataset {
             tokens.resize(tokens.len() + seq_len - 1 - ids.len(), super::PAD);
         }
         NameBatch {
+            mask_seed: 0,
             tokens,
             lengths: names.iter().map(Vec::len).collect(),
             labels: vec![0; names.len()],
@@ -59,6 +60,7 @@ impl Dataset {
     pub fn batch(&self, indices: &[usize]) -> NameBatch {
         let s = self.seq_len;
         NameBatch {
+            mask_seed: 0,
             tokens: indices
                 .iter()
                 .flat_map(|&i| &self.rows[i * s..(i + 1) * s])

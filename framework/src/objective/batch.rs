@@ -17,6 +17,10 @@ pub struct NameBatch {
     pub first_char_id: u32,
     /// Number of token ids.
     pub vocab_size: u32,
+    /// Seed of the batch's character masking, drawn once per batch: objectives that
+    /// mask at the same probability see the same masked names, as BERT's (and the
+    /// reference's) CLS reads MLM's masked input, and share one encoder pass.
+    pub mask_seed: u64,
 }
 
 impl NameBatch {

@@ -1,5 +1,8 @@
 //! BERT-style character masking, shared by every objective that reads masked names.
 //!
+//! The draws come from the batch's `mask_seed` (and `p`), so every objective masking
+//! a batch at the same `p` gets the same result.
+//!
 //! In each name every character is chosen with probability `p`; when none or all are
 //! chosen, exactly one random character is chosen instead. Chosen characters become
 //! `[MASK]`. Then, for 15% of batches, the chosen positions instead get back their
@@ -8,7 +11,7 @@
 use super::NameBatch;
 use crate::data::MASK;
 use rand::rngs::SmallRng;
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 
 /// Share of batches whose chosen positions are not shown as `[MASK]`.
 const UNMASKED_BATCHES: f64 = 0.15;
@@ -25,7 +28,9 @@ pub struct Masked {
 }
 
 /// Masks `batch` with per-character probability `p`.
-pub fn mask_characters(batch: &NameBatch, p: f64, rng: &mut SmallRng) -> Masked {
+pub fn mask_characters(batch: &NameBatch, p: f64) -> Masked {
+    let mut rng = SmallRng::seed_from_u64(batch.mask_seed ^ p.to_bits());
+    let rng = &mut rng;
     let mut tokens = batch.tokens.clone();
     let mut positions = Vec::new();
     let mut targets = Vec::new();

@@ -54,9 +54,9 @@ impl Objective for Cls {
         config_table(&self.config)
     }
 
-    fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Prepared {
+    fn prepare(&self, batch: &NameBatch, _rng: &mut SmallRng) -> Prepared {
         let tokens = if self.config.masked {
-            mask_characters(batch, self.config.mask_prob, rng).tokens
+            mask_characters(batch, self.config.mask_prob).tokens
         } else {
             batch.tokens.clone()
         };

@@ -26,7 +26,9 @@ fn prepare_seeded(config: ClsConfig, b: &NameBatch, seed: u64) -> Prepared {
         head,
         labels: vec![],
     };
-    objective.prepare(b, &mut SmallRng::seed_from_u64(seed))
+    let mut b = b.clone();
+    b.mask_seed = seed;
+    objective.prepare(&b, &mut SmallRng::seed_from_u64(seed))
 }
 
 #[test]

@@ -44,8 +44,8 @@ impl Objective for Mlm {
         config_table(&self.config)
     }
 
-    fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Prepared {
-        let masked = mask_characters(batch, self.config.mask_prob, rng);
+    fn prepare(&self, batch: &NameBatch, _rng: &mut SmallRng) -> Prepared {
+        let masked = mask_characters(batch, self.config.mask_prob);
         Prepared {
             input: EncoderIds {
                 tokens: masked.tokens,

@@ -1,18 +1,32 @@
-use rand::SeedableRng;
 use xp_framework::data::MASK;
-use xp_framework::objective::{mask_characters, NameBatch};
-use xp_framework::SmallRng;
+use xp_framework::objective::{mask_characters, Masked, NameBatch};
 
 fn batch(names: &[&str]) -> NameBatch {
     NameBatch::from_strs(names, 11).0
 }
 
+/// `b` masked at `p` under masking seed `seed`.
+fn masked(b: &NameBatch, p: f64, seed: u64) -> Masked {
+    let mut b = b.clone();
+    b.mask_seed = seed;
+    mask_characters(&b, p)
+}
+
+#[test]
+fn one_seed_and_probability_give_one_masking() {
+    let b = batch(&["Abe", "Smith", "Ivanovski", "Li", "Nakamura"]);
+    assert_eq!(masked(&b, 0.15, 3), masked(&b, 0.15, 3));
+    let differ = (0..20)
+        .filter(|&s| masked(&b, 0.15, s) != masked(&b, 0.15, 3))
+        .count();
+    assert!(differ >= 18, "other seeds mask otherwise ({differ} of 20)");
+}
+
 #[test]
 fn at_least_one_and_never_all_characters_are_chosen() {
     let b = batch(&["Abe", "Smith", "Ivanovski", "Li", "Nakamura"]);
-    let mut rng = SmallRng::seed_from_u64(9);
-    for _ in 0..500 {
-        let m = mask_characters(&b, 0.15, &mut rng);
+    for seed in 0..500 {
+        let m = masked(&b, 0.15, seed);
         for i in 0..b.len() {
             let row = (i * b.seq_len) as u32..((i + 1) * b.seq_len) as u32;
             let chosen = m.positions.iter().filter(|p| row.contains(p)).count();
@@ -36,11 +50,10 @@ fn at_least_one_and_never_all_characters_are_chosen() {
 #[test]
 fn most_batches_show_mask_and_some_do_not() {
     let b = batch(&["Smith", "Ivanovski", "Nakamura", "Schmidt"]);
-    let mut rng = SmallRng::seed_from_u64(1);
     let trials = 2000;
     let shown = (0..trials)
-        .filter(|_| {
-            let m = mask_characters(&b, 0.15, &mut rng);
+        .filter(|&seed| {
+            let m = masked(&b, 0.15, seed);
             m.positions.iter().all(|&p| m.tokens[p as usize] == MASK)
         })
         .count();
@@ -52,10 +65,9 @@ fn most_batches_show_mask_and_some_do_not() {
 fn choice_rate_is_near_the_probability() {
     let names = ["Ivanovski", "Nakamura", "Schmidt", "Kowalski"];
     let b = batch(&names);
-    let mut rng = SmallRng::seed_from_u64(5);
     let chars: usize = b.lengths.iter().sum();
     let chosen: usize = (0..1000)
-        .map(|_| mask_characters(&b, 0.3, &mut rng).positions.len())
+        .map(|seed| masked(&b, 0.3, seed).positions.len())
         .sum();
     let rate = chosen as f64 / (1000 * chars) as f64;
     assert!((rate - 0.3).abs() < 0.03, "rate {rate}");
