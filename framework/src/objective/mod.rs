@@ -4,6 +4,7 @@
 mod batch;
 mod context;
 mod masking;
+mod pairs;
 mod pooling;
 mod registry;
 mod serving;
@@ -12,6 +13,7 @@ mod settings;
 pub use batch::{DeviceBatch, EncoderIds, NameBatch, Prepared};
 pub use context::BuildContext;
 pub use masking::{mask_characters, Masked};
+pub use pairs::PairRows;
 pub use pooling::{gather_rows, pool_mean, pool_start, Pool};
 pub use registry::{config_fields, config_table, find, registered, BuildFn, ObjectiveEntry};
 pub use serving::{export_pooled, serve_pooled};

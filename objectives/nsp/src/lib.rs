@@ -8,10 +8,9 @@ use candle_core::Tensor;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use xp_framework::config::parse_table;
-use xp_framework::data::{CLS, PAD, SEP};
 use xp_framework::objective::{
-    config_fields, config_table, export_pooled, serve_pooled, BuildContext, DeviceBatch,
-    EncoderIds, NameBatch, Objective, ObjectiveEntry, ObjectiveError, Pool, Prepared, Serving,
+    config_fields, config_table, export_pooled, serve_pooled, BuildContext, DeviceBatch, NameBatch,
+    Objective, ObjectiveEntry, ObjectiveError, PairRows, Pool, Prepared, Serving,
 };
 use xp_framework::SmallRng;
 use xp_models::onnx::OnnxGraph;
@@ -54,9 +53,7 @@ fn cut(len: usize, rng: &mut SmallRng) -> usize {
 
 /// Builds the NSP rows of `batch`.
 pub fn pair_up(batch: &NameBatch, swap_prob: f64, rng: &mut SmallRng) -> Prepared {
-    let seq_len = batch.seq_len + 1;
-    let mut tokens = Vec::with_capacity(batch.len() * seq_len);
-    let mut segments = Vec::with_capacity(batch.len() * seq_len);
+    let mut rows = PairRows::new(batch.len(), batch.seq_len + 1);
     let mut targets = Vec::with_capacity(batch.len());
     for i in 0..batch.len() {
         let chars = batch.chars(i);
@@ -69,28 +66,10 @@ pub fn pair_up(batch: &NameBatch, swap_prob: f64, rng: &mut SmallRng) -> Prepare
         } else {
             &chars[k..]
         };
-        let start = tokens.len();
-        tokens.push(CLS);
-        tokens.extend_from_slice(&chars[..k]);
-        tokens.push(SEP);
-        segments.resize(tokens.len(), 0);
-        tokens.extend_from_slice(tail);
-        tokens.truncate(start + seq_len);
-        segments.resize(tokens.len(), 1);
-        tokens.resize(start + seq_len, PAD);
-        segments.resize(tokens.len(), 0);
+        rows.push(&chars[..k], tail);
         targets.push(swap as u32);
     }
-    Prepared {
-        input: EncoderIds {
-            tokens,
-            seq_len,
-            segments: Some(segments),
-            causal: false,
-        },
-        positions: None,
-        targets,
-    }
+    rows.into_prepared(targets)
 }
 
 impl Objective for Nsp {

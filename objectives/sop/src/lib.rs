@@ -12,10 +12,10 @@ use candle_core::Tensor;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use xp_framework::config::parse_table;
-use xp_framework::data::{Vocab, CLS, PAD, SEP};
+use xp_framework::data::Vocab;
 use xp_framework::objective::{
-    config_fields, config_table, export_pooled, serve_pooled, BuildContext, DeviceBatch,
-    EncoderIds, NameBatch, Objective, ObjectiveEntry, ObjectiveError, Pool, Prepared, Serving,
+    config_fields, config_table, export_pooled, serve_pooled, BuildContext, DeviceBatch, NameBatch,
+    Objective, ObjectiveEntry, ObjectiveError, PairRows, Pool, Prepared, Serving,
 };
 use xp_framework::SmallRng;
 use xp_models::onnx::OnnxGraph;
@@ -75,9 +75,7 @@ pub fn order_pairs(
     lower: Option<&[u32]>,
     rng: &mut SmallRng,
 ) -> Prepared {
-    let seq_len = batch.seq_len + 1;
-    let mut tokens = Vec::with_capacity(batch.len() * seq_len);
-    let mut segments = Vec::with_capacity(batch.len() * seq_len);
+    let mut rows = PairRows::new(batch.len(), batch.seq_len + 1);
     let mut targets = Vec::with_capacity(batch.len());
     for i in 0..batch.len() {
         let chars: Vec<u32> = match lower {
@@ -91,31 +89,15 @@ pub fn order_pairs(
             rng.random_range(1..chars.len())
         };
         let swap = rng.random_bool(swap_prob);
-        let (first, second) = if swap {
-            (&chars[cut..], &chars[..cut])
+        let (head, tail) = chars.split_at(cut);
+        if swap {
+            rows.push(tail, head);
         } else {
-            (&chars[..cut], &chars[cut..])
-        };
-        tokens.push(CLS);
-        tokens.extend_from_slice(first);
-        tokens.push(SEP);
-        segments.resize(tokens.len(), 0);
-        tokens.extend_from_slice(second);
-        segments.resize(tokens.len(), 1);
-        tokens.resize((i + 1) * seq_len, PAD);
-        segments.resize(tokens.len(), 0);
+            rows.push(head, tail);
+        }
         targets.push(swap as u32);
     }
-    Prepared {
-        input: EncoderIds {
-            tokens,
-            seq_len,
-            segments: Some(segments),
-            causal: false,
-        },
-        positions: None,
-        targets,
-    }
+    rows.into_prepared(targets)
 }
 
 impl Objective for Sop {
