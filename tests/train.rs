@@ -246,3 +246,29 @@ fn a_corrupt_checkpoint_is_a_clear_error() {
         .to_string();
     assert!(err.contains("cannot load checkpoint"), "{err}");
 }
+
+#[test]
+fn parity_runs_both_devices_with_dropout_off_and_compares_every_loss() {
+    let exp = Experiment::parse(&tiny_experiment("t", ALL_OBJECTIVES), "test", &[]).unwrap();
+    assert!(exp.model.dropout > 0.0, "the tiny experiment should use dropout");
+    let report = xp_framework::train::parity(&exp, "cpu", 4).unwrap();
+    assert_eq!(report.steps.len(), 4);
+    for s in &report.steps {
+        let names: Vec<&str> = s.losses.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(names, ["CLS", "LA", "MLM", "NSP", "total"]);
+        assert!(s.losses.iter().all(|(_, c, d)| c.is_finite() && c == d));
+    }
+    assert_eq!(report.worst().0, 0.0);
+    // The losses move: these are training steps, not four evaluations.
+    let totals: Vec<f64> = report.steps.iter().map(|s| s.losses[4].1).collect();
+    assert!(totals.windows(2).any(|w| w[0] != w[1]));
+    assert!(xp_framework::train::relative_difference(1.0, 1.0005) < 1e-3);
+    assert!(xp_framework::train::relative_difference(1.0, f64::NAN).is_nan());
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "exp.toml", &tiny_experiment("p", ALL_OBJECTIVES));
+    let out = xp(&["parity", path.to_str().unwrap(), "--device", "cpu", "--steps", "2"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("2 steps on cpu and cpu agree"), "{stdout}");
+}

@@ -57,6 +57,18 @@ pub enum Command {
         #[command(flatten)]
         experiment: ExperimentArgs,
     },
+    /// Train the first steps on the CPU and on a GPU (dropout off) and compare losses.
+    Parity {
+        /// The experiment; `--device` is the device compared with the CPU (default cuda).
+        #[command(flatten)]
+        experiment: ExperimentArgs,
+        /// Steps to compare.
+        #[arg(long, default_value_t = 50)]
+        steps: usize,
+        /// Largest relative difference allowed between two losses.
+        #[arg(long, default_value_t = 1e-3)]
+        tolerance: f64,
+    },
     /// List the registered objectives, their fields and defaults.
     Objectives,
     /// Show where the corpus is and what it holds; fetch it.

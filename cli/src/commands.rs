@@ -20,6 +20,11 @@ pub fn run(cli: Cli) -> Result<()> {
             plain,
         } => run_experiment(&experiment, out, plain),
         Command::Check { experiment } => check(&experiment),
+        Command::Parity {
+            experiment,
+            steps,
+            tolerance,
+        } => device_parity(&experiment, steps, tolerance),
         Command::Objectives => {
             list_objectives();
             Ok(())
@@ -93,6 +98,30 @@ fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, plain: bool) -> R
         run.path.display()
     );
     Ok(())
+}
+
+/// `xp parity`: CPU against `--device` (default `cuda`), loss by loss.
+fn device_parity(args: &ExperimentArgs, steps: usize, tolerance: f64) -> Result<()> {
+    let experiment = Experiment::load(&args.experiment, &args.all_overrides())?;
+    train::set_threads(experiment.train.threads);
+    let device = match (&args.device, experiment.train.device.as_str()) {
+        (None, "cpu") => "cuda".to_owned(),
+        (_, named) => named.to_owned(),
+    };
+    let report = train::parity(&experiment, &device, steps)?;
+    println!("{:>5} {:>12} {:>12} {:>10}  in", "step", "total cpu", format!("total {device}"), "worst rel");
+    for s in &report.steps {
+        let (rel, name) = s.worst();
+        let (_, cpu, dev) = s.losses.last().cloned().unwrap_or_default();
+        println!("{:>5} {cpu:>12.6} {dev:>12.6} {rel:>10.2e}  {name}", s.step);
+    }
+    let (worst, step, name) = report.worst();
+    if worst <= tolerance {
+        println!("parity: {steps} steps on cpu and {device} agree: largest relative difference {worst:.2e} ({name}, step {step}) <= {tolerance:.0e}");
+        Ok(())
+    } else {
+        anyhow::bail!("parity: cpu and {device} differ: relative difference {worst:.2e} in the {name} loss at step {step}, above {tolerance:.0e}")
+    }
 }
 
 fn list_objectives() {

@@ -3,6 +3,7 @@
 mod evaluate;
 mod log;
 mod metrics;
+mod parity;
 mod progress;
 mod session;
 mod step;
@@ -11,6 +12,7 @@ mod trainer;
 pub use evaluate::evaluate;
 pub use log::{LogRow, MetricsLog};
 pub use metrics::{Metric, SplitMetrics, Tally};
+pub use parity::{parity, relative_difference, ParityReport, ParityStep};
 pub use progress::{PlainReporter, ProgressReporter, Reporter, SilentReporter};
 pub use session::{set_threads, RunDir, Session};
 pub use step::{StepTimes, Trainer};
