@@ -250,7 +250,10 @@ fn a_corrupt_checkpoint_is_a_clear_error() {
 #[test]
 fn parity_runs_both_devices_with_dropout_off_and_compares_every_loss() {
     let exp = Experiment::parse(&tiny_experiment("t", ALL_OBJECTIVES), "test", &[]).unwrap();
-    assert!(exp.model.dropout > 0.0, "the tiny experiment should use dropout");
+    assert!(
+        exp.model.dropout > 0.0,
+        "the tiny experiment should use dropout"
+    );
     let report = xp_framework::train::parity(&exp, "cpu", 4).unwrap();
     assert_eq!(report.steps.len(), 4);
     for s in &report.steps {
@@ -266,8 +269,19 @@ fn parity_runs_both_devices_with_dropout_off_and_compares_every_loss() {
     assert!(xp_framework::train::relative_difference(1.0, f64::NAN).is_nan());
 
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "exp.toml", &tiny_experiment("p", ALL_OBJECTIVES));
-    let out = xp(&["parity", path.to_str().unwrap(), "--device", "cpu", "--steps", "2"]);
+    let path = write(
+        dir.path(),
+        "exp.toml",
+        &tiny_experiment("p", ALL_OBJECTIVES),
+    );
+    let out = xp(&[
+        "parity",
+        path.to_str().unwrap(),
+        "--device",
+        "cpu",
+        "--steps",
+        "2",
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("2 steps on cpu and cpu agree"), "{stdout}");

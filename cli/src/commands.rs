@@ -109,7 +109,13 @@ fn device_parity(args: &ExperimentArgs, steps: usize, tolerance: f64) -> Result<
         (_, named) => named.to_owned(),
     };
     let report = train::parity(&experiment, &device, steps)?;
-    println!("{:>5} {:>12} {:>12} {:>10}  in", "step", "total cpu", format!("total {device}"), "worst rel");
+    println!(
+        "{:>5} {:>12} {:>12} {:>10}  in",
+        "step",
+        "total cpu",
+        format!("total {device}"),
+        "worst rel"
+    );
     for s in &report.steps {
         let (rel, name) = s.worst();
         let (_, cpu, dev) = s.losses.last().cloned().unwrap_or_default();

@@ -1,6 +1,7 @@
 //! A linear layer `y = x W^T + b`, `(.., in) -> (.., out)`, with PyTorch's parameter
 //! layout (`weight (out, in)`, `bias (out)`) and a fast bias gradient (see `rows`).
 
+use crate::fused::{self, LinearOp};
 use crate::rows::add_rows;
 use candle_core::{Result, Tensor, D};
 use candle_nn::{Init, VarBuilder};
@@ -50,6 +51,20 @@ impl Dense {
 
     /// `(.., in) -> (.., out)`
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if fused::applies(x) {
+            return self.fused(x, false, None);
+        }
+        self.composed(x)
+    }
+
+    /// `keep * act(x W^T + b)` as one fused CPU op, `act` a ReLU when `relu`.
+    pub(crate) fn fused(&self, x: &Tensor, relu: bool, keep: Option<Tensor>) -> Result<Tensor> {
+        x.contiguous()?
+            .apply_op3(&self.weight, &self.bias, LinearOp { relu, keep })
+    }
+
+    /// The forward pass in candle ops (any device).
+    pub(crate) fn composed(&self, x: &Tensor) -> Result<Tensor> {
         let in_dim = x.dim(D::Minus1)?;
         let mut shape = x.dims().to_vec();
         let rows = x.elem_count() / in_dim.max(1);

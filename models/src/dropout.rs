@@ -3,7 +3,7 @@
 //! candle's CPU random generator cannot be seeded, so dropout masks are drawn here
 //! from a [`SmallRng`] owned by the forward pass: the same seed gives the same run.
 
-use candle_core::{Result, Tensor};
+use candle_core::{Device, Result, Shape, Tensor};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::cell::RefCell;
@@ -32,19 +32,18 @@ impl Mode {
         self.rng.is_some()
     }
 
-    /// A keep-mask scaled by `1/(1-p)`, shaped like `x`, or `None` in eval mode.
-    fn keep_mask(&self, x: &Tensor, p: f32) -> Result<Option<Tensor>> {
+    /// A keep-mask of `shape` (f32: 0 with probability `p`, else `1/(1-p)`), or `None`
+    /// in eval mode.
+    fn keep_mask(&self, shape: &Shape, device: &Device, p: f32) -> Result<Option<Tensor>> {
         let Some(rng) = &self.rng else {
             return Ok(None);
         };
         let scale = 1.0 / (1.0 - p);
         let mut rng = rng.borrow_mut();
-        let values: Vec<f32> = (0..x.elem_count())
+        let values: Vec<f32> = (0..shape.elem_count())
             .map(|_| if rng.random::<f32>() < p { 0.0 } else { scale })
             .collect();
-        Tensor::from_vec(values, x.shape(), x.device())?
-            .to_dtype(x.dtype())
-            .map(Some)
+        Tensor::from_vec(values, shape, device).map(Some)
     }
 }
 
@@ -62,13 +61,24 @@ impl Dropout {
 
     /// `x` unchanged in eval mode or when `p == 0`; masked and rescaled otherwise.
     pub fn forward(&self, x: &Tensor, mode: &Mode) -> Result<Tensor> {
-        if self.p <= 0.0 {
-            return Ok(x.clone());
-        }
-        match mode.keep_mask(x, self.p)? {
-            Some(mask) => x.mul(&mask),
+        match self.keep_mask(x.shape(), x.device(), mode)? {
+            Some(mask) => x.mul(&mask.to_dtype(x.dtype())?),
             None => Ok(x.clone()),
         }
+    }
+
+    /// The f32 keep-mask this dropout would apply to a tensor of `shape`, or `None`
+    /// in eval mode or when `p == 0`; draws from `mode`'s generator as `forward` does.
+    pub(crate) fn keep_mask(
+        &self,
+        shape: &Shape,
+        device: &Device,
+        mode: &Mode,
+    ) -> Result<Option<Tensor>> {
+        if self.p <= 0.0 {
+            return Ok(None);
+        }
+        mode.keep_mask(shape, device, self.p)
     }
 }
 

@@ -1,8 +1,9 @@
 //! The position-wise feed-forward block: `lin2(dropout(act(lin1(x))))`,
 //! `(.., dim) -> (.., ffn_dim) -> (.., dim)`.
 
+use crate::fused;
 use crate::{Activation, Dense, Dropout, Mode};
-use candle_core::{Result, Tensor};
+use candle_core::{Result, Shape, Tensor};
 use candle_nn::VarBuilder;
 
 /// Two linear maps around an activation.
@@ -33,7 +34,29 @@ impl FeedForward {
 
     /// `(.., dim) -> (.., dim)`
     pub fn forward(&self, x: &Tensor, mode: &Mode) -> Result<Tensor> {
-        let h = self.activation.apply(&self.lin1.forward(x)?)?;
-        self.lin2.forward(&self.dropout.forward(&h, mode)?)
+        self.run(x, mode, fused::applies(x))
+    }
+
+    /// The forward pass, with the fused kernels when `fused` (CPU f32 only).
+    pub(crate) fn run(&self, x: &Tensor, mode: &Mode, fused: bool) -> Result<Tensor> {
+        if fused && self.activation == Activation::Relu {
+            // lin1, ReLU and dropout as one op; the same draws as the composed form.
+            let mut hidden = x.dims().to_vec();
+            if let Some(last) = hidden.last_mut() {
+                *last = self.lin1.weight().dim(0)?;
+            }
+            let keep = self
+                .dropout
+                .keep_mask(&Shape::from(hidden), x.device(), mode)?;
+            return self
+                .lin2
+                .fused(&self.lin1.fused(x, true, keep)?, false, None);
+        }
+        let linear = |layer: &Dense, x: &Tensor| match fused {
+            true => layer.fused(x, false, None),
+            false => layer.composed(x),
+        };
+        let h = self.activation.apply(&linear(&self.lin1, x)?)?;
+        linear(&self.lin2, &self.dropout.forward(&h, mode)?)
     }
 }

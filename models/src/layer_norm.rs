@@ -2,9 +2,11 @@
 //!
 //! `y = (x - mean(x)) / sqrt(var(x) + eps) * weight + bias`, shapes `(.., dim) -> (.., dim)`.
 //! candle-nn's `LayerNorm::forward` uses a fused kernel that records no backward op
-//! (see docs), so gradients would silently stop there; this one is composed of
+//! (see docs), so gradients would silently stop there. On CPU this one is our own
+//! fused kernel with its backward (`fused`); elsewhere it is composed of
 //! differentiable ops.
 
+use crate::fused::{self, LayerNormOp};
 use crate::{add_rows, mul_rows};
 use candle_core::{Result, Tensor, D};
 use candle_nn::{Init, VarBuilder};
@@ -40,6 +42,20 @@ impl LayerNorm {
 
     /// `(.., dim) -> (.., dim)`
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if fused::applies(x) {
+            return self.fused(x);
+        }
+        self.composed(x)
+    }
+
+    /// The forward pass as one fused CPU op.
+    pub(crate) fn fused(&self, x: &Tensor) -> Result<Tensor> {
+        x.contiguous()?
+            .apply_op3(&self.weight, &self.bias, LayerNormOp { eps: EPS })
+    }
+
+    /// The forward pass in candle ops (any device).
+    pub(crate) fn composed(&self, x: &Tensor) -> Result<Tensor> {
         let dim = x.dim(D::Minus1)? as f64;
         let centered = x.broadcast_sub(&(x.sum_keepdim(D::Minus1)? / dim)?)?;
         let var = (centered.sqr()?.sum_keepdim(D::Minus1)? / dim)?;

@@ -1,0 +1,128 @@
+//! The fused kernels against the composed layers: same outputs, same gradients.
+
+use crate::feed_forward::FeedForward;
+use crate::{Activation, Dense, LayerNorm, Mode};
+use candle_core::{DType, Device, Result, Tensor, Var};
+use candle_nn::{Init, VarBuilder, VarMap};
+
+/// Largest `|a - b| / max(1, |b|)` over two tensors of the same shape.
+fn max_difference(a: &Tensor, b: &Tensor) -> Result<f32> {
+    assert_eq!(a.dims(), b.dims());
+    let (a, b) = (
+        a.flatten_all()?.to_vec1::<f32>()?,
+        b.flatten_all()?.to_vec1::<f32>()?,
+    );
+    Ok(a.iter()
+        .zip(&b)
+        .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+        .fold(0.0, f32::max))
+}
+
+/// A variable of random normal values.
+fn random(shape: &[usize], seed: u64) -> Result<Var> {
+    let n: usize = shape.iter().product();
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+    let values: Vec<f32> = (0..n)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
+        })
+        .collect();
+    Var::from_vec(values, shape, &Device::Cpu)
+}
+
+/// Runs `f` fused and composed on the same input and compares the outputs and the
+/// gradients of `sum(y * r)` for a random `r` with respect to `x` and every
+/// parameter in `map`.
+fn compare(map: &VarMap, x: &Var, f: impl Fn(&Tensor, bool) -> Result<Tensor>) -> Result<()> {
+    let mut results = Vec::new();
+    for fused in [true, false] {
+        let y = f(x.as_tensor(), fused)?;
+        let r = random(y.dims(), 7)?;
+        let grads = (&y * r.as_tensor())?.sum_all()?.backward()?;
+        let mut all = vec![y.clone(), grads.get(x).expect("x has a gradient").clone()];
+        for var in map.all_vars() {
+            all.push(
+                grads
+                    .get(&var)
+                    .expect("every parameter has a gradient")
+                    .clone(),
+            );
+        }
+        results.push(all);
+    }
+    for (i, (fused, composed)) in results[0].iter().zip(&results[1]).enumerate() {
+        let diff = max_difference(fused, composed)?;
+        assert!(
+            diff < 1e-5,
+            "tensor {i} (0: output, 1: dx, then parameters): {diff}"
+        );
+    }
+    Ok(())
+}
+
+fn var_builder(map: &VarMap) -> VarBuilder<'static> {
+    VarBuilder::from_varmap(map, DType::F32, &Device::Cpu)
+}
+
+#[test]
+fn linear_matches_the_composed_layer() -> Result<()> {
+    let map = VarMap::new();
+    let dense = Dense::new(12, 20, var_builder(&map))?;
+    let x = random(&[3, 5, 12], 1)?;
+    compare(&map, &x, |x, fused| {
+        if fused {
+            dense.fused(x, false, None)
+        } else {
+            dense.composed(x)
+        }
+    })
+}
+
+#[test]
+fn linear_with_relu_and_dropout_matches_the_composed_ops() -> Result<()> {
+    let map = VarMap::new();
+    let dense = Dense::new(12, 20, var_builder(&map))?;
+    let x = random(&[3, 5, 12], 2)?;
+    let keep = random(&[3, 5, 20], 3)?
+        .as_tensor()
+        .ge(0.0)?
+        .to_dtype(DType::F32)?
+        .affine(2.0, 0.0)?;
+    compare(&map, &x, |x, fused| {
+        if fused {
+            dense.fused(x, true, Some(keep.clone()))
+        } else {
+            dense.composed(x)?.relu()? * &keep
+        }
+    })
+}
+
+#[test]
+fn layer_norm_matches_the_composed_layer() -> Result<()> {
+    let map = VarMap::new();
+    let vb = var_builder(&map);
+    // Not the initial ones and zeros, so the scale and shift enter the gradients.
+    vb.get_with_hints(16, "weight", Init::Uniform { lo: 0.5, up: 1.5 })?;
+    vb.get_with_hints(16, "bias", Init::Uniform { lo: -0.5, up: 0.5 })?;
+    let norm = LayerNorm::new(vb, 16)?;
+    let x = (random(&[4, 6, 16], 4)?.as_tensor() * 3.0)?;
+    let x = Var::from_tensor(&(x + 0.7)?)?;
+    compare(&map, &x, |x, fused| {
+        if fused {
+            norm.fused(x)
+        } else {
+            norm.composed(x)
+        }
+    })
+}
+
+#[test]
+fn feed_forward_draws_the_same_dropout_either_way() -> Result<()> {
+    let map = VarMap::new();
+    let ffn = FeedForward::new(var_builder(&map), 8, 24, Activation::Relu, 0.3)?;
+    let x = random(&[2, 7, 8], 5)?;
+    compare(&map, &x, |x, fused| ffn.run(x, &Mode::train(11), fused))
+}
