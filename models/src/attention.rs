@@ -4,6 +4,7 @@
 //! dropout on the attention weights, heads concatenated, then `W_out`.
 //! Shapes: `x (batch, seq, dim)`, `bias (batch, 1, 1|seq, seq)` -> `(batch, seq, dim)`.
 
+use crate::fused::{self, MergeHeads, SplitHeads};
 use crate::{Dense, Dropout, Mode};
 use candle_core::{Result, Tensor, D};
 use candle_nn::init::ZERO;
@@ -72,23 +73,73 @@ impl SelfAttention {
         mode: &Mode,
         keep_weights: bool,
     ) -> Result<(Tensor, Option<Tensor>)> {
-        let (batch, seq, dim) = x.dims3()?;
-        let qkv = self
-            .in_proj
-            .forward(x)?
-            .reshape((batch, seq, 3, self.heads, self.head_dim))?
-            .permute((2, 0, 3, 1, 4))?; // (3, batch, heads, seq, head_dim)
-        let q = (qkv.get(0)? * (self.head_dim as f64).powf(-0.5))?.contiguous()?;
-        let k = qkv.get(1)?.contiguous()?;
-        let v = qkv.get(2)?.contiguous()?;
+        self.run(x, bias, mode, keep_weights, fused::applies(x))
+    }
+
+    /// The forward pass, with the fused CPU kernels when `fused`.
+    pub(crate) fn run(
+        &self,
+        x: &Tensor,
+        bias: &Tensor,
+        mode: &Mode,
+        keep_weights: bool,
+        fused: bool,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let (q, k, v) = if fused {
+            self.heads_fused(x)?
+        } else {
+            self.heads_composed(x)?
+        };
         let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
         let weights = candle_nn::ops::softmax(&scores, D::Minus1)?;
         let kept = keep_weights.then(|| weights.clone());
         let weights = self.dropout.forward(&weights, mode)?;
-        let out = weights
-            .matmul(&v)?
+        let out = weights.matmul(&v)?;
+        if fused {
+            let out = out.apply_op1(MergeHeads)?;
+            return Ok((self.out_proj.fused(&out, false, None)?, kept));
+        }
+        let (batch, _, seq, _) = out.dims4()?;
+        let out = out
             .transpose(1, 2)?
-            .reshape((batch, seq, dim))?;
-        Ok((self.out_proj.forward(&out)?, kept))
+            .reshape((batch, seq, self.heads * self.head_dim))?;
+        Ok((self.out_proj.composed(&out)?, kept))
+    }
+
+    fn scale(&self) -> f64 {
+        (self.head_dim as f64).powf(-0.5)
+    }
+
+    /// Scaled queries, keys and values `(batch, heads, seq, head_dim)`, in candle ops.
+    fn heads_composed(&self, x: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+        let (batch, seq, _) = x.dims3()?;
+        let qkv = self
+            .in_proj
+            .composed(x)?
+            .reshape((batch, seq, 3, self.heads, self.head_dim))?
+            .permute((2, 0, 3, 1, 4))?; // (3, batch, heads, seq, head_dim)
+        let q = (qkv.get(0)? * self.scale())?.contiguous()?;
+        Ok((q, qkv.get(1)?.contiguous()?, qkv.get(2)?.contiguous()?))
+    }
+
+    /// The same with fused CPU ops: one linear map per part, straight into the
+    /// head layout.
+    fn heads_fused(&self, x: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+        let dim = self.heads * self.head_dim;
+        let part = |i: usize, scale: f64| -> Result<Tensor> {
+            let (w, b) = (self.in_proj.weight(), self.in_proj.bias());
+            fused::linear(
+                x,
+                &w.narrow(0, i * dim, dim)?,
+                &b.narrow(0, i * dim, dim)?,
+                false,
+                None,
+            )?
+            .apply_op1(SplitHeads {
+                heads: self.heads,
+                scale: scale as f32,
+            })
+        };
+        Ok((part(0, self.scale())?, part(1, 1.0)?, part(2, 1.0)?))
     }
 }

@@ -1,7 +1,7 @@
 //! A linear layer `y = x W^T + b`, `(.., in) -> (.., out)`, with PyTorch's parameter
 //! layout (`weight (out, in)`, `bias (out)`) and a fast bias gradient (see `rows`).
 
-use crate::fused::{self, LinearOp};
+use crate::fused;
 use crate::rows::add_rows;
 use candle_core::{Result, Tensor, D};
 use candle_nn::{Init, VarBuilder};
@@ -59,8 +59,7 @@ impl Dense {
 
     /// `keep * act(x W^T + b)` as one fused CPU op, `act` a ReLU when `relu`.
     pub(crate) fn fused(&self, x: &Tensor, relu: bool, keep: Option<Tensor>) -> Result<Tensor> {
-        x.contiguous()?
-            .apply_op3(&self.weight, &self.bias, LinearOp { relu, keep })
+        fused::linear(x, &self.weight, &self.bias, relu, keep)
     }
 
     /// The forward pass in candle ops (any device).

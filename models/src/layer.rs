@@ -72,18 +72,15 @@ impl EncoderLayer {
             let (a, w) = self
                 .attn
                 .forward(&self.norm1.forward(x)?, bias, mode, keep_weights)?;
-            let x = (x + self.dropout.forward(&a, mode)?)?;
+            let x = self.dropout.residual(x, &a, mode)?;
             let f = self.ffn.forward(&self.norm2.forward(&x)?, mode)?;
-            Ok(((&x + self.dropout.forward(&f, mode)?)?, w))
+            Ok((self.dropout.residual(&x, &f, mode)?, w))
         } else {
             let (a, w) = self.attn.forward(x, bias, mode, keep_weights)?;
-            let x = self
-                .norm1
-                .forward(&(x + self.dropout.forward(&a, mode)?)?)?;
+            let x = self.norm1.forward(&self.dropout.residual(x, &a, mode)?)?;
             let f = self.ffn.forward(&x, mode)?;
             Ok((
-                self.norm2
-                    .forward(&(&x + self.dropout.forward(&f, mode)?)?)?,
+                self.norm2.forward(&self.dropout.residual(&x, &f, mode)?)?,
                 w,
             ))
         }

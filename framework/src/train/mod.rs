@@ -12,7 +12,7 @@ mod trainer;
 pub use evaluate::evaluate;
 pub use log::{LogRow, MetricsLog};
 pub use metrics::{Metric, SplitMetrics, Tally};
-pub use parity::{parity, relative_difference, ParityReport, ParityStep};
+pub use parity::{parity, relative_difference, step_losses, ParityReport, ParityStep};
 pub use progress::{PlainReporter, ProgressReporter, Reporter, SilentReporter};
 pub use session::{set_threads, RunDir, Session};
 pub use step::{StepTimes, Trainer};

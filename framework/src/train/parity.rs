@@ -77,8 +77,9 @@ fn without_dropout(experiment: &Experiment, device: &str) -> Experiment {
     e
 }
 
-/// Per step: each objective's loss, then the weighted total.
-fn step_losses(experiment: Experiment, steps: usize) -> Result<Vec<Vec<(String, f64)>>> {
+/// Trains `experiment` for `steps` steps as `xp run` would; per step, each
+/// objective's loss, then the weighted total.
+pub fn step_losses(experiment: Experiment, steps: usize) -> Result<Vec<Vec<(String, f64)>>> {
     let session = Session::open(experiment)?;
     let (exp, model) = (&session.experiment, &session.model);
     let mut trainer = Trainer::new(model, &exp.train, exp.seed)?;

@@ -1,6 +1,7 @@
 //! Fused CPU kernels, each with its own backward pass, for the layers that dominate a
 //! training step: the linear map (with its bias, and for the feed-forward block its
-//! ReLU and dropout) and layer normalisation.
+//! ReLU and dropout), layer normalisation, the residual connection with its dropout,
+//! and the moves between row and head layouts around attention.
 //!
 //! Why: candle's backward pass accumulates the gradient of every graph node into a
 //! fresh zero tensor (a `zeros` and an `add` per node), so a layer written as ten
@@ -11,11 +12,15 @@
 //! The kernels run on CPU f32 tensors; on other devices or dtypes the layers use their
 //! composed form, with the same maths. `XP_FUSED=0` turns them off (for comparisons).
 
+mod heads;
 mod layer_norm;
 mod linear;
+mod residual;
 
+pub(crate) use heads::{MergeHeads, SplitHeads};
 pub(crate) use layer_norm::LayerNormOp;
 pub(crate) use linear::LinearOp;
+pub(crate) use residual::ResidualOp;
 
 use candle_core::{CpuStorage, DType, Layout, Result, Storage, Tensor};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +38,18 @@ pub fn fused_enabled() -> bool {
 /// Turns the fused kernels on or off for the whole process.
 pub fn set_fused_enabled(on: bool) {
     ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// `keep * act(x W^T + b)` as one op, `act` a ReLU when `relu`.
+pub(crate) fn linear(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    relu: bool,
+    keep: Option<Tensor>,
+) -> Result<Tensor> {
+    x.contiguous()?
+        .apply_op3(weight, bias, LinearOp { relu, keep })
 }
 
 /// True when `x` can go through a fused kernel.

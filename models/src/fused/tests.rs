@@ -1,7 +1,8 @@
 //! The fused kernels against the composed layers: same outputs, same gradients.
 
+use super::ResidualOp;
 use crate::feed_forward::FeedForward;
-use crate::{Activation, Dense, LayerNorm, Mode};
+use crate::{attention_bias, Activation, Causal, Dense, LayerNorm, Mode, SelfAttention};
 use candle_core::{DType, Device, Result, Tensor, Var};
 use candle_nn::{Init, VarBuilder, VarMap};
 
@@ -125,4 +126,41 @@ fn feed_forward_draws_the_same_dropout_either_way() -> Result<()> {
     let ffn = FeedForward::new(var_builder(&map), 8, 24, Activation::Relu, 0.3)?;
     let x = random(&[2, 7, 8], 5)?;
     compare(&map, &x, |x, fused| ffn.run(x, &Mode::train(11), fused))
+}
+
+#[test]
+fn attention_matches_the_composed_layer_with_padding_causal_mask_and_dropout() -> Result<()> {
+    let map = VarMap::new();
+    let attn = SelfAttention::new(var_builder(&map), 12, 3, 0.2)?;
+    let x = random(&[2, 5, 12], 6)?;
+    let tokens = Tensor::new(&[[4u32, 5, 6, 7, 0], [4, 4, 5, 5, 6]], &Device::Cpu)?;
+    let bias = attention_bias(&tokens, Causal::All)?;
+    compare(&map, &x, |x, fused| {
+        Ok(attn.run(x, &bias, &Mode::train(3), false, fused)?.0)
+    })
+}
+
+#[test]
+fn residual_with_dropout_matches_the_composed_ops() -> Result<()> {
+    let map = VarMap::new();
+    let a =
+        var_builder(&map).get_with_hints((3, 4, 8), "a", Init::Uniform { lo: -1.0, up: 1.0 })?;
+    let keep = random(&[3, 4, 8], 8)?
+        .as_tensor()
+        .ge(0.0)?
+        .to_dtype(DType::F32)?
+        .affine(1.25, 0.0)?;
+    let x = random(&[3, 4, 8], 9)?;
+    compare(&map, &x, |x, fused| {
+        if fused {
+            x.apply_op2(
+                &a,
+                ResidualOp {
+                    keep: Some(keep.clone()),
+                },
+            )
+        } else {
+            x + (&a * &keep)?
+        }
+    })
 }
