@@ -1,7 +1,7 @@
 //! The typed experiment: `name`, `seed`, `[data]`, `[model]`, `[train]`, `[objectives.X]`.
 //! Every field has the reference's default, so a file states only what differs.
 
-use super::{apply_override, with_suggestion, ConfigError};
+use super::{apply_override, with_suggestion, ConfigError, Monitor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -146,8 +146,11 @@ pub struct TrainConfig {
     pub grad_clip: f64,
     /// Evaluate (and maybe checkpoint) every this many steps.
     pub eval_every: usize,
-    /// Stop after this many evaluations without a better validation loss (0 disables).
+    /// Stop after this many evaluations without a better monitored figure (0 disables).
     pub patience: usize,
+    /// The validation figure that picks the best checkpoint and drives early stopping:
+    /// `"loss"` (the weighted total), `"OBJ.loss"` or `"OBJ.accuracy"` (e.g. `"CLS.accuracy"`).
+    pub monitor: String,
     /// `cpu`, `cuda` or `cuda:N`.
     pub device: String,
     /// CPU threads for tensor work; 0 leaves candle's default (every core). Ignored
@@ -168,6 +171,7 @@ impl Default for TrainConfig {
             grad_clip: 3.0,
             eval_every: 500,
             patience: 10,
+            monitor: "loss".into(),
             device: "cpu".into(),
             threads: 1,
         }
@@ -269,10 +273,18 @@ impl Experiment {
                 "lr must be positive, weight_decay and grad_clip non-negative",
             ));
         }
+        self.monitor()?;
         if self.objectives.is_empty() {
             return Err(ConfigError::invalid("objectives", "no objective: add at least one table such as [objectives.CLS] (see `xp objectives`)"));
         }
         Ok(())
+    }
+
+    /// What `train.monitor` names.
+    pub fn monitor(&self) -> Result<Monitor, ConfigError> {
+        let names: Vec<&str> = self.objectives.keys().map(String::as_str).collect();
+        Monitor::parse(&self.train.monitor, &names)
+            .map_err(|e| ConfigError::invalid("train.monitor", e))
     }
 
     /// The experiment as TOML.

@@ -1,6 +1,7 @@
 //! The training loop: batches, transforms, forward, backward, clipping, the optimiser
 //! step on a warm-up/cosine schedule; evaluation every `eval_every` steps, the best
-//! checkpoint by validation total loss, early stopping; then the best weights are
+//! checkpoint by the monitored validation figure (`train.monitor`, default the total
+//! loss), early stopping; then the best weights are
 //! evaluated on every split and the run's figures and tables are written.
 
 use super::{evaluate, MetricsLog, Reporter, RunDir, Session, SplitMetrics, Tally, Trainer};
@@ -40,6 +41,7 @@ pub fn train(session: &Session, run: &RunDir, reporter: &mut dyn Reporter) -> Re
     let model = &session.model;
     write_run_description(session, run)?;
 
+    let monitor = exp.monitor()?;
     let mut trainer = Trainer::new(model, cfg, exp.seed)?;
     let mut log = MetricsLog::create(&run.path)?;
     let names: Vec<String> = model.objectives.iter().map(|a| a.name.clone()).collect();
@@ -96,17 +98,27 @@ pub fn train(session: &Session, run: &RunDir, reporter: &mut dyn Reporter) -> Re
             log.log(steps_done, "train", &train_m, lr)?;
             log.log(steps_done, "valid", &valid, lr)?;
             log.log(steps_done, "test", &test, lr)?;
-            let improved = valid.total < best;
+            let score = monitor.score(
+                valid.total,
+                valid
+                    .objectives
+                    .iter()
+                    .map(|(n, m)| (n.as_str(), m.loss, m.accuracy)),
+            );
+            let improved = score < best;
             reporter.eval(steps_done, &valid, improved);
             if improved {
-                (best, best_step, stale) = (valid.total, steps_done, 0);
+                (best, best_step, stale) = (score, steps_done, 0);
                 model.params.save(&run.file(RunDir::CHECKPOINT))?;
             } else {
                 stale += 1;
             }
             eval_time += t.elapsed().as_secs_f64();
             if cfg.patience > 0 && stale >= cfg.patience {
-                reporter.note(&format!("early stop at step {steps_done}: no better validation loss in {stale} evaluations"));
+                reporter.note(&format!(
+                    "early stop at step {steps_done}: no better {} in {stale} evaluations",
+                    monitor.describe()
+                ));
                 stopped_early = true;
                 break;
             }
