@@ -27,7 +27,10 @@ impl Monitor {
             return Ok(Self::TotalLoss);
         }
         let Some((objective, metric)) = text.rsplit_once('.') else {
-            return Err(format!("unknown monitor `{text}`: use one of {}", options()));
+            return Err(format!(
+                "unknown monitor `{text}`: use one of {}",
+                options()
+            ));
         };
         if !objectives.contains(&objective) {
             return Err(format!(
@@ -90,8 +93,15 @@ mod tests {
         assert_eq!(mlm.score(9.0, rows.iter().copied()), 2.0);
         assert_eq!(Monitor::TotalLoss.score(9.0, rows.iter().copied()), 9.0);
         let err = Monitor::parse("NSP.accuracy", &objectives).unwrap_err();
-        assert!(err.contains("does not train") && err.contains("\"CLS.accuracy\""), "{err}");
-        assert!(Monitor::parse("CLS.f1", &objectives).unwrap_err().contains("unknown metric"));
-        assert!(Monitor::parse("accuracy", &objectives).unwrap_err().contains("unknown monitor"));
+        assert!(
+            err.contains("does not train") && err.contains("\"CLS.accuracy\""),
+            "{err}"
+        );
+        assert!(Monitor::parse("CLS.f1", &objectives)
+            .unwrap_err()
+            .contains("unknown metric"));
+        assert!(Monitor::parse("accuracy", &objectives)
+            .unwrap_err()
+            .contains("unknown monitor"));
     }
 }

@@ -3,6 +3,7 @@
 
 mod batch;
 mod context;
+mod loss;
 mod masking;
 mod pairs;
 mod pooling;
@@ -12,6 +13,7 @@ mod settings;
 
 pub use batch::{DeviceBatch, EncoderIds, NameBatch, Prepared};
 pub use context::BuildContext;
+pub use loss::smoothed_cross_entropy;
 pub use masking::{mask_characters, Masked};
 pub use pairs::PairRows;
 pub use pooling::{gather_rows, pool_mean, pool_start, Pool};

@@ -8,9 +8,9 @@ use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use xp_framework::config::parse_table;
 use xp_framework::objective::{
-    config_fields, config_table, export_pooled, mask_characters, serve_pooled, BuildContext,
-    DeviceBatch, EncoderIds, NameBatch, Objective, ObjectiveEntry, ObjectiveError, Pool, Prepared,
-    Serving,
+    config_fields, config_table, export_pooled, mask_characters, serve_pooled,
+    smoothed_cross_entropy, BuildContext, DeviceBatch, EncoderIds, NameBatch, Objective,
+    ObjectiveEntry, ObjectiveError, Pool, Prepared, Serving,
 };
 use xp_framework::SmallRng;
 use xp_models::onnx::OnnxGraph;
@@ -26,6 +26,8 @@ pub struct ClsConfig {
     pub mask_prob: f64,
     /// `start` (the `[CLS]` state) or `mean` (over non-pad positions).
     pub pool: Pool,
+    /// Label smoothing of the cross-entropy (0: none).
+    pub label_smoothing: f64,
 }
 
 impl Default for ClsConfig {
@@ -34,6 +36,7 @@ impl Default for ClsConfig {
             masked: true,
             mask_prob: 0.15,
             pool: Pool::Start,
+            label_smoothing: 0.0,
         }
     }
 }
@@ -82,6 +85,10 @@ impl Objective for Cls {
             .forward(&self.config.pool.apply(hidden, &batch.tokens)?, mode)
     }
 
+    fn loss(&self, logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+        smoothed_cross_entropy(logits, targets, self.config.label_smoothing)
+    }
+
     fn class_names(&self) -> Option<Vec<String>> {
         Some(self.labels.clone())
     }
@@ -114,6 +121,7 @@ fn build(
 ) -> Result<Box<dyn Objective>, ObjectiveError> {
     let config: ClsConfig = parse_table(table, "[objectives.CLS]")?;
     ctx.probability("CLS", "mask_prob", config.mask_prob)?;
+    ctx.probability("CLS", "label_smoothing", config.label_smoothing)?;
     let head = ctx.class_head(vb, ctx.labels.len())?;
     Ok(Box::new(Cls {
         config,
