@@ -5,7 +5,7 @@
 //! Shapes: `x (batch, seq, dim)`, `bias (batch, 1, 1|seq, seq)` -> `(batch, seq, dim)`.
 
 use crate::fused::{self, MergeHeads, SplitHeads};
-use crate::{Dense, Dropout, Mode};
+use crate::{Dense, Dropout, Mode, TokenRows};
 use candle_core::{Result, Tensor, D};
 use candle_nn::init::ZERO;
 use candle_nn::{Init, VarBuilder};
@@ -73,20 +73,24 @@ impl SelfAttention {
         mode: &Mode,
         keep_weights: bool,
     ) -> Result<(Tensor, Option<Tensor>)> {
-        self.run(x, bias, mode, keep_weights, fused::applies(x))
+        let (batch, seq, _) = x.dims3()?;
+        let rows = TokenRows::full(batch, seq);
+        self.run(x, &rows, bias, mode, keep_weights, fused::applies(x))
     }
 
-    /// The forward pass, with the fused CPU kernels when `fused`.
+    /// The forward pass over the rows of `x` (`rows`, see [`TokenRows`]; the full
+    /// grid unless `fused`), with the fused CPU kernels when `fused`.
     pub(crate) fn run(
         &self,
         x: &Tensor,
+        rows: &TokenRows,
         bias: &Tensor,
         mode: &Mode,
         keep_weights: bool,
         fused: bool,
     ) -> Result<(Tensor, Option<Tensor>)> {
         let (q, k, v) = if fused {
-            self.heads_fused(x)?
+            self.heads_fused(x, rows)?
         } else {
             self.heads_composed(x)?
         };
@@ -96,7 +100,7 @@ impl SelfAttention {
         let weights = self.dropout.forward(&weights, mode)?;
         let out = weights.matmul(&v)?;
         if fused {
-            let out = out.apply_op1(MergeHeads)?;
+            let out = out.apply_op1(MergeHeads { rows: rows.clone() })?;
             return Ok((self.out_proj.fused(&out, false, None)?, kept));
         }
         let (batch, _, seq, _) = out.dims4()?;
@@ -124,7 +128,7 @@ impl SelfAttention {
 
     /// The same with fused CPU ops: one linear map per part, straight into the
     /// head layout.
-    fn heads_fused(&self, x: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+    fn heads_fused(&self, x: &Tensor, rows: &TokenRows) -> Result<(Tensor, Tensor, Tensor)> {
         let dim = self.heads * self.head_dim;
         let part = |i: usize, scale: f64| -> Result<Tensor> {
             let (w, b) = (self.in_proj.weight(), self.in_proj.bias());
@@ -138,6 +142,7 @@ impl SelfAttention {
             .apply_op1(SplitHeads {
                 heads: self.heads,
                 scale: scale as f32,
+                rows: rows.clone(),
             })
         };
         Ok((part(0, self.scale())?, part(1, 1.0)?, part(2, 1.0)?))

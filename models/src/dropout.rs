@@ -4,6 +4,7 @@
 //! from a [`SmallRng`] owned by the forward pass: the same seed gives the same run.
 
 use crate::fused::{self, ResidualOp};
+use crate::TokenRows;
 use candle_core::{Device, Result, Shape, Tensor};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -73,10 +74,17 @@ impl Dropout {
         }
     }
 
-    /// `x + dropout(a)`, the residual connection; one fused op on CPU.
-    pub fn residual(&self, x: &Tensor, a: &Tensor, mode: &Mode) -> Result<Tensor> {
+    /// `x + dropout(a)`, the residual connection over `rows`; one fused op on CPU.
+    pub fn residual(
+        &self,
+        x: &Tensor,
+        a: &Tensor,
+        rows: &TokenRows,
+        mode: &Mode,
+    ) -> Result<Tensor> {
         if fused::applies(x) {
-            let keep = self.keep_mask(a.shape(), a.device(), mode)?;
+            let width = a.dims().last().copied().unwrap_or(0);
+            let keep = rows.keep_mask(self, width, a.device(), mode)?;
             return x
                 .contiguous()?
                 .apply_op2(&a.contiguous()?, ResidualOp { keep });

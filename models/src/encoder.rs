@@ -3,7 +3,10 @@
 //! `h0 = dropout_in(tok_emb[tokens] + pos[0..seq] + seg_emb[segments])`, then each layer.
 //! Shapes: `tokens (batch, seq)` u32 -> `(batch, seq, dim)`.
 
-use crate::{attention_bias, Causal, Dropout, EncoderConfig, EncoderLayer, Mode, PositionEncoding};
+use crate::fused;
+use crate::{
+    attention_bias, Causal, Dropout, EncoderConfig, EncoderLayer, Mode, PositionEncoding, TokenRows,
+};
 use candle_core::{Result, Tensor};
 use candle_nn::{Embedding, Module, VarBuilder};
 
@@ -125,16 +128,23 @@ impl Encoder {
             }
             _ => {}
         }
-        let mut x = self.input_dropout.forward(&x, mode)?;
+        let x = self.input_dropout.forward(&x, mode)?;
         let bias = attention_bias(input.tokens, input.causal)?;
+        // On CPU the layers run on the token positions only (see `TokenRows`).
+        let rows = if fused::applies(&x) {
+            TokenRows::tokens(input.tokens)?
+        } else {
+            TokenRows::full(x.dim(0)?, seq)
+        };
+        let mut x = rows.pack(&x)?;
         let mut attention = Vec::new();
         for layer in &self.layers {
-            let (next, weights) = layer.forward(&x, &bias, mode, keep)?;
+            let (next, weights) = layer.forward(&x, &rows, &bias, mode, keep)?;
             x = next;
             attention.extend(weights);
         }
         Ok(EncoderOutput {
-            hidden: x,
+            hidden: rows.unpack(&x)?,
             attention,
         })
     }

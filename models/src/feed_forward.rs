@@ -2,8 +2,8 @@
 //! `(.., dim) -> (.., ffn_dim) -> (.., dim)`.
 
 use crate::fused;
-use crate::{Activation, Dense, Dropout, Mode};
-use candle_core::{Result, Shape, Tensor};
+use crate::{Activation, Dense, Dropout, Mode, TokenRows};
+use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
 /// Two linear maps around an activation.
@@ -32,31 +32,37 @@ impl FeedForward {
         })
     }
 
-    /// `(.., dim) -> (.., dim)`
-    pub fn forward(&self, x: &Tensor, mode: &Mode) -> Result<Tensor> {
-        self.run(x, mode, fused::applies(x))
+    /// `(.., dim) -> (.., dim)` over `rows` (see [`TokenRows`]).
+    pub fn forward(&self, x: &Tensor, rows: &TokenRows, mode: &Mode) -> Result<Tensor> {
+        self.run(x, rows, mode, fused::applies(x))
     }
 
     /// The forward pass, with the fused kernels when `fused` (CPU f32 only).
-    pub(crate) fn run(&self, x: &Tensor, mode: &Mode, fused: bool) -> Result<Tensor> {
-        if fused && self.activation == Activation::Relu {
-            // lin1, ReLU and dropout as one op; the same draws as the composed form.
-            let mut hidden = x.dims().to_vec();
-            if let Some(last) = hidden.last_mut() {
-                *last = self.lin1.weight().dim(0)?;
-            }
-            let keep = self
-                .dropout
-                .keep_mask(&Shape::from(hidden), x.device(), mode)?;
-            return self
-                .lin2
-                .fused(&self.lin1.fused(x, true, keep)?, false, None);
+    pub(crate) fn run(
+        &self,
+        x: &Tensor,
+        rows: &TokenRows,
+        mode: &Mode,
+        fused: bool,
+    ) -> Result<Tensor> {
+        if fused {
+            // The dropout mask is drawn over the whole grid, as the composed form
+            // draws it; with a ReLU, lin1, ReLU and dropout are one op.
+            let width = self.lin1.weight().dim(0)?;
+            let keep = rows.keep_mask(&self.dropout, width, x.device(), mode)?;
+            let h = match (self.activation, keep) {
+                (Activation::Relu, keep) => self.lin1.fused(x, true, keep)?,
+                (act, keep) => {
+                    let h = act.apply(&self.lin1.fused(x, false, None)?)?;
+                    match keep {
+                        Some(keep) => (h * keep)?,
+                        None => h,
+                    }
+                }
+            };
+            return self.lin2.fused(&h, false, None);
         }
-        let linear = |layer: &Dense, x: &Tensor| match fused {
-            true => layer.fused(x, false, None),
-            false => layer.composed(x),
-        };
-        let h = self.activation.apply(&linear(&self.lin1, x)?)?;
-        linear(&self.lin2, &self.dropout.forward(&h, mode)?)
+        let h = self.activation.apply(&self.lin1.composed(x)?)?;
+        self.lin2.composed(&self.dropout.forward(&h, mode)?)
     }
 }

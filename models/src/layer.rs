@@ -4,7 +4,8 @@
 //! Pre-norm (`norm_first`): `x = x + drop(attn(norm1(x)))`, `x = x + drop(ffn(norm2(x)))`.
 
 use crate::feed_forward::FeedForward;
-use crate::{Dropout, EncoderConfig, LayerNorm, Mode, SelfAttention};
+use crate::fused;
+use crate::{Dropout, EncoderConfig, LayerNorm, Mode, SelfAttention, TokenRows};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -64,25 +65,24 @@ impl EncoderLayer {
     pub fn forward(
         &self,
         x: &Tensor,
+        rows: &TokenRows,
         bias: &Tensor,
         mode: &Mode,
         keep_weights: bool,
     ) -> Result<(Tensor, Option<Tensor>)> {
+        let fused = fused::applies(x);
+        let attend = |x: &Tensor| self.attn.run(x, rows, bias, mode, keep_weights, fused);
+        let residual = |x: &Tensor, a: &Tensor| self.dropout.residual(x, a, rows, mode);
         if self.norm_first {
-            let (a, w) = self
-                .attn
-                .forward(&self.norm1.forward(x)?, bias, mode, keep_weights)?;
-            let x = self.dropout.residual(x, &a, mode)?;
-            let f = self.ffn.forward(&self.norm2.forward(&x)?, mode)?;
-            Ok((self.dropout.residual(&x, &f, mode)?, w))
+            let (a, w) = attend(&self.norm1.forward(x)?)?;
+            let x = residual(x, &a)?;
+            let f = self.ffn.forward(&self.norm2.forward(&x)?, rows, mode)?;
+            Ok((residual(&x, &f)?, w))
         } else {
-            let (a, w) = self.attn.forward(x, bias, mode, keep_weights)?;
-            let x = self.norm1.forward(&self.dropout.residual(x, &a, mode)?)?;
-            let f = self.ffn.forward(&x, mode)?;
-            Ok((
-                self.norm2.forward(&self.dropout.residual(&x, &f, mode)?)?,
-                w,
-            ))
+            let (a, w) = attend(x)?;
+            let x = self.norm1.forward(&residual(x, &a)?)?;
+            let f = self.ffn.forward(&x, rows, mode)?;
+            Ok((self.norm2.forward(&residual(&x, &f)?)?, w))
         }
     }
 }

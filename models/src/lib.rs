@@ -22,6 +22,7 @@ mod mask;
 pub mod onnx;
 mod positions;
 mod rows;
+mod token_rows;
 
 pub use activation::Activation;
 pub use attention::SelfAttention;
@@ -36,6 +37,7 @@ pub use layer_norm::LayerNorm;
 pub use mask::{attention_bias, Causal, PAD_ID};
 pub use positions::PositionEncoding;
 pub use rows::{add_rows, mul_rows, repeat_rows};
+pub use token_rows::TokenRows;
 
 #[cfg(test)]
 mod tests;

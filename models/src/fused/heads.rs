@@ -1,54 +1,72 @@
-//! Moving between the row layout `(batch, seq, heads * head_dim)` and the head layout
-//! `(batch, heads, seq, head_dim)` as one op, instead of reshape, permute and a
-//! contiguous copy (three graph nodes, each with its own gradient buffer).
+//! Moving between the row layout (`(rows, heads * head_dim)`, one row per position
+//! in a [`TokenRows`]) and the head layout `(batch, heads, seq, head_dim)` as one op,
+//! instead of reshape, permute and a contiguous copy (three graph nodes, each with its
+//! own gradient buffer). Positions without a row are zeros in the head layout.
 
 use super::{values, with_values};
+use crate::TokenRows;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
-/// Which way the values move.
-#[derive(Clone, Copy)]
-enum Direction {
-    /// Rows to heads.
-    Split,
-    /// Heads to rows.
-    Merge,
+/// `(batch, heads, seq, head_dim)` of a row layout of width `dim`.
+fn head_dims(rows: &TokenRows, heads: usize, dim: usize) -> (usize, usize, usize, usize) {
+    let (batch, seq) = rows.grid_dims();
+    (batch, heads, seq, dim / heads)
 }
 
-/// Copies `src` from one layout to the other, multiplying by `scale`.
-/// `dims = (batch, heads, seq, head_dim)`.
-fn permute(
+/// Rows to heads, times `scale`.
+fn split(
     src: &[f32],
+    rows: &TokenRows,
     dims: (usize, usize, usize, usize),
-    direction: Direction,
     scale: f32,
 ) -> Vec<f32> {
     let (batch, heads, seq, hd) = dims;
-    let mut dst = vec![0f32; src.len()];
-    for b in 0..batch {
+    let mut dst = vec![0f32; batch * heads * seq * hd];
+    for (r, &g) in rows.grid().iter().enumerate() {
+        let (b, s) = (g as usize / seq, g as usize % seq);
         for h in 0..heads {
-            for s in 0..seq {
-                let rows = ((b * seq + s) * heads + h) * hd;
-                let split = ((b * heads + h) * seq + s) * hd;
-                let (from, to) = match direction {
-                    Direction::Split => (rows, split),
-                    Direction::Merge => (split, rows),
-                };
-                dst[to..to + hd]
-                    .iter_mut()
-                    .zip(&src[from..from + hd])
-                    .for_each(|(d, v)| *d = v * scale);
-            }
+            let from = (r * heads + h) * hd;
+            let to = ((b * heads + h) * seq + s) * hd;
+            dst[to..to + hd]
+                .iter_mut()
+                .zip(&src[from..from + hd])
+                .for_each(|(d, v)| *d = v * scale);
         }
     }
     dst
 }
 
-/// `(batch, seq, heads * head_dim) -> (batch, heads, seq, head_dim)`, times `scale`.
+/// Heads to rows, times `scale`.
+fn merge(
+    src: &[f32],
+    rows: &TokenRows,
+    dims: (usize, usize, usize, usize),
+    scale: f32,
+) -> Vec<f32> {
+    let (_, heads, seq, hd) = dims;
+    let mut dst = vec![0f32; rows.grid().len() * heads * hd];
+    for (r, &g) in rows.grid().iter().enumerate() {
+        let (b, s) = (g as usize / seq, g as usize % seq);
+        for h in 0..heads {
+            let from = ((b * heads + h) * seq + s) * hd;
+            let to = (r * heads + h) * hd;
+            dst[to..to + hd]
+                .iter_mut()
+                .zip(&src[from..from + hd])
+                .for_each(|(d, v)| *d = v * scale);
+        }
+    }
+    dst
+}
+
+/// Row layout -> `(batch, heads, seq, head_dim)`, times `scale`.
 pub(crate) struct SplitHeads {
     /// Number of heads.
     pub heads: usize,
     /// Multiplies every value (the attention's `1/sqrt(head_dim)` on queries).
     pub scale: f32,
+    /// The positions of the rows.
+    pub rows: TokenRows,
 }
 
 impl CustomOp1 for SplitHeads {
@@ -57,23 +75,28 @@ impl CustomOp1 for SplitHeads {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (batch, seq, dim) = l.shape().dims3()?;
-        let hd = dim / self.heads;
-        let dims = (batch, self.heads, seq, hd);
-        let out = permute(values(s, l)?, dims, Direction::Split, self.scale);
+        let dim = l.dims().last().copied().unwrap_or(0);
+        let dims = head_dims(&self.rows, self.heads, dim);
+        let out = split(values(s, l)?, &self.rows, dims, self.scale);
         Ok((CpuStorage::F32(out), Shape::from(dims)))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let (batch, seq, dim) = arg.dims3()?;
-        let dims = (batch, self.heads, seq, dim / self.heads);
-        let dx = with_values(grad, |g| Ok(permute(g, dims, Direction::Merge, self.scale)))?;
+        let dims = head_dims(
+            &self.rows,
+            self.heads,
+            arg.dims().last().copied().unwrap_or(0),
+        );
+        let dx = with_values(grad, |g| Ok(merge(g, &self.rows, dims, self.scale)))?;
         Tensor::from_vec(dx, arg.shape(), arg.device()).map(Some)
     }
 }
 
-/// `(batch, heads, seq, head_dim) -> (batch, seq, heads * head_dim)`.
-pub(crate) struct MergeHeads;
+/// `(batch, heads, seq, head_dim)` -> row layout.
+pub(crate) struct MergeHeads {
+    /// The positions of the rows.
+    pub rows: TokenRows,
+}
 
 impl CustomOp1 for MergeHeads {
     fn name(&self) -> &'static str {
@@ -81,19 +104,14 @@ impl CustomOp1 for MergeHeads {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (batch, heads, seq, hd) = l.shape().dims4()?;
-        let out = permute(
-            values(s, l)?,
-            (batch, heads, seq, hd),
-            Direction::Merge,
-            1.0,
-        );
-        Ok((CpuStorage::F32(out), Shape::from((batch, seq, heads * hd))))
+        let dims = l.shape().dims4()?;
+        let out = merge(values(s, l)?, &self.rows, dims, 1.0);
+        Ok((CpuStorage::F32(out), self.rows.shape(dims.1 * dims.3)))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         let dims = arg.dims4()?;
-        let dx = with_values(grad, |g| Ok(permute(g, dims, Direction::Split, 1.0)))?;
+        let dx = with_values(grad, |g| Ok(split(g, &self.rows, dims, 1.0)))?;
         Tensor::from_vec(dx, arg.shape(), arg.device()).map(Some)
     }
 }

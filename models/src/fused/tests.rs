@@ -2,7 +2,7 @@
 
 use super::ResidualOp;
 use crate::feed_forward::FeedForward;
-use crate::{attention_bias, Activation, Causal, Dense, LayerNorm, Mode, SelfAttention};
+use crate::{attention_bias, Activation, Causal, Dense, LayerNorm, Mode, SelfAttention, TokenRows};
 use candle_core::{DType, Device, Result, Tensor, Var};
 use candle_nn::{Init, VarBuilder, VarMap};
 
@@ -125,7 +125,10 @@ fn feed_forward_draws_the_same_dropout_either_way() -> Result<()> {
     let map = VarMap::new();
     let ffn = FeedForward::new(var_builder(&map), 8, 24, Activation::Relu, 0.3)?;
     let x = random(&[2, 7, 8], 5)?;
-    compare(&map, &x, |x, fused| ffn.run(x, &Mode::train(11), fused))
+    let rows = TokenRows::full(2, 7);
+    compare(&map, &x, |x, fused| {
+        ffn.run(x, &rows, &Mode::train(11), fused)
+    })
 }
 
 #[test]
@@ -135,8 +138,9 @@ fn attention_matches_the_composed_layer_with_padding_causal_mask_and_dropout() -
     let x = random(&[2, 5, 12], 6)?;
     let tokens = Tensor::new(&[[4u32, 5, 6, 7, 0], [4, 4, 5, 5, 6]], &Device::Cpu)?;
     let bias = attention_bias(&tokens, Causal::All)?;
+    let rows = TokenRows::full(2, 5);
     compare(&map, &x, |x, fused| {
-        Ok(attn.run(x, &bias, &Mode::train(3), false, fused)?.0)
+        Ok(attn.run(x, &rows, &bias, &Mode::train(3), false, fused)?.0)
     })
 }
 
