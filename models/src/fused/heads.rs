@@ -13,43 +13,26 @@ fn head_dims(rows: &TokenRows, heads: usize, dim: usize) -> (usize, usize, usize
     (batch, heads, seq, dim / heads)
 }
 
-/// Rows to heads, times `scale`.
-fn split(
+/// Rows to heads (`to_heads`) or heads to rows, times `scale`.
+fn relayout(
     src: &[f32],
     rows: &TokenRows,
     dims: (usize, usize, usize, usize),
+    to_heads: bool,
     scale: f32,
 ) -> Vec<f32> {
     let (batch, heads, seq, hd) = dims;
-    let mut dst = vec![0f32; batch * heads * seq * hd];
+    let len = match to_heads {
+        true => batch * heads * seq * hd,
+        false => rows.grid().len() * heads * hd,
+    };
+    let mut dst = vec![0f32; len];
     for (r, &g) in rows.grid().iter().enumerate() {
         let (b, s) = (g as usize / seq, g as usize % seq);
         for h in 0..heads {
-            let from = (r * heads + h) * hd;
-            let to = ((b * heads + h) * seq + s) * hd;
-            dst[to..to + hd]
-                .iter_mut()
-                .zip(&src[from..from + hd])
-                .for_each(|(d, v)| *d = v * scale);
-        }
-    }
-    dst
-}
-
-/// Heads to rows, times `scale`.
-fn merge(
-    src: &[f32],
-    rows: &TokenRows,
-    dims: (usize, usize, usize, usize),
-    scale: f32,
-) -> Vec<f32> {
-    let (_, heads, seq, hd) = dims;
-    let mut dst = vec![0f32; rows.grid().len() * heads * hd];
-    for (r, &g) in rows.grid().iter().enumerate() {
-        let (b, s) = (g as usize / seq, g as usize % seq);
-        for h in 0..heads {
-            let from = ((b * heads + h) * seq + s) * hd;
-            let to = (r * heads + h) * hd;
+            let row = (r * heads + h) * hd;
+            let head = ((b * heads + h) * seq + s) * hd;
+            let (from, to) = if to_heads { (row, head) } else { (head, row) };
             dst[to..to + hd]
                 .iter_mut()
                 .zip(&src[from..from + hd])
@@ -77,7 +60,7 @@ impl CustomOp1 for SplitHeads {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let dim = l.dims().last().copied().unwrap_or(0);
         let dims = head_dims(&self.rows, self.heads, dim);
-        let out = split(values(s, l)?, &self.rows, dims, self.scale);
+        let out = relayout(values(s, l)?, &self.rows, dims, true, self.scale);
         Ok((CpuStorage::F32(out), Shape::from(dims)))
     }
 
@@ -87,7 +70,9 @@ impl CustomOp1 for SplitHeads {
             self.heads,
             arg.dims().last().copied().unwrap_or(0),
         );
-        let dx = with_values(grad, |g| Ok(merge(g, &self.rows, dims, self.scale)))?;
+        let dx = with_values(grad, |g| {
+            Ok(relayout(g, &self.rows, dims, false, self.scale))
+        })?;
         Tensor::from_vec(dx, arg.shape(), arg.device()).map(Some)
     }
 }
@@ -105,13 +90,13 @@ impl CustomOp1 for MergeHeads {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let dims = l.shape().dims4()?;
-        let out = merge(values(s, l)?, &self.rows, dims, 1.0);
+        let out = relayout(values(s, l)?, &self.rows, dims, false, 1.0);
         Ok((CpuStorage::F32(out), self.rows.shape(dims.1 * dims.3)))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         let dims = arg.dims4()?;
-        let dx = with_values(grad, |g| Ok(split(g, &self.rows, dims, 1.0)))?;
+        let dx = with_values(grad, |g| Ok(relayout(g, &self.rows, dims, true, 1.0)))?;
         Tensor::from_vec(dx, arg.shape(), arg.device()).map(Some)
     }
 }
