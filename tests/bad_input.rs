@@ -166,8 +166,9 @@ fn an_unwritable_output_directory_fails_before_training() {
 
 #[test]
 fn a_missing_experiment_file_is_named() {
-    assert_clean_failure(
-        &xp(&["check", "/nonexistent/exp.toml"]),
-        "cannot read experiment /nonexistent/exp.toml",
-    );
+    let out = xp(&["check", "/nonexistent/exp.toml"]);
+    assert_clean_failure(&out, "cannot read experiment /nonexistent/exp.toml");
+    // The cause is said once, not once per level of the error chain.
+    let err = common::stderr(&out);
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
 }
