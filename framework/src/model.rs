@@ -184,9 +184,15 @@ impl Model {
 
     /// `sum(weight * loss)` over the objectives.
     pub fn total_loss(&self, outputs: &[ObjectiveOutput]) -> Result<Tensor> {
+        self.weighted_loss(outputs, &vec![1.0; outputs.len()])
+    }
+
+    /// `sum(weight * share * loss)` over the objectives: a slice's part of the total
+    /// loss when `shares` are its shares of each objective's targets.
+    pub fn weighted_loss(&self, outputs: &[ObjectiveOutput], shares: &[f64]) -> Result<Tensor> {
         let mut total: Option<Tensor> = None;
-        for (active, out) in self.objectives.iter().zip(outputs) {
-            let term = (&out.loss * active.settings.weight)?;
+        for ((active, out), share) in self.objectives.iter().zip(outputs).zip(shares) {
+            let term = (&out.loss * (active.settings.weight * share))?;
             total = Some(match total {
                 Some(t) => (t + term)?,
                 None => term,

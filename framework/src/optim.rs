@@ -5,16 +5,36 @@
 
 use crate::config::{OptimizerKind, TrainConfig};
 use candle_core::backprop::GradStore;
-use candle_core::{Result, Tensor, Var};
+use candle_core::{DType, Result, Tensor, Var};
+use rayon::prelude::*;
 
 const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;
 const EPS: f64 = 1e-8;
 
+/// One parameter's Adam moments.
+enum Moments {
+    /// CPU f32 parameters: plain vectors, updated in one pass per parameter (as one
+    /// loop it is several times faster than a dozen tensor ops, each a full pass).
+    Host { m: Vec<f32>, v: Vec<f32> },
+    /// Elsewhere: tensors beside the parameter, updated with tensor ops.
+    Tensors { m: Tensor, v: Tensor },
+}
+
 struct Slot {
     var: Var,
-    m: Tensor,
-    v: Tensor,
+    moments: Moments,
+}
+
+/// The constants of one update.
+struct Update {
+    kind: OptimizerKind,
+    weight_decay: f64,
+    lr: f64,
+    grad_scale: f64,
+    /// Bias corrections `1 - beta^t`.
+    c1: f64,
+    c2: f64,
 }
 
 /// The optimiser state of every parameter.
@@ -31,9 +51,22 @@ impl Optimizer {
         let slots = vars
             .into_iter()
             .map(|var| {
-                let m = var.zeros_like()?;
-                let v = var.zeros_like()?;
-                Ok(Slot { var, m, v })
+                let host = var.device().is_cpu()
+                    && var.dtype() == DType::F32
+                    && xp_models::fused_enabled();
+                let moments = if host {
+                    let n = var.elem_count();
+                    Moments::Host {
+                        m: vec![0.0; n],
+                        v: vec![0.0; n],
+                    }
+                } else {
+                    Moments::Tensors {
+                        m: var.zeros_like()?,
+                        v: var.zeros_like()?,
+                    }
+                };
+                Ok(Slot { var, moments })
             })
             .collect::<Result<_>>()?;
         Ok(Self {
@@ -45,32 +78,68 @@ impl Optimizer {
     }
 
     /// One update at learning rate `lr`, gradients multiplied by `grad_scale` (clipping).
-    /// Parameters without gradient are left alone.
+    /// Parameters without gradient are left alone. Parameters update in parallel.
     pub fn step(&mut self, grads: &GradStore, lr: f64, grad_scale: f64) -> Result<()> {
         self.steps += 1;
-        let c1 = 1.0 - BETA1.powi(self.steps);
-        let c2 = 1.0 - BETA2.powi(self.steps);
-        for slot in &mut self.slots {
+        let update = Update {
+            kind: self.kind,
+            weight_decay: self.weight_decay,
+            lr,
+            grad_scale,
+            c1: 1.0 - BETA1.powi(self.steps),
+            c2: 1.0 - BETA2.powi(self.steps),
+        };
+        self.slots.par_iter_mut().try_for_each(|slot| {
             let Some(g) = grads.get(&slot.var) else {
-                continue;
+                return Ok(());
             };
-            // Detached: the update must not record a graph, or every step's tensors
-            // would stay reachable from the next step's moments.
-            let p = &slot.var.as_tensor().detach();
-            let mut g = (g.detach() * grad_scale)?;
-            if self.kind == OptimizerKind::Adam && self.weight_decay > 0.0 {
-                g = (g + (p * self.weight_decay)?)?;
+            match &mut slot.moments {
+                Moments::Host { m, v } => update.host(&slot.var, g, m, v),
+                Moments::Tensors { m, v } => update.tensors(&slot.var, g, m, v),
             }
-            slot.m = ((&slot.m * BETA1)? + (&g * (1.0 - BETA1))?)?;
-            slot.v = ((&slot.v * BETA2)? + (g.sqr()? * (1.0 - BETA2))?)?;
-            let update = ((&slot.m / c1)? / ((&slot.v / c2)?.sqrt()? + EPS)?)?;
-            let mut next = (p - (update * lr)?)?;
-            if self.kind == OptimizerKind::Adamw && self.weight_decay > 0.0 {
-                next = (next - (p * (lr * self.weight_decay))?)?;
-            }
-            slot.var.set(&next)?;
+        })
+    }
+}
+
+impl Update {
+    /// The update as one loop over the values.
+    fn host(&self, var: &Var, g: &Tensor, m: &mut [f32], v: &mut [f32]) -> Result<()> {
+        let g = g.flatten_all()?.to_vec1::<f32>()?;
+        let mut p = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        let (b1, b2) = (BETA1 as f32, BETA2 as f32);
+        let (c1, c2, eps) = (self.c1 as f32, self.c2 as f32, EPS as f32);
+        let (lr, scale) = (self.lr as f32, self.grad_scale as f32);
+        let (l2, decoupled) = match self.kind {
+            OptimizerKind::Adam => (self.weight_decay as f32, 0.0),
+            OptimizerKind::Adamw => (0.0, (self.lr * self.weight_decay) as f32),
+        };
+        for (((p, g), m), v) in p.iter_mut().zip(&g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = g * scale + *p * l2;
+            *m = *m * b1 + g * (1.0 - b1);
+            *v = *v * b2 + g * g * (1.0 - b2);
+            let step = (*m / c1) / ((*v / c2).sqrt() + eps);
+            *p = *p - step * lr - *p * decoupled;
         }
-        Ok(())
+        var.set(&Tensor::from_vec(p, var.shape(), var.device())?)
+    }
+
+    /// The update as tensor ops on the parameter's device.
+    fn tensors(&self, var: &Var, g: &Tensor, m: &mut Tensor, v: &mut Tensor) -> Result<()> {
+        // Detached: the update must not record a graph, or every step's tensors
+        // would stay reachable from the next step's moments.
+        let p = &var.as_tensor().detach();
+        let mut g = (g.detach() * self.grad_scale)?;
+        if self.kind == OptimizerKind::Adam && self.weight_decay > 0.0 {
+            g = (g + (p * self.weight_decay)?)?;
+        }
+        *m = ((&*m * BETA1)? + (&g * (1.0 - BETA1))?)?;
+        *v = ((&*v * BETA2)? + (g.sqr()? * (1.0 - BETA2))?)?;
+        let update = ((&*m / self.c1)? / ((&*v / self.c2)?.sqrt()? + EPS)?)?;
+        let mut next = (p - (update * self.lr)?)?;
+        if self.kind == OptimizerKind::Adamw && self.weight_decay > 0.0 {
+            next = (next - (p * (self.lr * self.weight_decay))?)?;
+        }
+        var.set(&next)
     }
 }
 
@@ -94,7 +163,7 @@ pub fn clip_factor(grads: &GradStore, vars: &[Var], max_norm: f64) -> Result<(f6
             sum += g
                 .sqr()?
                 .sum_all()?
-                .to_dtype(candle_core::DType::F64)?
+                .to_dtype(DType::F64)?
                 .to_scalar::<f64>()?;
         }
     }

@@ -153,8 +153,9 @@ pub struct TrainConfig {
     pub monitor: String,
     /// `cpu`, `cuda` or `cuda:N`.
     pub device: String,
-    /// CPU threads for tensor work; 0 leaves candle's default (every core). Ignored
-    /// when `RAYON_NUM_THREADS` or `CANDLE_NUM_THREADS` is set.
+    /// CPU threads, 0 for one per core: each batch is cut into this many slices of
+    /// rows that train at once, their gradients summed. Same seed and same `threads`,
+    /// same numbers, on any machine.
     pub threads: usize,
 }
 
@@ -173,7 +174,7 @@ impl Default for TrainConfig {
             patience: 10,
             monitor: "loss".into(),
             device: "cpu".into(),
-            threads: 1,
+            threads: 2,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Batches on their way from the corpus to the encoder and heads.
 
 use candle_core::{Device, Result, Tensor};
+use std::ops::Range;
 
 /// Clean tokenized names: rows `[CLS] c1 .. cn [PAD]..` of `seq_len` ids each.
 #[derive(Debug, Clone)]
@@ -81,6 +82,43 @@ pub struct Prepared {
     pub positions: Option<Vec<u32>>,
     /// One target class per prediction.
     pub targets: Vec<u32>,
+}
+
+impl Prepared {
+    /// Number of encoder rows.
+    pub fn rows(&self) -> usize {
+        self.input.tokens.len() / self.input.seq_len.max(1)
+    }
+
+    /// Rows `rows` as a batch of their own: the predictions they hold, in order, with
+    /// positions counted from the slice's first row.
+    pub fn slice_rows(&self, rows: Range<usize>) -> Prepared {
+        let seq = self.input.seq_len;
+        let ids = |v: &[u32]| v[rows.start * seq..rows.end * seq].to_vec();
+        let (positions, targets) = match &self.positions {
+            Some(positions) => {
+                let flat = (rows.start * seq) as u32..(rows.end * seq) as u32;
+                let (kept, targets): (Vec<u32>, Vec<u32>) = positions
+                    .iter()
+                    .zip(&self.targets)
+                    .filter(|(p, _)| flat.contains(p))
+                    .map(|(p, t)| (p - flat.start, *t))
+                    .unzip();
+                (Some(kept), targets)
+            }
+            None => (None, self.targets[rows.clone()].to_vec()),
+        };
+        Prepared {
+            input: EncoderIds {
+                tokens: ids(&self.input.tokens),
+                seq_len: seq,
+                segments: self.input.segments.as_deref().map(ids),
+                causal: self.input.causal,
+            },
+            positions,
+            targets,
+        }
+    }
 }
 
 /// A [`Prepared`] batch as tensors on the training device.

@@ -39,7 +39,8 @@ pub enum ObjectiveError {
 
 /// A training objective: how a batch of names becomes its input and targets, its head,
 /// its loss and its accuracy. `weight` and `detach` are the framework's business.
-pub trait Objective: Send {
+/// `Send + Sync`: slices of a batch train on several threads at once.
+pub trait Objective: Send + Sync {
     /// The registered name (`CLS`, `MLM`, ...).
     fn name(&self) -> &str;
 

@@ -1,5 +1,6 @@
 //! Evaluation of a whole split: eval mode, fixed transform seed, so that two
-//! evaluations of the same weights give the same numbers.
+//! evaluations of the same weights give the same numbers; batches run in parallel on
+//! the thread pool.
 
 use super::{SplitMetrics, Tally};
 use crate::data::Dataset;
@@ -7,6 +8,7 @@ use crate::error::Result;
 use crate::model::Model;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
+use rayon::prelude::*;
 use xp_models::Mode;
 
 /// Loss and accuracy of every objective on the names at `indices`, in batches of
@@ -20,19 +22,31 @@ pub fn evaluate(
     keep: bool,
 ) -> Result<SplitMetrics> {
     let mut rng = SmallRng::seed_from_u64(seed);
-    let mut tallies = vec![Tally::default(); model.objectives.len()];
     let keep_for: Vec<bool> = model
         .objectives
         .iter()
         .map(|a| keep && a.objective.class_names().is_some())
         .collect();
-    let mode = Mode::eval();
-    for chunk in indices.chunks(batch_size) {
-        let batch = data.batch(chunk);
-        let prepared = model.prepare(&batch, &mut rng);
-        let outputs = model.forward(&prepared, &mode)?;
-        for ((tally, out), keep) in tallies.iter_mut().zip(&outputs).zip(&keep_for) {
-            tally.add(out, *keep)?;
+    // Transforms in order (one generator), then the batches on the thread pool.
+    let prepared: Vec<_> = indices
+        .chunks(batch_size)
+        .map(|chunk| model.prepare(&data.batch(chunk), &mut rng))
+        .collect();
+    let per_batch = prepared
+        .par_iter()
+        .map(|p| {
+            let outputs = model.forward(p, &Mode::eval())?;
+            let mut tallies = vec![Tally::default(); outputs.len()];
+            for ((tally, out), keep) in tallies.iter_mut().zip(&outputs).zip(&keep_for) {
+                tally.add(out, *keep)?;
+            }
+            Ok(tallies)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut tallies = vec![Tally::default(); model.objectives.len()];
+    for batch in per_batch {
+        for (total, part) in tallies.iter_mut().zip(batch) {
+            total.absorb(part);
         }
     }
     let names: Vec<String> = model.objectives.iter().map(|a| a.name.clone()).collect();

@@ -43,6 +43,14 @@ impl Tally {
         Ok(())
     }
 
+    /// Adds another tally's sums (and predictions, after this one's).
+    pub fn absorb(&mut self, other: Tally) {
+        self.loss_sum += other.loss_sum;
+        self.correct += other.correct;
+        self.count += other.count;
+        self.predictions.extend(other.predictions);
+    }
+
     /// True when nothing was added.
     pub fn is_empty(&self) -> bool {
         self.count == 0.0

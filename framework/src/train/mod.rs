@@ -6,6 +6,7 @@ mod metrics;
 mod parity;
 mod progress;
 mod session;
+mod slices;
 mod step;
 mod trainer;
 
@@ -15,5 +16,6 @@ pub use metrics::{Metric, SplitMetrics, Tally};
 pub use parity::{parity, relative_difference, step_losses, ParityReport, ParityStep};
 pub use progress::{PlainReporter, ProgressReporter, Reporter, SilentReporter};
 pub use session::{set_threads, RunDir, Session};
+pub use slices::{merge_outputs, slice_count, sum_gradients, Slices};
 pub use step::{StepTimes, Trainer};
 pub use trainer::{train, RunSummary};

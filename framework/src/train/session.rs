@@ -24,18 +24,20 @@ pub struct Session {
     pub corpus_dir: PathBuf,
 }
 
-/// Sets the process's tensor thread count to `threads` (0: leave candle's default),
-/// unless the user set `RAYON_NUM_THREADS` or `CANDLE_NUM_THREADS`. Call it before any
-/// tensor work, while the process has one thread: the pools read it once.
+/// Sizes the thread pool that trains batch slices and evaluates batches: `threads`
+/// workers (0: one per core). Candle's own kernels then run single-threaded inside each
+/// worker: for a model this small, slices of a batch on separate cores beat one matrix
+/// product split across them. Call it once, before any tensor work.
 pub fn set_threads(threads: usize) {
-    let user_set = ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some());
-    if threads > 0 && !user_set {
-        for var in ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"] {
-            std::env::set_var(var, threads.to_string());
-        }
+    let workers = super::slice_count(threads, &Device::Cpu);
+    // Candle reads these at each matrix product; the pool is built from `workers`.
+    for var in ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"] {
+        std::env::set_var(var, "1");
     }
+    // Fails only when the pool already exists (a second experiment in one process).
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .build_global();
 }
 
 /// The device named by `train.device`: `cpu`, `cuda` or `cuda:N`.
