@@ -56,6 +56,10 @@ fn invalid_values_are_named() {
     );
     check_fails(&tiny_experiment("x", ""), "no objective");
     check_fails(
+        &tiny_experiment("x", ALL_OBJECTIVES).replace("[train]", "[train]\nema = 1.5"),
+        "not a decay in [0, 1)",
+    );
+    check_fails(
         &tiny_experiment("x", ALL_OBJECTIVES).replace("[data]", "[data]\nmin_len = 9\nmax_len = 3"),
         "min_len",
     );

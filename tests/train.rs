@@ -200,34 +200,38 @@ fn a_run_writes_everything_and_learns() {
 #[test]
 fn same_seed_same_metrics_and_the_checkpoint_reloads() {
     let dir = tempfile::tempdir().unwrap();
-    let summaries: Vec<serde_json::Value> = (0..2)
-        .map(|i| {
-            let s = session(
-                "[objectives.CLS]\n[objectives.NSP]\n",
-                &["train.steps=20", "train.eval_every=10"],
-            );
-            let run = RunDir::create(&dir.path().join(format!("r{i}"))).unwrap();
-            let summary = xp_framework::train::train(&s, &run, &mut SilentReporter).unwrap();
-            serde_json::to_value(&summary.splits).unwrap()
-        })
-        .collect();
-    assert_eq!(summaries[0], summaries[1]);
+    let objectives = "[objectives.CLS]\n[objectives.NSP]\n";
+    let train = |name: &str, extra: &[&str]| {
+        let overrides = [&["train.steps=20", "train.eval_every=10"], extra].concat();
+        let s = session(objectives, &overrides);
+        let run = RunDir::create(&dir.path().join(name)).unwrap();
+        let summary = xp_framework::train::train(&s, &run, &mut SilentReporter).unwrap();
+        serde_json::to_value(&summary.splits).unwrap()
+    };
+    // The test metrics of a run's checkpoint, evaluated afresh.
+    let reloaded = |name: &str| {
+        let (exp, _, model) =
+            RunDir::load(&dir.path().join(name), &candle_core::Device::Cpu).unwrap();
+        let s = session(objectives, &[]);
+        let test = evaluate(
+            &model,
+            &s.dataset,
+            &s.sets.test,
+            exp.train.eval_batch_size,
+            exp.seed,
+            false,
+        )
+        .unwrap();
+        serde_json::to_value(&test.objectives).unwrap()
+    };
+    let first = train("r0", &[]);
+    assert_eq!(first, train("r1", &[]));
+    assert_eq!(reloaded("r0"), first[2][1]["objectives"]);
 
-    let (exp, _, model) = RunDir::load(&dir.path().join("r0"), &candle_core::Device::Cpu).unwrap();
-    let s = session("[objectives.CLS]\n[objectives.NSP]\n", &[]);
-    let test = evaluate(
-        &model,
-        &s.dataset,
-        &s.sets.test,
-        exp.train.eval_batch_size,
-        exp.seed,
-        false,
-    )
-    .unwrap();
-    assert_eq!(
-        serde_json::to_value(&test.objectives).unwrap(),
-        summaries[0][2][1]["objectives"]
-    );
+    // With weight averaging, the checkpoint holds (and the run reports) the average.
+    let averaged = train("ema", &["train.ema=0.9"]);
+    assert_ne!(averaged, first);
+    assert_eq!(reloaded("ema"), averaged[2][1]["objectives"]);
 }
 
 #[test]

@@ -157,6 +157,9 @@ pub struct TrainConfig {
     /// rows that train at once, their gradients summed. Same seed and same `threads`,
     /// same numbers, on any machine.
     pub threads: usize,
+    /// Decay of an exponential moving average of the weights, evaluated and
+    /// checkpointed instead of the last step's (e.g. 0.999); 0 turns it off.
+    pub ema: f64,
 }
 
 impl Default for TrainConfig {
@@ -175,6 +178,7 @@ impl Default for TrainConfig {
             monitor: "loss".into(),
             device: "cpu".into(),
             threads: 2,
+            ema: 0.0,
         }
     }
 }
@@ -272,6 +276,15 @@ impl Experiment {
             return Err(ConfigError::invalid(
                 "train.lr",
                 "lr must be positive, weight_decay and grad_clip non-negative",
+            ));
+        }
+        if !(0.0..1.0).contains(&t.ema) {
+            return Err(ConfigError::invalid(
+                "train.ema",
+                format!(
+                    "{} is not a decay in [0, 1): use e.g. 0.999, or 0 for none",
+                    t.ema
+                ),
             ));
         }
         self.monitor()?;

@@ -1,5 +1,6 @@
 //! The training loop and what it needs: evaluation, metrics, logs, progress, checkpoints.
 
+mod average;
 mod evaluate;
 mod log;
 mod metrics;
@@ -10,6 +11,7 @@ mod slices;
 mod step;
 mod trainer;
 
+pub use average::WeightAverage;
 pub use evaluate::evaluate;
 pub use log::{LogRow, MetricsLog};
 pub use metrics::{Metric, SplitMetrics, Tally};

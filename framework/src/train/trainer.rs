@@ -4,7 +4,9 @@
 //! loss), early stopping; then the best weights are
 //! evaluated on every split and the run's figures and tables are written.
 
-use super::{evaluate, MetricsLog, Reporter, RunDir, Session, SplitMetrics, Tally, Trainer};
+use super::{
+    evaluate, MetricsLog, Reporter, RunDir, Session, SplitMetrics, Tally, Trainer, WeightAverage,
+};
 use crate::error::{Result, XpError};
 use crate::params::ParamStore;
 use crate::report;
@@ -43,6 +45,7 @@ pub fn train(session: &Session, run: &RunDir, reporter: &mut dyn Reporter) -> Re
 
     let monitor = exp.monitor()?;
     let mut trainer = Trainer::new(model, cfg, exp.seed)?;
+    let mut average = WeightAverage::new(&model.params, cfg.ema)?;
     let mut log = MetricsLog::create(&run.path)?;
     let names: Vec<String> = model.objectives.iter().map(|a| a.name.clone()).collect();
     let weights: Vec<f64> = model.objectives.iter().map(|a| a.settings.weight).collect();
@@ -58,6 +61,9 @@ pub fn train(session: &Session, run: &RunDir, reporter: &mut dyn Reporter) -> Re
         let batch = session.dataset.batch(shuffler.next_batch(&mut rng));
         let prepared = model.prepare(&batch, &mut rng);
         let (outputs, lr, _) = trainer.step(model, &prepared, step)?;
+        if let Some(average) = &mut average {
+            average.update()?;
+        }
         for (tally, out) in window.iter_mut().zip(&outputs) {
             tally.add(out, false)?;
         }
@@ -74,6 +80,10 @@ pub fn train(session: &Session, run: &RunDir, reporter: &mut dyn Reporter) -> Re
 
         if steps_done % cfg.eval_every == 0 || steps_done == cfg.steps {
             let t = Instant::now();
+            // Evaluate (and checkpoint) the averaged weights, then train on.
+            if let Some(average) = &mut average {
+                average.swap()?;
+            }
             let train_m = SplitMetrics::from_tallies(
                 &names,
                 &weights,
@@ -112,6 +122,9 @@ pub fn train(session: &Session, run: &RunDir, reporter: &mut dyn Reporter) -> Re
                 model.params.save(&run.file(RunDir::CHECKPOINT))?;
             } else {
                 stale += 1;
+            }
+            if let Some(average) = &mut average {
+                average.swap()?;
             }
             eval_time += t.elapsed().as_secs_f64();
             if cfg.patience > 0 && stale >= cfg.patience {
