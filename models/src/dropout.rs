@@ -7,7 +7,7 @@ use crate::fused::{self, ResidualOp};
 use crate::TokenRows;
 use candle_core::{Device, Result, Shape, Tensor};
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngCore, SeedableRng};
 use std::cell::RefCell;
 
 /// Whether a forward pass trains (dropout on, with its own generator) or evaluates.
@@ -44,12 +44,20 @@ impl Mode {
         // Bulk draws compared with an integer threshold: drawing one f32 at a time
         // took a tenth of a training step.
         let threshold = (p as f64 * 4_294_967_296.0) as u64;
-        let mut bits = vec![0u32; shape.elem_count()];
-        rng.borrow_mut().fill(&mut bits[..]);
-        let values: Vec<f32> = bits
-            .iter()
-            .map(|&b| if (b as u64) < threshold { 0.0 } else { scale })
-            .collect();
+        // What `fill` on a u32 slice draws (two values from each u64, low half first;
+        // a last odd value from the high half), without its zeroed buffer.
+        let n = shape.elem_count();
+        let mut values = Vec::with_capacity(n);
+        let mut rng = rng.borrow_mut();
+        let mut push = |bits: u64| values.push(if bits < threshold { 0.0 } else { scale });
+        for _ in 0..n / 2 {
+            let bits = rng.next_u64();
+            push(bits & 0xffff_ffff);
+            push(bits >> 32);
+        }
+        if n % 2 == 1 {
+            push(rng.next_u64() >> 32);
+        }
         Tensor::from_vec(values, shape, device).map(Some)
     }
 }
@@ -135,6 +143,25 @@ mod tests {
             .flatten_all()?
             .to_vec1::<f32>()?;
         assert!(e.iter().all(|v| *v == 1.0));
+        Ok(())
+    }
+
+    #[test]
+    fn masks_draw_what_fill_draws_for_odd_lengths_too() -> Result<()> {
+        use rand::Rng;
+        for n in [1usize, 7, 64] {
+            let mask = Mode::train(5)
+                .keep_mask(&Shape::from(n), &Device::Cpu, 0.5)?
+                .expect("a mask in training")
+                .to_vec1::<f32>()?;
+            let mut bits = vec![0u32; n];
+            SmallRng::seed_from_u64(5).fill(&mut bits[..]);
+            let want: Vec<f32> = bits
+                .iter()
+                .map(|&b| if b < 1 << 31 { 0.0 } else { 2.0 })
+                .collect();
+            assert_eq!(mask, want);
+        }
         Ok(())
     }
 }
