@@ -195,6 +195,48 @@ fn a_run_writes_everything_and_learns() {
     assert!(resolved.contains("mask_prob = 0.15") && resolved.contains("swap_prob = 0.5"));
     let again = xp(&["run", exp.to_str().unwrap(), "--out", run.to_str().unwrap()]);
     common::assert_clean_failure(&again, "already holds a run");
+
+    // `xp eval`: draw 0 is the run's own test figure; more draws spread MLM and NSP.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let reported = summary["splits"][2][1]["objectives"][0][1]["accuracy"]
+        .as_f64()
+        .unwrap();
+    let eval = |draws: &str| {
+        let out = xp(&["eval", run.to_str().unwrap(), "--draws", draws]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // An objective's numbers: loss, its sd, accuracy, its sd.
+    let numbers = |text: &str, objective: &str| -> Vec<f64> {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{objective} ")))
+            .unwrap();
+        line.split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect()
+    };
+    let one = eval("1");
+    assert!(one.contains("1 draw of the transforms"), "{one}");
+    assert!(
+        (numbers(&one, "CLS")[2] - reported).abs() < 5e-5,
+        "{one} vs {reported}"
+    );
+    let four = eval("4");
+    assert!(
+        numbers(&four, "MLM")[3] > 0.0,
+        "masking differs between draws: {four}"
+    );
+    assert_eq!(numbers(&four, "LA")[3], 0.0, "LA draws nothing: {four}");
+    common::assert_clean_failure(
+        &xp(&["eval", run.to_str().unwrap(), "--splits", "tset"]),
+        "unknown split `tset`",
+    );
+    common::assert_clean_failure(
+        &xp(&["eval", dir.path().to_str().unwrap()]),
+        "is not a run directory",
+    );
 }
 
 #[test]

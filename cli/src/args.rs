@@ -96,6 +96,18 @@ pub enum Command {
     },
     /// Predict with an exported ONNX model through ONNX Runtime.
     Predict(PredictArgs),
+    /// Evaluate a run's checkpoint again, over one or more draws of the objectives'
+    /// random transforms (masking, cuts, swaps): mean, spread and range per objective.
+    Eval {
+        /// The run directory, e.g. runs/four_losses.
+        run: PathBuf,
+        /// Splits to evaluate.
+        #[arg(long, value_delimiter = ',', default_value = "test")]
+        splits: Vec<String>,
+        /// Draws of the transforms (the first is the one the run reported).
+        #[arg(long, default_value_t = 1)]
+        draws: usize,
+    },
     /// Measure speed; prints a table, optionally writes it as JSON.
     Bench {
         /// What to measure.

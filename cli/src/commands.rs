@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Data { dir, fetch, url } => show_data(dir, fetch, &url),
         Command::Export { onnx, run, output } => crate::serving::export(onnx, &run, output),
         Command::Predict(args) => crate::serving::predict(&args),
+        Command::Eval { run, splits, draws } => crate::reeval::evaluate_run(&run, &splits, draws),
         Command::Bench { what, json } => crate::bench::run(what, json.as_deref()),
     }
 }

@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod commands;
+mod reeval;
 mod serving;
 
 pub use args::Cli;

@@ -1,0 +1,97 @@
+//! `xp eval`: a run's checkpoint evaluated again, over one or more draws of the
+//! objectives' random transforms. MLM's masking (and, with it, the 15% of batches
+//! shown unmasked or with random characters), NSP's cuts and swaps and LA's nothing:
+//! a single evaluation is one draw, and the spread over draws says how much of a
+//! difference between two runs is the draw rather than the model.
+
+use anyhow::{bail, Result};
+use std::path::Path;
+use xp_framework::train::{evaluate, set_threads, RunDir, Session};
+
+/// Mean and standard deviation of `values`.
+fn mean_sd(values: &[f64]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (mean, var.sqrt())
+}
+
+/// Evaluates the run at `run` on `splits`, `draws` times (draw 0 is the run's own).
+pub fn evaluate_run(run: &Path, splits: &[String], draws: usize) -> Result<()> {
+    if draws == 0 {
+        bail!("--draws must be at least 1");
+    }
+    let device = candle_core::Device::Cpu;
+    let (experiment, info, model) = RunDir::load(run, &device)?;
+    set_threads(experiment.train.threads);
+    let seed = experiment.seed;
+    let batch_size = experiment.train.eval_batch_size;
+    let session = Session::open(experiment)?;
+    if session.info.vocab != info.vocab || session.info.labels != info.labels {
+        bail!(
+            "the corpus at {} is not the one {} was trained on (other characters or languages): point data.dir at that corpus",
+            session.corpus_dir.display(),
+            run.display()
+        );
+    }
+    for split in splits {
+        let indices = match split.as_str() {
+            "train" => &session.sets.train,
+            "valid" => &session.sets.valid,
+            "test" => &session.sets.test,
+            other => bail!("unknown split `{other}`: use train, valid or test"),
+        };
+        let results = (0..draws as u64)
+            .map(|k| {
+                evaluate(
+                    &model,
+                    &session.dataset,
+                    indices,
+                    batch_size,
+                    seed + k,
+                    false,
+                )
+            })
+            .collect::<xp_framework::error::Result<Vec<_>>>()?;
+        println!(
+            "{} on {split} ({} names), {draws} draw{} of the transforms:",
+            run.display(),
+            indices.len(),
+            if draws == 1 { "" } else { "s" }
+        );
+        println!(
+            "{:<10} {:>18} {:>18} {:>17}",
+            "objective", "loss", "accuracy", "accuracy range"
+        );
+        for (o, (name, _)) in results[0].objectives.iter().enumerate() {
+            let pick = |f: fn(&xp_framework::train::Metric) -> f64| -> Vec<f64> {
+                results.iter().map(|r| f(&r.objectives[o].1)).collect()
+            };
+            let (loss, acc) = (pick(|m| m.loss), pick(|m| m.accuracy));
+            let ((lm, ls), (am, asd)) = (mean_sd(&loss), mean_sd(&acc));
+            let (lo, hi) = acc
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                    (a.min(*v), b.max(*v))
+                });
+            println!("{name:<10} {lm:>9.4} ± {ls:<6.4} {am:>9.4} ± {asd:<6.4} {lo:>8.4}-{hi:.4}");
+        }
+        let totals: Vec<f64> = results.iter().map(|r| r.total).collect();
+        let (tm, ts) = mean_sd(&totals);
+        println!("{:<10} {tm:>9.4} ± {ts:<6.4}", "total");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mean_sd;
+
+    #[test]
+    fn mean_and_sample_standard_deviation() {
+        let (m, s) = mean_sd(&[1.0, 2.0, 3.0, 4.0]);
+        assert!((m - 2.5).abs() < 1e-12);
+        assert!((s - (5.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        assert_eq!(mean_sd(&[0.7]), (0.7, 0.0));
+    }
+}
