@@ -26,7 +26,7 @@ impl WeightAverage {
             .vars()
             .into_iter()
             .map(|(_, var)| {
-                let copy = var.as_tensor().copy()?;
+                let copy = var.as_tensor().detach().copy()?;
                 Ok((var, copy))
             })
             .collect::<Result<_>>()?;
@@ -44,8 +44,9 @@ impl WeightAverage {
         let t = self.updates as f64;
         let decay = self.decay.min((1.0 + t) / (10.0 + t));
         self.shadow.par_iter_mut().try_for_each(|(var, avg)| {
+            // Detached, or each average would hold on to the one before it.
             let live = var.as_tensor().detach();
-            *avg = ((&*avg * decay)? + (live * (1.0 - decay))?)?;
+            *avg = ((avg.detach() * decay)? + (live * (1.0 - decay))?)?;
             Ok(())
         })
     }
@@ -54,7 +55,7 @@ impl WeightAverage {
     /// saving the average, and again after, to train on.
     pub fn swap(&mut self) -> Result<()> {
         for (var, other) in &mut self.shadow {
-            let live = var.as_tensor().copy()?;
+            let live = var.as_tensor().detach().copy()?;
             var.set(other)?;
             *other = live;
         }
