@@ -111,7 +111,10 @@ fn train(
         let mut per_objective = vec![Duration::ZERO; n_obj];
         let start = Instant::now();
         for step in 0..steps.max(1) {
-            let mut names = session.dataset.batch(shuffler.next_batch(&mut rng));
+            let mut names = session
+                .dataset
+                .batch(shuffler.next_batch(&mut rng))
+                .training();
             names.mask_seed = rng.random();
             let mut prepared = Vec::with_capacity(n_obj);
             for (i, active) in model.objectives.iter().enumerate() {

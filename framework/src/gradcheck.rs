@@ -43,7 +43,9 @@ impl GradReport {
 
 /// Checks the gradients of `model` on `batch` (no dropout).
 pub fn gradient_check(model: &Model, batch: &NameBatch, seed: u64) -> Result<GradReport> {
-    let prepared = model.prepare(batch, &mut SmallRng::seed_from_u64(seed));
+    // The transforms of training: the graph checked is the one that trains.
+    let batch = batch.clone().training();
+    let prepared = model.prepare(&batch, &mut SmallRng::seed_from_u64(seed));
     let vars = model.params.vars();
     let outputs = model.forward(&prepared, &Mode::eval())?;
     let mut report = GradReport {

@@ -47,6 +47,7 @@ impl Dataset {
         }
         NameBatch {
             mask_seed: 0,
+            training: false,
             tokens,
             lengths: names.iter().map(Vec::len).collect(),
             labels: vec![0; names.len()],
@@ -61,6 +62,7 @@ impl Dataset {
         let s = self.seq_len;
         NameBatch {
             mask_seed: 0,
+            training: false,
             tokens: indices
                 .iter()
                 .flat_map(|&i| &self.rows[i * s..(i + 1) * s])

@@ -22,6 +22,9 @@ pub struct NameBatch {
     /// mask at the same probability see the same masked names, as BERT's (and the
     /// reference's) CLS reads MLM's masked input, and share one encoder pass.
     pub mask_seed: u64,
+    /// True when the batch trains the model, false when it evaluates it: a transform
+    /// may augment in training only (CLS with `eval_masked = false`).
+    pub training: bool,
 }
 
 impl NameBatch {
@@ -36,6 +39,12 @@ impl NameBatch {
         let mut batch = crate::data::Dataset::from_names(&ids, &vocab, max_len);
         batch.labels = (0..names.len() as u32).collect();
         (batch, vocab)
+    }
+
+    /// The batch, marked as training the model.
+    pub fn training(mut self) -> Self {
+        self.training = true;
+        self
     }
 
     /// Number of names.

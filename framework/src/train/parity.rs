@@ -87,7 +87,10 @@ pub fn step_losses(experiment: Experiment, steps: usize) -> Result<Vec<Vec<(Stri
     let mut rng = SmallRng::seed_from_u64(exp.seed);
     (0..steps)
         .map(|step| {
-            let batch = session.dataset.batch(shuffler.next_batch(&mut rng));
+            let batch = session
+                .dataset
+                .batch(shuffler.next_batch(&mut rng))
+                .training();
             let prepared = model.prepare(&batch, &mut rng);
             let (outputs, _, _) = trainer.step(model, &prepared, step)?;
             let mut losses = Vec::with_capacity(outputs.len() + 1);

@@ -58,7 +58,10 @@ pub fn train(session: &Session, run: &RunDir, reporter: &mut dyn Reporter) -> Re
     let (start, mut eval_time) = (Instant::now(), 0.0);
     reporter.start(cfg.steps);
     for step in 0..cfg.steps {
-        let batch = session.dataset.batch(shuffler.next_batch(&mut rng));
+        let batch = session
+            .dataset
+            .batch(shuffler.next_batch(&mut rng))
+            .training();
         let prepared = model.prepare(&batch, &mut rng);
         let (outputs, lr, _) = trainer.step(model, &prepared, step)?;
         if let Some(average) = &mut average {

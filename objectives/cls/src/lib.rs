@@ -3,6 +3,8 @@
 //! The head reads the `[CLS]` state (`pool = "start"`) or the mean over characters
 //! (`pool = "mean"`, pads masked) of the masked name (`masked = true`, as in BERT, with
 //! the shared MLM masking at `mask_prob`) or of the clean one, and predicts the label.
+//! With `eval_masked = false` the masking is a training-time augmentation: evaluation
+//! reads clean names, as served models do.
 
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,10 @@ pub struct ClsConfig {
     pub masked: bool,
     /// Masking probability per character when `masked`.
     pub mask_prob: f64,
+    /// With `masked`, evaluate on masked names too, as the reference does; false
+    /// evaluates on clean names (what `xp predict` serves), making the masking a
+    /// training-time augmentation.
+    pub eval_masked: bool,
     /// `start` (the `[CLS]` state) or `mean` (over non-pad positions).
     pub pool: Pool,
     /// Label smoothing of the cross-entropy (0: none).
@@ -35,6 +41,7 @@ impl Default for ClsConfig {
         Self {
             masked: true,
             mask_prob: 0.15,
+            eval_masked: true,
             pool: Pool::Start,
             label_smoothing: 0.0,
         }
@@ -58,7 +65,8 @@ impl Objective for Cls {
     }
 
     fn prepare(&self, batch: &NameBatch, _rng: &mut SmallRng) -> Prepared {
-        let tokens = if self.config.masked {
+        let masked = self.config.masked && (batch.training || self.config.eval_masked);
+        let tokens = if masked {
             mask_characters(batch, self.config.mask_prob).tokens
         } else {
             batch.tokens.clone()

@@ -59,3 +59,33 @@ fn masked_input_only_changes_characters() {
         .count();
     assert!(masked >= 10, "most batches show [MASK]: {masked} of 20");
 }
+
+#[test]
+fn eval_masked_false_masks_training_batches_only() {
+    let b = batch(&["Smith", "Ivanov", "Tanaka", "Nguyen"]);
+    let config = ClsConfig {
+        eval_masked: false,
+        ..cls(true)
+    };
+    // Evaluation batches are read clean, whatever the draw.
+    for seed in 0..10 {
+        assert_eq!(
+            prepare_seeded(config.clone(), &b, seed).input.tokens,
+            b.tokens
+        );
+    }
+    // Training batches are masked exactly as with the default.
+    let training = b.clone().training();
+    for seed in 0..10 {
+        assert_eq!(
+            prepare_seeded(config.clone(), &training, seed).input,
+            prepare_seeded(cls(true), &training, seed).input
+        );
+    }
+    assert!((0..10).any(|s| prepare_seeded(config.clone(), &training, s)
+        .input
+        .tokens
+        .contains(&MASK)));
+    // The default evaluates on masked names, as the reference does.
+    assert!((0..10).any(|s| prepare_seeded(cls(true), &b, s).input.tokens != b.tokens));
+}
