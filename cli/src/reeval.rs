@@ -35,11 +35,8 @@ pub fn evaluate_run(run: &Path, splits: &[String], draws: usize) -> Result<()> {
         );
     }
     for split in splits {
-        let indices = match split.as_str() {
-            "train" => &session.sets.train,
-            "valid" => &session.sets.valid,
-            "test" => &session.sets.test,
-            other => bail!("unknown split `{other}`: use train, valid or test"),
+        let Some(indices) = session.sets.get(split) else {
+            bail!("unknown split `{split}`: use train, valid or test")
         };
         let results = (0..draws as u64)
             .map(|k| {

@@ -37,6 +37,24 @@ pub struct SplitSets {
     pub test: Vec<usize>,
 }
 
+impl SplitSets {
+    /// The sets by name, in order: `train`, `valid`, `test`.
+    pub fn named(&self) -> [(&'static str, &[usize]); 3] {
+        [
+            ("train", &self.train),
+            ("valid", &self.valid),
+            ("test", &self.test),
+        ]
+    }
+
+    /// The set called `name`, if there is one.
+    pub fn get(&self, name: &str) -> Option<&[usize]> {
+        self.named()
+            .into_iter()
+            .find_map(|(n, set)| (n == name).then_some(set))
+    }
+}
+
 /// Splits `examples` as `how` says.
 pub fn split(examples: &[Example], how: Split) -> SplitSets {
     let mut strata: BTreeMap<u32, Vec<Vec<usize>>> = BTreeMap::new();

@@ -148,11 +148,7 @@ pub fn train(session: &Session, run: &RunDir, reporter: &mut dyn Reporter) -> Re
         &model.device,
     )?)?;
     let mut splits = Vec::new();
-    for (split, indices) in [
-        ("train", &session.sets.train),
-        ("valid", &session.sets.valid),
-        ("test", &session.sets.test),
-    ] {
+    for (split, indices) in session.sets.named() {
         let keep = split == "test";
         splits.push((
             split.to_owned(),
