@@ -22,6 +22,7 @@ mod mask;
 pub mod onnx;
 mod positions;
 mod rows;
+mod simd;
 mod token_rows;
 
 pub use activation::Activation;

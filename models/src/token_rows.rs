@@ -104,16 +104,8 @@ impl TokenRows {
         mode: &Mode,
     ) -> Result<Option<Tensor>> {
         let full = Shape::from((self.batch, self.seq, width));
-        let Some(mask) = dropout.keep_mask(&full, device, mode)? else {
-            return Ok(None);
-        };
-        match &self.packed {
-            None => Ok(Some(mask)),
-            Some(index) => mask
-                .reshape((self.batch * self.seq, width))?
-                .index_select(index, 0)
-                .map(Some),
-        }
+        let rows = self.packed.as_ref().map(|_| &self.grid[..]);
+        dropout.keep_rows(rows, &full, device, mode)
     }
 }
 
