@@ -4,9 +4,9 @@
 //! dropout on the attention weights, heads concatenated, then `W_out`.
 //! Shapes: `x (batch, seq, dim)`, `bias (batch, 1, 1|seq, seq)` -> `(batch, seq, dim)`.
 
-use crate::fused::{self, MergeHeads, SplitHeads};
+use crate::fused::{self, AttentionOp};
 use crate::{Dense, Dropout, Mode, TokenRows};
-use candle_core::{Result, Tensor, D};
+use candle_core::{Result, Shape, Tensor, D};
 use candle_nn::init::ZERO;
 use candle_nn::{Init, VarBuilder};
 
@@ -89,25 +89,52 @@ impl SelfAttention {
         keep_weights: bool,
         fused: bool,
     ) -> Result<(Tensor, Option<Tensor>)> {
-        let (q, k, v) = if fused {
-            self.heads_fused(x, rows)?
-        } else {
-            self.heads_composed(x)?
-        };
+        if fused {
+            return self.run_fused(x, rows, bias, mode, keep_weights);
+        }
+        let (q, k, v) = self.heads_composed(x)?;
         let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
         let weights = candle_nn::ops::softmax(&scores, D::Minus1)?;
         let kept = keep_weights.then(|| weights.clone());
         let weights = self.dropout.forward(&weights, mode)?;
         let out = weights.matmul(&v)?;
-        if fused {
-            let out = out.apply_op1(MergeHeads { rows: rows.clone() })?;
-            return Ok((self.out_proj.fused(&out, false, None)?, kept));
-        }
         let (batch, _, seq, _) = out.dims4()?;
         let out = out
             .transpose(1, 2)?
             .reshape((batch, seq, self.heads * self.head_dim))?;
         Ok((self.out_proj.composed(&out)?, kept))
+    }
+
+    /// The same with the fused CPU ops: one linear map to queries, keys and values,
+    /// the attention core as one op ([`AttentionOp`]), the output projection. The
+    /// weights, when kept, are computed again without a gradient.
+    fn run_fused(
+        &self,
+        x: &Tensor,
+        rows: &TokenRows,
+        bias: &Tensor,
+        mode: &Mode,
+        keep_weights: bool,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let (batch, seq) = rows.grid_dims();
+        let map = Shape::from((batch, self.heads, seq, seq));
+        let keep = self.dropout.keep_mask(&map, x.device(), mode)?;
+        let qkv = self.in_proj.fused(x, false, None)?;
+        let op = || {
+            AttentionOp::new(
+                self.heads,
+                self.scale() as f32,
+                rows.clone(),
+                bias.clone(),
+                keep.clone(),
+            )
+        };
+        let kept = match keep_weights {
+            true => Some(op().weights(&qkv)?),
+            false => None,
+        };
+        let out = qkv.apply_op1(op())?;
+        Ok((self.out_proj.fused(&out, false, None)?, kept))
     }
 
     fn scale(&self) -> f64 {
@@ -124,27 +151,5 @@ impl SelfAttention {
             .permute((2, 0, 3, 1, 4))?; // (3, batch, heads, seq, head_dim)
         let q = (qkv.get(0)? * self.scale())?.contiguous()?;
         Ok((q, qkv.get(1)?.contiguous()?, qkv.get(2)?.contiguous()?))
-    }
-
-    /// The same with fused CPU ops: one linear map per part, straight into the
-    /// head layout.
-    fn heads_fused(&self, x: &Tensor, rows: &TokenRows) -> Result<(Tensor, Tensor, Tensor)> {
-        let dim = self.heads * self.head_dim;
-        let part = |i: usize, scale: f64| -> Result<Tensor> {
-            let (w, b) = (self.in_proj.weight(), self.in_proj.bias());
-            fused::linear(
-                x,
-                &w.narrow(0, i * dim, dim)?,
-                &b.narrow(0, i * dim, dim)?,
-                false,
-                None,
-            )?
-            .apply_op1(SplitHeads {
-                heads: self.heads,
-                scale: scale as f32,
-                rows: rows.clone(),
-            })
-        };
-        Ok((part(0, self.scale())?, part(1, 1.0)?, part(2, 1.0)?))
     }
 }

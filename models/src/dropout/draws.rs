@@ -59,14 +59,34 @@ impl Keep {
 
     /// Writes the mask's elements `start..start + out.len()` into `out`.
     pub fn fill(&self, start: u32, out: &mut [f32]) {
-        crate::simd::vectorized(|| self.fill_loop(start, out))
+        crate::simd::vectorized(Fill {
+            keep: *self,
+            start,
+            out,
+        })
     }
+}
+
+/// [`Keep::fill`]'s loop.
+struct Fill<'a> {
+    keep: Keep,
+    start: u32,
+    out: &'a mut [f32],
+}
+
+impl crate::simd::Kernel for Fill<'_> {
+    type Output = ();
 
     #[inline(always)]
-    fn fill_loop(&self, start: u32, out: &mut [f32]) {
-        for (i, v) in out.iter_mut().enumerate() {
-            let b = bits(self.key, start.wrapping_add(i as u32));
-            *v = if b < self.threshold { 0.0 } else { self.scale };
+    fn run(self) {
+        let Keep {
+            key,
+            threshold,
+            scale,
+        } = self.keep;
+        for (i, v) in self.out.iter_mut().enumerate() {
+            let b = bits(key, self.start.wrapping_add(i as u32));
+            *v = if b < threshold { 0.0 } else { scale };
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Fused CPU kernels, each with its own backward pass, for the layers that dominate a
 //! training step: the linear map (with its bias, and for the feed-forward block its
 //! ReLU and dropout), layer normalisation, the residual connection with its dropout,
-//! and the moves between row and head layouts around attention.
+//! and the attention core (scores, mask, softmax, dropout, values).
 //!
 //! Why: candle's backward pass accumulates the gradient of every graph node into a
 //! fresh zero tensor (a `zeros` and an `add` per node), so a layer written as ten
@@ -12,12 +12,12 @@
 //! The kernels run on CPU f32 tensors; on other devices or dtypes the layers use their
 //! composed form, with the same maths. `XP_FUSED=0` turns them off (for comparisons).
 
-mod heads;
+mod attention;
 mod layer_norm;
 mod linear;
 mod residual;
 
-pub(crate) use heads::{MergeHeads, SplitHeads};
+pub(crate) use attention::AttentionOp;
 pub(crate) use layer_norm::LayerNormOp;
 pub(crate) use linear::LinearOp;
 pub(crate) use residual::ResidualOp;

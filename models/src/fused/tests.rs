@@ -145,6 +145,31 @@ fn attention_matches_the_composed_layer_with_padding_causal_mask_and_dropout() -
 }
 
 #[test]
+fn attention_on_packed_token_rows_matches_the_composed_layer_on_the_grid() -> Result<()> {
+    let map = VarMap::new();
+    let attn = SelfAttention::new(var_builder(&map), 8, 2, 0.3)?;
+    let x = random(&[3, 4, 8], 12)?;
+    let tokens = Tensor::new(&[[4u32, 5, 0, 0], [4, 4, 5, 6], [7, 0, 0, 0]], &Device::Cpu)?;
+    let rows = TokenRows::tokens(&tokens)?;
+    for causal in [Causal::None, Causal::All] {
+        let bias = attention_bias(&tokens, causal)?;
+        compare(&map, &x, |x, fused| {
+            let mode = Mode::train(4);
+            match fused {
+                true => Ok(attn
+                    .run(&rows.pack(x)?, &rows, &bias, &mode, false, true)?
+                    .0),
+                false => {
+                    let grid = TokenRows::full(3, 4);
+                    rows.pack(&attn.run(x, &grid, &bias, &mode, false, false)?.0)
+                }
+            }
+        })?;
+    }
+    Ok(())
+}
+
+#[test]
 fn residual_with_dropout_matches_the_composed_ops() -> Result<()> {
     let map = VarMap::new();
     let a =

@@ -1,0 +1,412 @@
+//! The attention core as one op: from the input projection's rows `(rows, 3 * dim)`
+//! (queries, keys, values side by side) to the heads' outputs in the row layout
+//! `(rows, dim)`, with the scaled scores, the additive mask, the softmax, dropout on the
+//! weights and the product with the values in between, and a backward pass of its own.
+//!
+//! Why: composed in candle ops this is a dozen graph nodes per layer (the moves
+//! between row and head layouts, two batched products of tiny matrices, the bias, five
+//! softmax ops, the dropout), each with a gradient buffer zeroed and added into in the
+//! backward pass. The matrices are small (a name is at most a couple of dozen
+//! positions), so plain vectorised loops over one (name, head) at a time beat gemm
+//! calls here.
+//!
+//! Positions of the grid without a row (pads, when the rows are packed; see
+//! [`TokenRows`]) are zero queries, keys and values, exactly what the composed layer
+//! sees there; their keys are masked by the bias.
+
+use super::{values, with_values};
+use crate::simd::{vectorized, Kernel};
+use crate::TokenRows;
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+use std::sync::OnceLock;
+
+/// No row at this grid position.
+const ABSENT: u32 = u32::MAX;
+
+/// Multi-head scaled dot-product attention over the rows of a [`TokenRows`].
+pub(crate) struct AttentionOp {
+    heads: usize,
+    scale: f32,
+    rows: TokenRows,
+    /// The additive mask, `(batch, 1, 1 | seq, seq)`.
+    bias: Tensor,
+    /// Dropout keep-mask on the weights, `(batch, heads, seq, seq)`.
+    keep: Option<Tensor>,
+    /// The softmax weights of the forward pass (before dropout), for the backward.
+    weights: OnceLock<Vec<f32>>,
+}
+
+/// Sizes of one call.
+#[derive(Clone, Copy)]
+struct Dims {
+    batch: usize,
+    heads: usize,
+    seq: usize,
+    head_dim: usize,
+    /// `heads * head_dim`.
+    dim: usize,
+    /// 1 when the bias has one row for every query, else `seq`.
+    bias_rows: usize,
+}
+
+/// The inputs read by both passes.
+struct Inputs<'a> {
+    qkv: &'a [f32],
+    bias: &'a [f32],
+    keep: Option<&'a [f32]>,
+    /// The row at each grid position, or [`ABSENT`].
+    slots: &'a [u32],
+}
+
+impl AttentionOp {
+    /// The op for `heads` heads scaled by `scale`, over `rows`, masked by `bias`,
+    /// with dropout `keep` on the weights.
+    pub fn new(
+        heads: usize,
+        scale: f32,
+        rows: TokenRows,
+        bias: Tensor,
+        keep: Option<Tensor>,
+    ) -> Self {
+        Self {
+            heads,
+            scale,
+            rows,
+            bias,
+            keep,
+            weights: OnceLock::new(),
+        }
+    }
+
+    fn dims(&self, width: usize) -> Result<Dims> {
+        let (batch, seq) = self.rows.grid_dims();
+        let dim = width / 3;
+        if width % 3 != 0 || dim % self.heads != 0 {
+            candle_core::bail!(
+                "attention: {width} columns are not 3 x {} heads",
+                self.heads
+            )
+        }
+        let bias_rows = self.bias.dim(2)?;
+        if self.bias.dims() != [batch, 1, bias_rows, seq] || (bias_rows != 1 && bias_rows != seq) {
+            candle_core::bail!(
+                "attention: bias {:?} for a grid of {batch}x{seq}",
+                self.bias.dims()
+            )
+        }
+        Ok(Dims {
+            batch,
+            heads: self.heads,
+            seq,
+            head_dim: dim / self.heads,
+            dim,
+            bias_rows,
+        })
+    }
+
+    /// The row at each grid position.
+    fn slots(&self) -> Vec<u32> {
+        let (batch, seq) = self.rows.grid_dims();
+        let mut slots = vec![ABSENT; batch * seq];
+        for (r, &g) in self.rows.grid().iter().enumerate() {
+            slots[g as usize] = r as u32;
+        }
+        slots
+    }
+
+    /// Runs `f` on the inputs, given the f32 values of `qkv`.
+    fn with_inputs<R>(&self, qkv: &[f32], f: impl FnOnce(&Inputs) -> Result<R>) -> Result<R> {
+        let slots = self.slots();
+        with_values(&self.bias, |bias| match &self.keep {
+            Some(keep) => with_values(keep, |keep| {
+                f(&Inputs {
+                    qkv,
+                    bias,
+                    keep: Some(keep),
+                    slots: &slots,
+                })
+            }),
+            None => f(&Inputs {
+                qkv,
+                bias,
+                keep: None,
+                slots: &slots,
+            }),
+        })
+    }
+
+    /// The softmax weights `(batch, heads, seq, seq)` for `qkv` `(rows, 3 * dim)`,
+    /// every grid position included (a position without a row is a zero query).
+    pub fn weights(&self, qkv: &Tensor) -> Result<Tensor> {
+        let d = self.dims(qkv.dims().last().copied().unwrap_or(0))?;
+        let (p, _) = with_values(qkv, |v| {
+            self.with_inputs(v, |i| Ok(forward(i, d, self.scale)))
+        })?;
+        Tensor::from_vec(p, (d.batch, d.heads, d.seq, d.seq), qkv.device())
+    }
+}
+
+impl CustomOp1 for AttentionOp {
+    fn name(&self) -> &'static str {
+        "xp-attention"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let d = self.dims(l.dims().last().copied().unwrap_or(0))?;
+        let qkv = values(s, l)?;
+        let (p, out) = self.with_inputs(qkv, |i| Ok(forward(i, d, self.scale)))?;
+        // Set once: each forward pass makes its own op.
+        let _ = self.weights.set(p);
+        Ok((CpuStorage::F32(out), self.rows.shape(d.dim)))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let d = self.dims(arg.dims().last().copied().unwrap_or(0))?;
+        let dqkv = with_values(arg, |qkv| {
+            with_values(grad, |g| {
+                self.with_inputs(qkv, |i| {
+                    let recomputed;
+                    let p = match self.weights.get() {
+                        Some(p) => p,
+                        None => {
+                            recomputed = forward(i, d, self.scale).0;
+                            &recomputed
+                        }
+                    };
+                    Ok(backward(i, d, self.scale, p, g))
+                })
+            })
+        })?;
+        Tensor::from_vec(dqkv, arg.shape(), arg.device()).map(Some)
+    }
+}
+
+/// Copies head `h`'s part `part` (0 queries, 1 keys, 2 values) of the rows of one
+/// name into `out` (`seq x head_dim`), times `scale`; zeros where there is no row.
+#[inline(always)]
+fn gather(src: &[f32], slots: &[u32], d: Dims, part: usize, h: usize, scale: f32, out: &mut [f32]) {
+    let (width, hd) = (3 * d.dim, d.head_dim);
+    for (row, &slot) in out.chunks_exact_mut(hd).zip(slots) {
+        if slot == ABSENT {
+            row.fill(0.0);
+            continue;
+        }
+        let at = slot as usize * width + part * d.dim + h * hd;
+        row.iter_mut()
+            .zip(&src[at..at + hd])
+            .for_each(|(o, s)| *o = s * scale);
+    }
+}
+
+/// `a . b`, with eight partial sums so that it vectorises.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a8.zip(b8) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `y += a * x`.
+#[inline(always)]
+fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
+    y.iter_mut().zip(x).for_each(|(y, x)| *y += a * x);
+}
+
+/// Scratch rows for one (name, head): `seq x head_dim` each.
+struct Scratch {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(d: Dims) -> Self {
+        let n = d.seq * d.head_dim;
+        Self {
+            q: vec![0.0; n],
+            k: vec![0.0; n],
+            v: vec![0.0; n],
+        }
+    }
+
+    /// Loads name `b`, head `h`; queries times `scale`.
+    #[inline(always)]
+    fn load(&mut self, i: &Inputs, d: Dims, b: usize, h: usize, scale: f32) {
+        let slots = &i.slots[b * d.seq..(b + 1) * d.seq];
+        gather(i.qkv, slots, d, 0, h, scale, &mut self.q);
+        gather(i.qkv, slots, d, 1, h, 1.0, &mut self.k);
+        gather(i.qkv, slots, d, 2, h, 1.0, &mut self.v);
+    }
+}
+
+/// The softmax weights (every grid position) and the output rows `(rows, dim)`.
+fn forward(i: &Inputs, d: Dims, scale: f32) -> (Vec<f32>, Vec<f32>) {
+    vectorized(Forward { i, d, scale })
+}
+
+/// [`forward`]'s loops.
+struct Forward<'a, 'b> {
+    i: &'a Inputs<'b>,
+    d: Dims,
+    scale: f32,
+}
+
+impl Kernel for Forward<'_, '_> {
+    type Output = (Vec<f32>, Vec<f32>);
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        forward_loop(self.i, self.d, self.scale)
+    }
+}
+
+#[inline(always)]
+fn forward_loop(i: &Inputs, d: Dims, scale: f32) -> (Vec<f32>, Vec<f32>) {
+    let (seq, hd) = (d.seq, d.head_dim);
+    let rows = i.slots.iter().filter(|&&s| s != ABSENT).count();
+    let mut weights = vec![0f32; d.batch * d.heads * seq * seq];
+    let mut out = vec![0f32; rows * d.dim];
+    let mut s = Scratch::new(d);
+    for b in 0..d.batch {
+        for h in 0..d.heads {
+            s.load(i, d, b, h, scale);
+            let map = (b * d.heads + h) * seq * seq;
+            for q in 0..seq {
+                let bias_row = (b * d.bias_rows + q.min(d.bias_rows - 1)) * seq;
+                let bias = &i.bias[bias_row..bias_row + seq];
+                let p = &mut weights[map + q * seq..map + (q + 1) * seq];
+                let query = &s.q[q * hd..(q + 1) * hd];
+                for ((p, key), bias) in p.iter_mut().zip(s.k.chunks_exact(hd)).zip(bias) {
+                    *p = dot(query, key) + bias;
+                }
+                softmax(p);
+                let slot = i.slots[b * seq + q];
+                if slot == ABSENT {
+                    continue;
+                }
+                let at = slot as usize * d.dim + h * hd;
+                let o = &mut out[at..at + hd];
+                let keep = i.keep.map(|k| &k[map + q * seq..map + (q + 1) * seq]);
+                for (k, (&w, value)) in p.iter().zip(s.v.chunks_exact(hd)).enumerate() {
+                    let w = keep.map_or(w, |keep| w * keep[k]);
+                    if w != 0.0 {
+                        axpy(o, w, value);
+                    }
+                }
+            }
+        }
+    }
+    (weights, out)
+}
+
+/// In-place softmax of one row of scores.
+#[inline(always)]
+fn softmax(p: &mut [f32]) {
+    let max = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in p.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    p.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// `d(qkv)` `(rows, 3 * dim)` from the weights `p` and the output gradient `g`.
+fn backward(i: &Inputs, d: Dims, scale: f32, p: &[f32], g: &[f32]) -> Vec<f32> {
+    vectorized(Backward { i, d, scale, p, g })
+}
+
+/// [`backward`]'s loops.
+struct Backward<'a, 'b> {
+    i: &'a Inputs<'b>,
+    d: Dims,
+    scale: f32,
+    p: &'a [f32],
+    g: &'a [f32],
+}
+
+impl Kernel for Backward<'_, '_> {
+    type Output = Vec<f32>;
+
+    #[inline(always)]
+    fn run(self) -> Vec<f32> {
+        backward_loop(self.i, self.d, self.scale, self.p, self.g)
+    }
+}
+
+#[inline(always)]
+fn backward_loop(i: &Inputs, d: Dims, scale: f32, p: &[f32], g: &[f32]) -> Vec<f32> {
+    let (seq, hd, width) = (d.seq, d.head_dim, 3 * d.dim);
+    let mut dqkv = vec![0f32; g.len() / d.dim.max(1) * width];
+    let mut s = Scratch::new(d);
+    let (mut dq, mut dk, mut dv) = (
+        vec![0f32; seq * hd],
+        vec![0f32; seq * hd],
+        vec![0f32; seq * hd],
+    );
+    let mut dscores = vec![0f32; seq];
+    for b in 0..d.batch {
+        let slots = &i.slots[b * seq..(b + 1) * seq];
+        for h in 0..d.heads {
+            s.load(i, d, b, h, scale);
+            for buf in [&mut dq, &mut dk, &mut dv] {
+                buf.fill(0.0);
+            }
+            let map = (b * d.heads + h) * seq * seq;
+            for (q, &slot) in slots.iter().enumerate() {
+                if slot == ABSENT {
+                    continue; // no output, no gradient
+                }
+                let at = slot as usize * d.dim + h * hd;
+                let grad = &g[at..at + hd];
+                let weights = &p[map + q * seq..map + (q + 1) * seq];
+                let keep = i.keep.map(|k| &k[map + q * seq..map + (q + 1) * seq]);
+                // Through the product with the values and the dropout.
+                let mut mean = 0.0;
+                for k in 0..seq {
+                    let kept = keep.map_or(1.0, |keep| keep[k]);
+                    let value = &s.v[k * hd..(k + 1) * hd];
+                    dscores[k] = kept * dot(grad, value);
+                    mean += weights[k] * dscores[k];
+                    let w = weights[k] * kept;
+                    if w != 0.0 {
+                        axpy(&mut dv[k * hd..(k + 1) * hd], w, grad);
+                    }
+                }
+                // Through the softmax, then the scores.
+                let query = &s.q[q * hd..(q + 1) * hd];
+                let dquery = &mut dq[q * hd..(q + 1) * hd];
+                for k in 0..seq {
+                    let ds = weights[k] * (dscores[k] - mean);
+                    if ds != 0.0 {
+                        axpy(dquery, ds * scale, &s.k[k * hd..(k + 1) * hd]);
+                        axpy(&mut dk[k * hd..(k + 1) * hd], ds, query);
+                    }
+                }
+            }
+            for (pos, &slot) in slots.iter().enumerate() {
+                if slot == ABSENT {
+                    continue;
+                }
+                let row = slot as usize * width + h * hd;
+                for (part, buf) in [&dq, &dk, &dv].into_iter().enumerate() {
+                    let at = row + part * d.dim;
+                    dqkv[at..at + hd].copy_from_slice(&buf[pos * hd..(pos + 1) * hd]);
+                }
+            }
+        }
+    }
+    dqkv
+}
