@@ -57,36 +57,57 @@ impl Keep {
         }
     }
 
-    /// Writes the mask's elements `start..start + out.len()` into `out`.
-    pub fn fill(&self, start: u32, out: &mut [f32]) {
-        crate::simd::vectorized(Fill {
+    /// The mask's rows `rows` (each `width` elements), one after the other; the
+    /// first `count` rows when `rows` is `None`.
+    pub fn rows(&self, rows: Option<&[u32]>, count: usize, width: usize) -> Vec<f32> {
+        crate::simd::vectorized(Rows {
             keep: *self,
-            start,
-            out,
+            rows,
+            count,
+            width,
         })
+    }
+
+    /// Element `index`'s value.
+    #[inline(always)]
+    fn value(&self, index: u32) -> f32 {
+        match bits(self.key, index) < self.threshold {
+            true => 0.0,
+            false => self.scale,
+        }
     }
 }
 
-/// [`Keep::fill`]'s loop.
-struct Fill<'a> {
+/// [`Keep::rows`]' loop.
+struct Rows<'a> {
     keep: Keep,
-    start: u32,
-    out: &'a mut [f32],
+    rows: Option<&'a [u32]>,
+    count: usize,
+    width: usize,
 }
 
-impl crate::simd::Kernel for Fill<'_> {
-    type Output = ();
+impl crate::simd::Kernel for Rows<'_> {
+    type Output = Vec<f32>;
 
     #[inline(always)]
-    fn run(self) {
-        let Keep {
-            key,
-            threshold,
-            scale,
-        } = self.keep;
-        for (i, v) in self.out.iter_mut().enumerate() {
-            let b = bits(key, self.start.wrapping_add(i as u32));
-            *v = if b < threshold { 0.0 } else { scale };
+    fn run(self) -> Vec<f32> {
+        let Rows {
+            keep,
+            rows,
+            count,
+            width,
+        } = self;
+        let w = width as u32;
+        // Extending from ranges writes each value once, with no zeroing first.
+        let mut values = Vec::with_capacity(rows.map_or(count, <[u32]>::len) * width);
+        match rows {
+            None => values.extend((0..(count * width) as u32).map(|i| keep.value(i))),
+            Some(rows) => {
+                for &row in rows {
+                    values.extend((row * w..(row + 1) * w).map(|i| keep.value(i)));
+                }
+            }
         }
+        values
     }
 }

@@ -75,16 +75,12 @@ impl Mode {
             candle_core::bail!("dropout: a mask of {n} elements is over the 2^32 supported")
         }
         let width = grid.dims().last().copied().unwrap_or(1);
-        let Some(rows) = rows else {
-            let mut values = vec![0f32; n];
-            keep.fill(0, &mut values);
-            return Tensor::from_vec(values, grid, device).map(Some);
-        };
-        let mut values = vec![0f32; rows.len() * width];
-        for (out, &row) in values.chunks_exact_mut(width.max(1)).zip(rows) {
-            keep.fill(row * width as u32, out);
+        let count = n / width.max(1);
+        let values = keep.rows(rows, count, width);
+        match rows {
+            None => Tensor::from_vec(values, grid, device).map(Some),
+            Some(rows) => Tensor::from_vec(values, (rows.len(), width), device).map(Some),
         }
-        Tensor::from_vec(values, (rows.len(), width), device).map(Some)
     }
 }
 

@@ -15,7 +15,7 @@
 //! sees there; their keys are masked by the bias.
 
 use super::{values, with_values};
-use crate::simd::{vectorized, Kernel};
+use crate::simd::{axpy, dot, vectorized, Kernel};
 use crate::TokenRows;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use std::sync::OnceLock;
@@ -196,31 +196,6 @@ fn gather(src: &[f32], slots: &[u32], d: Dims, part: usize, h: usize, scale: f32
             .zip(&src[at..at + hd])
             .for_each(|(o, s)| *o = s * scale);
     }
-}
-
-/// `a . b`, with eight partial sums so that it vectorises.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a8.zip(b8) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
-/// `y += a * x`.
-#[inline(always)]
-fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
-    y.iter_mut().zip(x).for_each(|(y, x)| *y += a * x);
 }
 
 /// Scratch rows for one (name, head): `seq x head_dim` each.

@@ -6,6 +6,7 @@
 //! and `dw`, `db` summed over rows from `dy * xhat` and `dy`.
 
 use super::{values, with_values};
+use crate::simd::{sum_zip, vectorized, Kernel};
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 /// The fused layer norm. Inputs: `x (.., dim)`, `weight (dim)`, `bias (dim)`.
@@ -15,11 +16,79 @@ pub(crate) struct LayerNormOp {
 }
 
 /// Mean and `1/sqrt(var + eps)` of one row.
+#[inline(always)]
 fn moments(row: &[f32], eps: f32) -> (f32, f32) {
     let n = row.len() as f32;
-    let mean = row.iter().sum::<f32>() / n;
-    let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let mean = sum_zip(row, row, |v, _| v) / n;
+    let var = sum_zip(row, row, |v, _| (v - mean) * (v - mean)) / n;
     (mean, 1.0 / (var + eps).sqrt())
+}
+
+/// The forward pass: `y` for `x`.
+struct Forward<'a> {
+    x: &'a [f32],
+    w: &'a [f32],
+    b: &'a [f32],
+    eps: f32,
+}
+
+impl Kernel for Forward<'_> {
+    type Output = Vec<f32>;
+
+    #[inline(always)]
+    fn run(self) -> Vec<f32> {
+        let Forward { x, w, b, eps } = self;
+        let dim = w.len();
+        let mut y = vec![0f32; x.len()];
+        for (xr, yr) in x.chunks_exact(dim).zip(y.chunks_exact_mut(dim)) {
+            let (mean, rstd) = moments(xr, eps);
+            for (((y, x), w), b) in yr.iter_mut().zip(xr).zip(w).zip(b) {
+                *y = (x - mean) * rstd * w + b;
+            }
+        }
+        y
+    }
+}
+
+/// The backward pass: `dx`, `dw`, `db` for `x` and the output gradient `g`.
+struct Backward<'a> {
+    x: &'a [f32],
+    w: &'a [f32],
+    g: &'a [f32],
+    eps: f32,
+}
+
+impl Kernel for Backward<'_> {
+    type Output = (Vec<f32>, Vec<f32>, Vec<f32>);
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        let Backward { x, w, g, eps } = self;
+        let dim = w.len();
+        let mut dx = vec![0f32; x.len()];
+        let (mut dw, mut db) = (vec![0f32; dim], vec![0f32; dim]);
+        let (mut xhat, mut gw) = (vec![0f32; dim], vec![0f32; dim]);
+        let n = dim as f32;
+        for ((xr, gr), dxr) in x
+            .chunks_exact(dim)
+            .zip(g.chunks_exact(dim))
+            .zip(dx.chunks_exact_mut(dim))
+        {
+            let (mean, rstd) = moments(xr, eps);
+            for i in 0..dim {
+                xhat[i] = (xr[i] - mean) * rstd;
+                gw[i] = gr[i] * w[i];
+                dw[i] += gr[i] * xhat[i];
+                db[i] += gr[i];
+            }
+            let m1 = sum_zip(&gw, &gw, |v, _| v) / n;
+            let m2 = sum_zip(&gw, &xhat, |a, b| a * b) / n;
+            for i in 0..dim {
+                dxr[i] = (gw[i] - m1 - xhat[i] * m2) * rstd;
+            }
+        }
+        (dx, dw, db)
+    }
 }
 
 impl CustomOp3 for LayerNormOp {
@@ -37,14 +106,8 @@ impl CustomOp3 for LayerNormOp {
         bl: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (x, w, b) = (values(xs, xl)?, values(ws, wl)?, values(bs, bl)?);
-        let dim = w.len();
-        let mut y = vec![0f32; x.len()];
-        for (xr, yr) in x.chunks_exact(dim).zip(y.chunks_exact_mut(dim)) {
-            let (mean, rstd) = moments(xr, self.eps);
-            for (((y, x), w), b) in yr.iter_mut().zip(xr).zip(w).zip(b) {
-                *y = (x - mean) * rstd * w + b;
-            }
-        }
+        let eps = self.eps;
+        let y = vectorized(Forward { x, w, b, eps });
         Ok((CpuStorage::F32(y), xl.shape().clone()))
     }
 
@@ -57,35 +120,10 @@ impl CustomOp3 for LayerNormOp {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let dim = weight.elem_count();
+        let eps = self.eps;
         let (dx, dw, db) = with_values(x, |x| {
             with_values(weight, |w| {
-                with_values(grad, |g| {
-                    let mut dx = vec![0f32; x.len()];
-                    let (mut dw, mut db) = (vec![0f32; dim], vec![0f32; dim]);
-                    let mut xhat = vec![0f32; dim];
-                    let n = dim as f32;
-                    for ((xr, gr), dxr) in x
-                        .chunks_exact(dim)
-                        .zip(g.chunks_exact(dim))
-                        .zip(dx.chunks_exact_mut(dim))
-                    {
-                        let (mean, rstd) = moments(xr, self.eps);
-                        let (mut m1, mut m2) = (0f32, 0f32);
-                        for i in 0..dim {
-                            xhat[i] = (xr[i] - mean) * rstd;
-                            let gw = gr[i] * w[i];
-                            m1 += gw;
-                            m2 += gw * xhat[i];
-                            dw[i] += gr[i] * xhat[i];
-                            db[i] += gr[i];
-                        }
-                        let (m1, m2) = (m1 / n, m2 / n);
-                        for i in 0..dim {
-                            dxr[i] = (gr[i] * w[i] - m1 - xhat[i] * m2) * rstd;
-                        }
-                    }
-                    Ok((dx, dw, db))
-                })
+                with_values(grad, |g| Ok(vectorized(Backward { x, w, g, eps })))
             })
         })?;
         let device = x.device();
