@@ -1,9 +1,9 @@
-//! `y = keep * act(x W^T + b)` as one op: the matrix product through candle's CPU
-//! gemm, the bias, an optional ReLU and an optional dropout keep-mask in one pass over
-//! the output, and a backward pass that writes `dx`, `dW` and `db` directly.
+//! `y = keep * act(x W^T + b)` as one op: the bias rows with the matrix product added
+//! into them by gemm, then an optional ReLU and dropout keep-mask in one pass over the
+//! output, and a backward pass that writes `dx`, `dW` and `db` directly.
 
+use super::gemm::{add_product, product, Matrix};
 use super::{column_sums, values, with_values};
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 /// The fused linear map. Inputs: `x (.., in)`, `weight (out, in)`, `bias (out)`.
@@ -56,21 +56,29 @@ impl CustomOp3 for LinearOp {
         bs: &CpuStorage,
         bl: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        if !xl.is_contiguous() || !wl.is_contiguous() {
-            candle_core::bail!("fused linear: x and weight must be contiguous")
-        }
         let (out_dim, in_dim) = wl.shape().dims2()?;
-        let rows = xl.shape().elem_count() / in_dim.max(1);
-        // x as (rows, in) and W^T as (in, out), both read in place.
-        let x2 = Layout::contiguous_with_offset((rows, in_dim), xl.start_offset());
-        let wt = wl.transpose(0, 1)?;
-        let CpuStorage::F32(mut y) = xs.matmul(ws, (1, rows, out_dim, in_dim), &x2, &wt)? else {
-            candle_core::bail!("fused linear: f32 only")
-        };
-        let bias = values(bs, bl)?;
+        let (x, w, bias) = (values(xs, xl)?, values(ws, wl)?, values(bs, bl)?);
+        let rows = x.len() / in_dim.max(1);
+        if bias.len() != out_dim || x.len() != rows * in_dim {
+            candle_core::bail!(
+                "fused linear: x {:?}, weight {out_dim}x{in_dim}, bias {}",
+                xl.dims(),
+                bias.len()
+            )
+        }
+        // The bias rows, then `+= x W^T`.
+        let mut y = Vec::with_capacity(rows * out_dim);
+        (0..rows).for_each(|_| y.extend_from_slice(bias));
+        add_product(
+            &mut y,
+            Matrix::new(x, rows, in_dim),
+            Matrix::new(w, out_dim, in_dim).t(),
+        );
         let mut finish = |keep: Option<&[f32]>| {
+            if !self.relu && keep.is_none() {
+                return Ok(());
+            }
             for (r, row) in y.chunks_exact_mut(out_dim).enumerate() {
-                row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
                 if self.relu {
                     row.iter_mut().for_each(|v| *v = v.max(0.0));
                 }
@@ -105,10 +113,20 @@ impl CustomOp3 for LinearOp {
         let g = self
             .pre_activation_grad(res, grad)?
             .reshape((rows, out_dim))?;
-        let dx = g.matmul(weight)?.reshape(x.shape())?;
-        let dw = g.t()?.matmul(&x.reshape((rows, in_dim))?)?;
-        let db = with_values(&g, |g| Ok(column_sums(g, out_dim)))?;
-        let db = Tensor::from_vec(db, out_dim, x.device())?;
+        let (dx, dw, db) = with_values(&g, |g| {
+            with_values(weight, |w| {
+                with_values(x, |x| {
+                    let g = Matrix::new(g, rows, out_dim);
+                    let dx = product(g, Matrix::new(w, out_dim, in_dim));
+                    let dw = product(g.t(), Matrix::new(x, rows, in_dim));
+                    Ok((dx, dw, column_sums(g.values, out_dim)))
+                })
+            })
+        })?;
+        let device = x.device();
+        let dx = Tensor::from_vec(dx, x.shape(), device)?;
+        let dw = Tensor::from_vec(dw, (out_dim, in_dim), device)?;
+        let db = Tensor::from_vec(db, out_dim, device)?;
         Ok((Some(dx), Some(dw), Some(db)))
     }
 }

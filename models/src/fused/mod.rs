@@ -13,6 +13,7 @@
 //! composed form, with the same maths. `XP_FUSED=0` turns them off (for comparisons).
 
 mod attention;
+mod gemm;
 mod layer_norm;
 mod linear;
 mod residual;
