@@ -2,7 +2,7 @@
 //! each slice runs forward and backward on its own thread, and their gradients are
 //! summed. An objective's loss is a mean over its targets, so each slice's loss counts
 //! with the slice's share of those targets: the summed gradient is the whole batch's.
-//! Only the dropout draws (one generator per slice) and float rounding differ from one
+//! Only the dropout draws (one seed per slice) and float rounding differ from one
 //! pass over the whole batch.
 
 use crate::model::ObjectiveOutput;
