@@ -157,16 +157,16 @@ pub fn learning_rate(cfg: &TrainConfig, step: usize) -> f64 {
 /// The global L2 norm of the gradients of `vars`, and the factor that clips it to
 /// `max_norm` (1 when `max_norm` is 0 or the norm is within it).
 pub fn clip_factor(grads: &GradStore, vars: &[Var], max_norm: f64) -> Result<(f64, f64)> {
-    let mut sum = 0f64;
-    for var in vars {
-        if let Some(g) = grads.get(var) {
-            sum += g
-                .sqr()?
-                .sum_all()?
-                .to_dtype(DType::F64)?
-                .to_scalar::<f64>()?;
-        }
-    }
+    // Each parameter's sum of squares on the pool, then added in order: the same
+    // norm on every run.
+    let squares = vars
+        .par_iter()
+        .map(|var| match grads.get(var) {
+            Some(g) => g.sqr()?.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>(),
+            None => Ok(0.0),
+        })
+        .collect::<Result<Vec<f64>>>()?;
+    let sum: f64 = squares.iter().sum();
     let norm = sum.sqrt();
     let factor = if max_norm > 0.0 && norm > max_norm {
         max_norm / (norm + 1e-6)

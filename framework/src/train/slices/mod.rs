@@ -9,6 +9,7 @@ use crate::model::ObjectiveOutput;
 use crate::objective::Prepared;
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Result, Tensor, Var};
+use rayon::prelude::*;
 
 /// A batch cut into slices of rows.
 #[derive(Debug)]
@@ -87,15 +88,29 @@ pub fn sum_gradients(stores: Vec<GradStore>, vars: &[Var]) -> Result<GradStore> 
     let mut total = stores
         .next()
         .ok_or_else(|| candle_core::Error::Msg("no gradients to sum".into()))?;
-    for store in stores {
-        for var in vars {
-            if let Some(grad) = store.get(var.as_tensor()) {
-                let sum = match total.get(var.as_tensor()) {
-                    Some(t) => (t + grad)?,
-                    None => grad.clone(),
-                };
-                total.insert(var.as_tensor(), sum);
+    let rest: Vec<GradStore> = stores.collect();
+    if rest.is_empty() {
+        return Ok(total);
+    }
+    // Each parameter's sum on the pool (added in slice order), stored in order.
+    let sums = vars
+        .par_iter()
+        .map(|var| {
+            let mut sum = total.get(var.as_tensor()).cloned();
+            for store in &rest {
+                if let Some(grad) = store.get(var.as_tensor()) {
+                    sum = Some(match sum {
+                        Some(t) => (t + grad)?,
+                        None => grad.clone(),
+                    });
+                }
             }
+            Ok(sum)
+        })
+        .collect::<Result<Vec<Option<Tensor>>>>()?;
+    for (var, sum) in vars.iter().zip(sums) {
+        if let Some(sum) = sum {
+            total.insert(var.as_tensor(), sum);
         }
     }
     Ok(total)
