@@ -60,6 +60,12 @@ pub(crate) fn sum_zip(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 
     acc.iter().sum::<f32>() + tail
 }
 
+/// `sum(a)`.
+#[inline(always)]
+pub(crate) fn sum(a: &[f32]) -> f32 {
+    sum_zip(a, a, |v, _| v)
+}
+
 /// `a . b`.
 #[inline(always)]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {

@@ -6,7 +6,7 @@
 //! and `dw`, `db` summed over rows from `dy * xhat` and `dy`.
 
 use super::{values, with_values};
-use crate::simd::{sum_zip, vectorized, Kernel};
+use crate::simd::{sum, sum_zip, vectorized, Kernel};
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 /// The fused layer norm. Inputs: `x (.., dim)`, `weight (dim)`, `bias (dim)`.
@@ -19,7 +19,7 @@ pub(crate) struct LayerNormOp {
 #[inline(always)]
 fn moments(row: &[f32], eps: f32) -> (f32, f32) {
     let n = row.len() as f32;
-    let mean = sum_zip(row, row, |v, _| v) / n;
+    let mean = sum(row) / n;
     let var = sum_zip(row, row, |v, _| (v - mean) * (v - mean)) / n;
     (mean, 1.0 / (var + eps).sqrt())
 }
@@ -81,7 +81,7 @@ impl Kernel for Backward<'_> {
                 dw[i] += gr[i] * xhat[i];
                 db[i] += gr[i];
             }
-            let m1 = sum_zip(&gw, &gw, |v, _| v) / n;
+            let m1 = sum(&gw) / n;
             let m2 = sum_zip(&gw, &xhat, |a, b| a * b) / n;
             for i in 0..dim {
                 dxr[i] = (gw[i] - m1 - xhat[i] * m2) * rstd;
