@@ -17,7 +17,7 @@ use candle_core::{Device, Tensor};
 use common::{tiny_experiment, write, xp, ALL_OBJECTIVES};
 use rand::SeedableRng;
 use std::path::{Path, PathBuf};
-use xp_framework::export::output_name;
+use xp_format::output_name;
 use xp_framework::train::{RunDir, Session};
 use xp_framework::SmallRng;
 use xp_models::PAD_ID;

@@ -68,6 +68,9 @@ pub enum Command {
         /// Largest relative difference allowed between two losses.
         #[arg(long, default_value_t = 1e-3)]
         tolerance: f64,
+        /// Also write every step's losses on both devices as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// List the registered objectives, their fields and defaults.
     Objectives,

@@ -24,7 +24,8 @@ pub fn run(cli: Cli) -> Result<()> {
             experiment,
             steps,
             tolerance,
-        } => device_parity(&experiment, steps, tolerance),
+            json,
+        } => device_parity(&experiment, steps, tolerance, json.as_deref()),
         Command::Objectives => {
             list_objectives();
             Ok(())
@@ -102,7 +103,12 @@ fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, plain: bool) -> R
 }
 
 /// `xp parity`: CPU against `--device` (default `cuda`), loss by loss.
-fn device_parity(args: &ExperimentArgs, steps: usize, tolerance: f64) -> Result<()> {
+fn device_parity(
+    args: &ExperimentArgs,
+    steps: usize,
+    tolerance: f64,
+    json: Option<&Path>,
+) -> Result<()> {
     let experiment = Experiment::load(&args.experiment, &args.all_overrides())?;
     train::set_threads(experiment.train.threads);
     let device = match (&args.device, experiment.train.device.as_str()) {
@@ -123,12 +129,43 @@ fn device_parity(args: &ExperimentArgs, steps: usize, tolerance: f64) -> Result<
         println!("{:>5} {cpu:>12.6} {dev:>12.6} {rel:>10.2e}  {name}", s.step);
     }
     let (worst, step, name) = report.worst();
+    if let Some(path) = json {
+        write_parity_json(path, &report, tolerance)?;
+    }
     if worst <= tolerance {
         println!("parity: {steps} steps on cpu and {device} agree: largest relative difference {worst:.2e} ({name}, step {step}) <= {tolerance:.0e}");
         Ok(())
     } else {
         anyhow::bail!("parity: cpu and {device} differ: relative difference {worst:.2e} in the {name} loss at step {step}, above {tolerance:.0e}")
     }
+}
+
+/// The parity report as JSON: the worst difference, then each step's losses.
+fn write_parity_json(path: &Path, report: &train::ParityReport, tolerance: f64) -> Result<()> {
+    let (worst, step, name) = report.worst();
+    let steps: Vec<_> = report
+        .steps
+        .iter()
+        .map(|s| {
+            let losses: Vec<_> = s
+                .losses
+                .iter()
+                .map(|(n, cpu, dev)| serde_json::json!({"loss": n, "cpu": cpu, "device": dev}))
+                .collect();
+            serde_json::json!({"step": s.step, "worst_relative": s.worst().0, "losses": losses})
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "device": report.device,
+        "tolerance": tolerance,
+        "worst_relative": worst,
+        "worst_step": step,
+        "worst_loss": name,
+        "agree": worst <= tolerance,
+        "steps": steps,
+    });
+    xp_framework::files::write_atomic(path, serde_json::to_string_pretty(&doc)?.as_bytes())?;
+    Ok(())
 }
 
 fn list_objectives() {

@@ -6,30 +6,12 @@ use crate::config::Experiment;
 use crate::data::SPECIALS;
 use crate::error::{Result, XpError};
 use crate::model::{DataInfo, Model};
-use crate::objective::Serving;
 use candle_core::{DType, Tensor};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
+use xp_format::{output_name, ModelMetadata, ServedObjective, Serving};
 use xp_models::onnx::{Dim, Message, OnnxGraph};
 use xp_models::{Causal, EncoderInput, Mode};
-
-/// Prefix of every metadata key xp writes.
-pub const META: &str = "xp.";
-
-/// One exported objective, as listed in the model's `xp.objectives` metadata.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct ServedObjective {
-    /// The ONNX output holding its logits (the lowercase objective name).
-    pub output: String,
-    /// Rows start with `[CLS]`.
-    pub cls_first: bool,
-    /// Read under the look-ahead mask.
-    pub causal: bool,
-    /// Reads the `segments` input.
-    pub segments: bool,
-    /// Names of the output classes, for class outputs.
-    pub classes: Option<Vec<String>>,
-}
 
 /// The result of [`to_onnx`].
 pub struct OnnxExport {
@@ -39,11 +21,6 @@ pub struct OnnxExport {
     pub objectives: BTreeMap<String, ServedObjective>,
     /// Objectives without an ONNX form, left out.
     pub skipped: Vec<String>,
-}
-
-/// The ONNX output name of objective `name`.
-pub fn output_name(name: &str) -> String {
-    name.to_lowercase()
 }
 
 /// Builds the ONNX model of `model`.
@@ -82,13 +59,7 @@ pub fn to_onnx(model: &Model, exp: &Experiment, info: &DataInfo) -> Result<OnnxE
         g.output_f32(&name, &out, &output_dims(&rank));
         objectives.insert(
             active.name.clone(),
-            ServedObjective {
-                output: name,
-                cls_first: serving.cls_first,
-                causal: serving.causal,
-                segments: serving.segments,
-                classes: active.objective.class_names(),
-            },
+            ServedObjective::new(&active.name, *serving, active.objective.class_names()),
         );
     }
     if objectives.is_empty() {
@@ -102,7 +73,7 @@ pub fn to_onnx(model: &Model, exp: &Experiment, info: &DataInfo) -> Result<OnnxE
         .filter(|a| !objectives.contains_key(&a.name))
         .map(|a| a.name.clone())
         .collect();
-    let metadata = metadata(model, exp, info, &objectives)?;
+    let metadata = metadata(model, exp, info, objectives.clone())?;
     let proto = g.finish(&exp.name, &metadata);
     let bytes = proto
         .write_to_bytes()
@@ -142,34 +113,27 @@ fn metadata(
     model: &Model,
     exp: &Experiment,
     info: &DataInfo,
-    objectives: &BTreeMap<String, ServedObjective>,
+    objectives: BTreeMap<String, ServedObjective>,
 ) -> Result<Vec<(String, String)>> {
-    let vocab: Vec<String> = (0..info.vocab.len() as u32)
-        .map(|i| info.vocab.token(i))
-        .collect();
-    let specials: BTreeMap<&str, usize> =
-        SPECIALS.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-    let entries = [
-        ("format", "1".to_owned()),
-        ("experiment", exp.name.clone()),
-        ("experiment_toml", exp.to_toml()),
-        ("vocab", json(&vocab)?),
-        ("specials", json(&specials)?),
-        ("labels", json(&info.labels)?),
-        ("min_len", exp.data.min_len.to_string()),
-        ("max_len", info.max_len.to_string()),
-        ("folding", info.folding.clone()),
-        ("objectives", json(objectives)?),
-        ("weights_sha256", weights_hash(model)?),
-    ];
-    Ok(entries
-        .into_iter()
-        .map(|(k, v)| (format!("{META}{k}"), v))
-        .collect())
-}
-
-fn json<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| XpError::Run(e.to_string()))
+    let meta = ModelMetadata {
+        experiment: exp.name.clone(),
+        experiment_toml: exp.to_toml(),
+        vocab: (0..info.vocab.len() as u32)
+            .map(|i| info.vocab.token(i))
+            .collect(),
+        specials: SPECIALS
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ((*s).to_owned(), i as i64))
+            .collect(),
+        labels: info.labels.clone(),
+        min_len: exp.data.min_len,
+        max_len: info.max_len,
+        folding: info.folding.clone(),
+        objectives,
+        weights_sha256: weights_hash(model)?,
+    };
+    Ok(meta.to_pairs())
 }
 
 /// SHA-256 over every parameter's name and little-endian f32 values, in name order.

@@ -3,7 +3,7 @@
 use crate::model::ModelInfo;
 use crate::ServeError;
 use std::collections::HashMap;
-use xp_framework::data::fold_name;
+use xp_format::fold_name;
 
 /// How a `[MASK]` is written in an input name.
 pub const MASK_MARK: &str = "[MASK]";

@@ -3,32 +3,11 @@
 use crate::{runtime, ServeError};
 use ort::session::{OutputSelector, RunOptions, Session};
 use ort::value::Tensor;
-use std::collections::BTreeMap;
 use std::path::Path;
-use xp_framework::export::{ServedObjective, META};
+use xp_format::{ModelMetadata, ServedObjective};
 
 /// What the exported model says of itself (its `xp.*` metadata).
-#[derive(Debug, Clone)]
-pub struct ModelInfo {
-    /// Experiment name.
-    pub experiment: String,
-    /// Token strings by id (specials first).
-    pub vocab: Vec<String>,
-    /// Language labels.
-    pub labels: Vec<String>,
-    /// Special tokens by name (`[PAD]`, `[CLS]`, `[SEP]`, `[MASK]`).
-    pub specials: BTreeMap<String, i64>,
-    /// Shortest name of the training corpus.
-    pub min_len: usize,
-    /// Longest name the positions allow.
-    pub max_len: usize,
-    /// How names were folded.
-    pub folding: String,
-    /// Exported objectives.
-    pub objectives: BTreeMap<String, ServedObjective>,
-    /// SHA-256 of the weights.
-    pub weights_sha256: String,
-}
+pub type ModelInfo = ModelMetadata;
 
 /// Logits of one output: shape and row-major values.
 #[derive(Debug, Clone)]
@@ -137,30 +116,7 @@ fn runtime_error(e: ort::Error) -> ServeError {
     ServeError::Runtime(format!("ONNX Runtime failed: {e}"))
 }
 
-fn json<T: serde::de::DeserializeOwned>(text: &str, key: &str) -> Result<T, String> {
-    serde_json::from_str(text).map_err(|e| format!("bad {META}{key}: {e}"))
-}
-
 fn read_info(session: &Session) -> Result<ModelInfo, String> {
     let meta = session.metadata().map_err(|e| e.to_string())?;
-    let get = |key: &str| {
-        meta.custom(&format!("{META}{key}"))
-            .ok_or_else(|| format!("no {META}{key} metadata"))
-    };
-    let parse = |key: &str| -> Result<usize, String> {
-        get(key)?
-            .parse()
-            .map_err(|e| format!("bad {META}{key}: {e}"))
-    };
-    Ok(ModelInfo {
-        experiment: get("experiment")?,
-        vocab: json(&get("vocab")?, "vocab")?,
-        labels: json(&get("labels")?, "labels")?,
-        specials: json(&get("specials")?, "specials")?,
-        min_len: parse("min_len")?,
-        max_len: parse("max_len")?,
-        folding: get("folding")?,
-        objectives: json(&get("objectives")?, "objectives")?,
-        weights_sha256: get("weights_sha256")?,
-    })
+    ModelMetadata::from_lookup(|key| meta.custom(key)).map_err(|e| e.to_string())
 }

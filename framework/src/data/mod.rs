@@ -3,9 +3,7 @@
 mod corpus;
 mod dataset;
 mod fetch;
-mod fold;
 mod split;
-mod vocab;
 
 pub use corpus::{Corpus, CorpusError, Example};
 pub use dataset::{Dataset, Shuffler};
@@ -13,6 +11,5 @@ pub use fetch::{
     default_cache_dir, fetch_corpus, locate_corpus, warn_mismatches, FetchError, FetchReport,
     CORPUS_URL, LANGUAGES,
 };
-pub use fold::{fold_name, FOLDING_RULE};
 pub use split::{split, Split, SplitSets};
-pub use vocab::{Vocab, CLS, MASK, PAD, SEP, SPECIALS};
+pub use xp_format::{fold_name, Vocab, CLS, FOLDING_RULE, MASK, PAD, SEP, SPECIALS};

@@ -20,6 +20,7 @@ pub use pooling::{gather_rows, pool_mean, pool_start, Pool};
 pub use registry::{config_fields, config_table, find, registered, BuildFn, ObjectiveEntry};
 pub use serving::{export_pooled, serve_pooled};
 pub use settings::ObjectiveSettings;
+pub use xp_format::Serving;
 
 use candle_core::Tensor;
 use rand::rngs::SmallRng;
@@ -94,27 +95,5 @@ pub trait Objective: Send + Sync {
     ) -> candle_core::Result<String> {
         let _ = (graph, hidden, tokens, prefix);
         candle_core::bail!("objective {} has no ONNX export", self.name())
-    }
-}
-
-/// What a served objective's encoder pass reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Serving {
-    /// Rows start with `[CLS]` (`false`: the characters alone, as LA reads them).
-    pub cls_first: bool,
-    /// The encoder runs under the look-ahead mask.
-    pub causal: bool,
-    /// The input carries segment ids (a `segments` input of the exported model).
-    pub segments: bool,
-}
-
-impl Default for Serving {
-    /// `[CLS]` first, bidirectional, no segments.
-    fn default() -> Self {
-        Self {
-            cls_first: true,
-            causal: false,
-            segments: false,
-        }
     }
 }

@@ -1,0 +1,14 @@
+//! What xp writes for other programs to read, with no tensor library: the character
+//! vocabulary and its special tokens, how names are folded before tokenizing, and the
+//! `xp.*` metadata of an exported ONNX model (one writer and one reader).
+//!
+//! The trainer writes these and the ONNX Runtime server reads them, so both agree by
+//! construction.
+
+mod fold;
+mod metadata;
+mod vocab;
+
+pub use fold::{fold_name, FOLDING_RULE, KEPT_PUNCTUATION};
+pub use metadata::{output_name, MetadataError, ModelMetadata, ServedObjective, Serving, META};
+pub use vocab::{UnknownChar, Vocab, CLS, MASK, PAD, SEP, SPECIALS};
