@@ -1,7 +1,7 @@
 //! The `xp` binary: the CLI of `xp-cli` with the objectives of this workspace linked in.
 
-// `extern crate` for every `xp-objective-*` dependency (see build.rs): a crate that is
-// never named is dropped by the linker with its registration.
+// `OBJECTIVES`: every `xp-objective-*` dependency (see build.rs). A crate that is never
+// named is dropped by the linker with its registration.
 include!(concat!(env!("OUT_DIR"), "/objectives.rs"));
 
 // Training allocates and frees many large tensors every step; glibc serves each
@@ -10,5 +10,5 @@ include!(concat!(env!("OUT_DIR"), "/objectives.rs"));
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    xp_cli::main()
+    xp_cli::main_with(OBJECTIVES)
 }

@@ -8,17 +8,45 @@ use common::{tiny_experiment, write};
 use std::path::Path;
 use std::process::Command;
 
+/// Copies the fixture tree to `to`, writing each `X.template` as `X` with `@XP@` set to
+/// the xp checkout.
+fn copy_fixture(from: &Path, to: &Path, xp_root: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            copy_fixture(&path, &to.join(&name), xp_root);
+        } else if let Some(real) = name.strip_suffix(".template") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.replace("@XP@", &xp_root.display().to_string());
+            std::fs::write(to.join(real), text).unwrap();
+        } else {
+            std::fs::copy(&path, to.join(&name)).unwrap();
+        }
+    }
+}
+
 #[test]
-fn an_objective_in_a_users_crate_trains_through_the_xp_cli() {
+fn an_objective_in_a_users_crate_trains_and_exports_through_the_xp_cli() {
     let xp_root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let fixture = xp_root.join("tests/fixtures/out_of_tree");
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("my-xp");
-    std::fs::create_dir_all(project.join("src")).unwrap();
-    let manifest = std::fs::read_to_string(fixture.join("Cargo.toml.template")).unwrap();
-    let manifest = manifest.replace("@XP@", &xp_root.display().to_string());
-    std::fs::write(project.join("Cargo.toml"), manifest).unwrap();
-    std::fs::copy(fixture.join("src/main.rs"), project.join("src/main.rs")).unwrap();
+    copy_fixture(
+        &xp_root.join("tests/fixtures/out_of_tree"),
+        &project,
+        xp_root,
+    );
+    // The objective crate depends on the SDK, candle and serde only.
+    let manifest = std::fs::read_to_string(project.join("len/Cargo.toml")).unwrap();
+    let deps: Vec<&str> = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(deps, ["xp-objective", "candle-core", "serde"]);
     // The same versions, profile and target folder as xp's: dependencies built for xp
     // are reused, not rebuilt.
     std::fs::copy(xp_root.join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
@@ -41,6 +69,10 @@ fn an_objective_in_a_users_crate_trains_through_the_xp_cli() {
     let listed = Command::new(&bin).arg("objectives").output().unwrap();
     let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
     assert!(listed.contains("LEN") && listed.contains("CLS"), "{listed}");
+    assert!(
+        listed.contains("# \"start\" reads the [CLS] state"),
+        "{listed}"
+    );
 
     let exp = write(
         dir.path(),
@@ -60,4 +92,22 @@ fn an_objective_in_a_users_crate_trains_through_the_xp_cli() {
     );
     let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
     assert!(metrics.contains(",LEN,"), "{metrics}");
+
+    let onnx = dir.path().join("len.onnx");
+    let out = Command::new(&bin)
+        .args([
+            "export",
+            "--onnx",
+            run.to_str().unwrap(),
+            "-o",
+            onnx.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(onnx.is_file());
 }

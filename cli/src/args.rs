@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// Train character-level transformers on the names corpus with any mix of objectives.
 #[derive(Debug, Parser)]
-#[command(name = "xp", version, about)]
+#[command(name = "xp", version)]
 pub struct Cli {
     /// The command.
     #[command(subcommand)]

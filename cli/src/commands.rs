@@ -168,14 +168,33 @@ fn write_parity_json(path: &Path, report: &train::ParityReport, tolerance: f64) 
     Ok(())
 }
 
+/// What every objective has, beside its own fields.
+const COMMON_FIELDS: [(&str, &str); 2] = [
+    ("weight", "factor of its loss in the total loss"),
+    (
+        "detach",
+        "its head reads a detached encoder output: a probe that trains only its head",
+    ),
+];
+
 fn list_objectives() {
     for entry in registered() {
         println!("{:<6} {}", entry.name, entry.description);
         let mut fields = (entry.defaults)();
         fields.insert("weight".into(), toml::Value::Float(1.0));
         fields.insert("detach".into(), toml::Value::Boolean(false));
+        let docs = entry
+            .fields
+            .iter()
+            .map(|f| (f.name, f.doc))
+            .chain(COMMON_FIELDS);
+        let docs: std::collections::HashMap<&str, &str> = docs.collect();
         for (key, value) in fields {
-            println!("         {key} = {value}");
+            let setting = format!("{key} = {value}");
+            match docs.get(key.as_str()) {
+                Some(doc) => println!("         {setting:<24} # {doc}"),
+                None => println!("         {setting}"),
+            }
         }
     }
 }

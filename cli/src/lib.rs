@@ -1,5 +1,14 @@
-//! The `xp` command line as a library function: a binary that links its own objective
-//! crates calls [`main`] and gets the whole CLI, those objectives included.
+//! The `xp` command line as a library function: a binary names the objective crates
+//! it links in [`main_with`] and gets the whole CLI, those objectives included.
+//!
+//! ```ignore
+//! fn main() -> std::process::ExitCode {
+//!     xp_cli::main_with(&[my_objective::OBJECTIVE, xp_objective_cls::OBJECTIVE])
+//! }
+//! ```
+//!
+//! Naming each crate's `OBJECTIVE` (made by `xp_objective::register!`) is what keeps
+//! the linker from dropping the crate and its registration.
 
 mod args;
 mod bench;
@@ -8,12 +17,19 @@ mod reeval;
 mod serving;
 
 pub use args::Cli;
+pub use xp_framework::objective::ObjectiveEntry;
 
 use clap::Parser;
+use xp_framework::objective::registered;
 
-/// Parses the process arguments, runs the command, prints any error chain once, and
-/// returns the exit code (0 on success, 1 on error, 2 on bad usage).
-pub fn main() -> std::process::ExitCode {
+/// Checks that every objective in `linked` is registered, then parses the process
+/// arguments, runs the command, prints any error chain once, and returns the exit code
+/// (0 on success, 1 on error, 2 on bad usage).
+pub fn main_with(linked: &[ObjectiveEntry]) -> std::process::ExitCode {
+    if let Err(e) = check_linked(linked) {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -28,6 +44,27 @@ pub fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Every named objective must be in the registry, and no two crates may register
+/// one name.
+fn check_linked(linked: &[ObjectiveEntry]) -> Result<(), String> {
+    let all = registered();
+    for entry in linked {
+        if !all.iter().any(|e| e.name == entry.name) {
+            return Err(format!(
+                "objective {} is named in main_with but not registered: its crate must submit it with xp_objective::register!",
+                entry.name
+            ));
+        }
+    }
+    if let Some(pair) = all.windows(2).find(|w| w[0].name == w[1].name) {
+        return Err(format!(
+            "two linked crates register an objective named {}: rename one",
+            pair[0].name
+        ));
+    }
+    Ok(())
 }
 
 /// The error and its causes, each cause once: typed errors often quote their source

@@ -31,15 +31,16 @@ pub fn to_onnx(model: &Model, exp: &Experiment, info: &DataInfo) -> Result<OnnxE
     let served: Vec<_> = model
         .objectives
         .iter()
-        .filter_map(|a| a.objective.serving().map(|s| (a, s)))
+        .filter_map(|a| a.objective.served().map(|s| (a, s)))
         .collect();
     let segments = served
         .iter()
-        .any(|(_, s)| s.segments)
+        .any(|(_, s)| s.reads.segments)
         .then(|| g.input_i64("segments", &token_dims));
     let mut passes: HashMap<(bool, bool), String> = HashMap::new();
     let mut objectives = BTreeMap::new();
-    for (active, serving) in &served {
+    for (active, served) in &served {
+        let serving = &served.reads;
         let key = (serving.causal, serving.segments);
         let hidden = match passes.get(&key) {
             Some(h) => h.clone(),
@@ -53,7 +54,7 @@ pub fn to_onnx(model: &Model, exp: &Experiment, info: &DataInfo) -> Result<OnnxE
             }
         };
         let prefix = format!("heads.{}", active.name);
-        let out = active.objective.export(&mut g, &hidden, &tokens, &prefix)?;
+        let out = served.head.export(&mut g, &hidden, &tokens, &prefix)?;
         let name = output_name(&active.name);
         let rank = sample_output(model, &active.name, serving)?;
         g.output_f32(&name, &out, &output_dims(&rank));
@@ -160,10 +161,11 @@ impl Model {
             .iter()
             .find(|a| a.name == name)
             .ok_or_else(|| XpError::Run(format!("the model has no objective {name}")))?;
-        let serving = active
+        let served = active
             .objective
-            .serving()
+            .served()
             .ok_or_else(|| XpError::Run(format!("objective {name} is not served")))?;
+        let serving = served.reads;
         let input = EncoderInput {
             tokens,
             segments: segments.filter(|_| serving.segments),
@@ -174,6 +176,6 @@ impl Model {
             },
         };
         let hidden = self.encoder.forward(input, &Mode::eval())?;
-        Ok(active.objective.serve(&hidden, tokens)?)
+        Ok(served.head.serve(&hidden, tokens)?)
     }
 }

@@ -5,7 +5,7 @@ use crate::config::Experiment;
 use crate::data::Vocab;
 use crate::error::{Result, XpError};
 use crate::objective::{
-    find, BuildContext, DeviceBatch, NameBatch, Objective, ObjectiveSettings, Prepared,
+    find, BuildContext, DeviceBatch, HeadConfig, NameBatch, Objective, ObjectiveSettings, Prepared,
 };
 use crate::params::ParamStore;
 use crate::stack::Stacked;
@@ -109,19 +109,29 @@ impl Model {
             segments: entries.iter().map(|e| e.segments).max().unwrap_or(0),
         };
         let vb = params.var_builder(device);
-        let encoder = Encoder::new(vb.pp("encoder"), &config)?;
+        let encoder = Encoder::new(&config, vb.pp("encoder"))?;
         let ctx = BuildContext {
+            name: "",
             vocab: &info.vocab,
             labels: &info.labels,
             max_len: info.max_len,
             batch_size: exp.train.batch_size,
-            model: &exp.model,
+            head: HeadConfig {
+                dim: m.dim,
+                activation: m.activation,
+                dropout: m.head_dropout,
+                tie_embeddings: m.tie_embeddings,
+            },
             token_embeddings: encoder.token_embeddings(),
         };
         let mut objectives = Vec::new();
         for entry in entries {
             let (settings, own) =
                 ObjectiveSettings::split(entry.name, &exp.objectives[entry.name])?;
+            let ctx = BuildContext {
+                name: entry.name,
+                ..ctx
+            };
             let objective = (entry.build)(&own, &ctx, vb.pp("heads").pp(entry.name))?;
             objectives.push(Active {
                 name: entry.name.to_owned(),

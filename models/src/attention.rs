@@ -41,7 +41,7 @@ pub struct SelfAttention {
 
 impl SelfAttention {
     /// Creates or loads the projections under `vb`; `dim` must be divisible by `heads`.
-    pub fn new(vb: VarBuilder, dim: usize, heads: usize, dropout: f32) -> Result<Self> {
+    pub fn new(dim: usize, heads: usize, dropout: f32, vb: VarBuilder) -> Result<Self> {
         if heads == 0 || dim % heads != 0 {
             candle_core::bail!("model dim {dim} is not divisible by {heads} heads")
         }

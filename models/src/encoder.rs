@@ -44,7 +44,7 @@ pub struct Encoder {
 
 impl Encoder {
     /// Creates or loads the encoder under `vb` (`tok_emb`, `pos_emb`, `seg_emb`, `layers.N`).
-    pub fn new(vb: VarBuilder, config: &EncoderConfig) -> Result<Self> {
+    pub fn new(config: &EncoderConfig, vb: VarBuilder) -> Result<Self> {
         let segments = config.segments;
         Ok(Self {
             tok_emb: candle_nn::embedding(config.vocab_size, config.dim, vb.pp("tok_emb"))?,
@@ -58,7 +58,7 @@ impl Encoder {
                 .then(|| candle_nn::embedding(segments, config.dim, vb.pp("seg_emb")))
                 .transpose()?,
             layers: (0..config.layers)
-                .map(|i| EncoderLayer::new(vb.pp(format!("layers.{i}")), config))
+                .map(|i| EncoderLayer::new(config, vb.pp(format!("layers.{i}"))))
                 .collect::<Result<_>>()?,
             input_dropout: Dropout::new(config.input_dropout),
             config: config.clone(),

@@ -18,11 +18,11 @@ pub struct FeedForward {
 impl FeedForward {
     /// Creates or loads `lin1` and `lin2` under `vb`.
     pub fn new(
-        vb: VarBuilder,
         dim: usize,
         ffn_dim: usize,
         activation: Activation,
         dropout: f32,
+        vb: VarBuilder,
     ) -> Result<Self> {
         Ok(Self {
             lin1: Dense::new(dim, ffn_dim, vb.pp("lin1"))?,

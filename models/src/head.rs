@@ -31,12 +31,12 @@ impl Head {
     /// Creates or loads `dense`, `norm` and `out` under `vb`. With `tied`, the output
     /// layer is `x tied^T + out.bias` and `n_out` must equal the rows of `tied`.
     pub fn new(
-        vb: VarBuilder,
         dim: usize,
         n_out: usize,
         activation: Activation,
         dropout: f32,
         tied: Option<&Tensor>,
+        vb: VarBuilder,
     ) -> Result<Self> {
         let output = match tied {
             Some(embeddings) => Output::Tied {
@@ -49,7 +49,7 @@ impl Head {
         };
         Ok(Self {
             dense: Dense::new(dim, dim, vb.pp("dense"))?,
-            norm: LayerNorm::new(vb.pp("norm"), dim)?,
+            norm: LayerNorm::new(dim, vb.pp("norm"))?,
             activation,
             dropout: Dropout::new(dropout),
             output,

@@ -22,18 +22,18 @@ pub struct EncoderLayer {
 
 impl EncoderLayer {
     /// Creates or loads the layer's parameters under `vb`.
-    pub fn new(vb: VarBuilder, cfg: &EncoderConfig) -> Result<Self> {
+    pub fn new(cfg: &EncoderConfig, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
-            attn: SelfAttention::new(vb.pp("attn"), cfg.dim, cfg.heads, cfg.dropout)?,
+            attn: SelfAttention::new(cfg.dim, cfg.heads, cfg.dropout, vb.pp("attn"))?,
             ffn: FeedForward::new(
-                vb.pp("ffn"),
                 cfg.dim,
                 cfg.ffn_dim,
                 cfg.activation,
                 cfg.dropout,
+                vb.pp("ffn"),
             )?,
-            norm1: LayerNorm::new(vb.pp("norm1"), cfg.dim)?,
-            norm2: LayerNorm::new(vb.pp("norm2"), cfg.dim)?,
+            norm1: LayerNorm::new(cfg.dim, vb.pp("norm1"))?,
+            norm2: LayerNorm::new(cfg.dim, vb.pp("norm2"))?,
             dropout: Dropout::new(cfg.dropout),
             norm_first: cfg.norm_first,
         })

@@ -23,7 +23,7 @@ pub struct LayerNorm {
 
 impl LayerNorm {
     /// Creates or loads `weight` (ones) and `bias` (zeros) of size `dim` under `vb`.
-    pub fn new(vb: VarBuilder, dim: usize) -> Result<Self> {
+    pub fn new(dim: usize, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             weight: vb.get_with_hints(dim, "weight", Init::Const(1.0))?,
             bias: vb.get_with_hints(dim, "bias", Init::Const(0.0))?,

@@ -21,7 +21,7 @@ fn encoder(norm_first: bool) -> Result<Encoder> {
         positions: Positions::Learned,
         segments: 2,
     };
-    Encoder::new(vb, &config)
+    Encoder::new(&config, vb)
 }
 
 #[test]

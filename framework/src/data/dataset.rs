@@ -1,6 +1,6 @@
 //! Tokenized rows of a corpus, cut into batches.
 
-use super::{Corpus, Vocab};
+use super::Corpus;
 use crate::objective::NameBatch;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
@@ -33,27 +33,6 @@ impl Dataset {
             seq_len: corpus.seq_len(),
             vocab_size: corpus.vocab.len() as u32,
             first_char_id: corpus.vocab.first_char_id(),
-        }
-    }
-
-    /// A batch of `names` (folded, in the vocabulary) with dummy labels, for inference.
-    pub fn from_names(names: &[Vec<u32>], vocab: &Vocab, max_len: usize) -> NameBatch {
-        let seq_len = max_len + 1;
-        let mut tokens = Vec::with_capacity(names.len() * seq_len);
-        for ids in names {
-            tokens.push(super::CLS);
-            tokens.extend_from_slice(ids);
-            tokens.resize(tokens.len() + seq_len - 1 - ids.len(), super::PAD);
-        }
-        NameBatch {
-            mask_seed: 0,
-            training: false,
-            tokens,
-            lengths: names.iter().map(Vec::len).collect(),
-            labels: vec![0; names.len()],
-            seq_len,
-            first_char_id: vocab.first_char_id(),
-            vocab_size: vocab.len() as u32,
         }
     }
 

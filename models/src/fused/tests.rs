@@ -108,7 +108,7 @@ fn layer_norm_matches_the_composed_layer() -> Result<()> {
     // Not the initial ones and zeros, so the scale and shift enter the gradients.
     vb.get_with_hints(16, "weight", Init::Uniform { lo: 0.5, up: 1.5 })?;
     vb.get_with_hints(16, "bias", Init::Uniform { lo: -0.5, up: 0.5 })?;
-    let norm = LayerNorm::new(vb, 16)?;
+    let norm = LayerNorm::new(16, vb)?;
     let x = (random(&[4, 6, 16], 4)?.as_tensor() * 3.0)?;
     let x = Var::from_tensor(&(x + 0.7)?)?;
     compare(&map, &x, |x, fused| {
@@ -123,7 +123,7 @@ fn layer_norm_matches_the_composed_layer() -> Result<()> {
 #[test]
 fn feed_forward_draws_the_same_dropout_either_way() -> Result<()> {
     let map = VarMap::new();
-    let ffn = FeedForward::new(var_builder(&map), 8, 24, Activation::Relu, 0.3)?;
+    let ffn = FeedForward::new(8, 24, Activation::Relu, 0.3, var_builder(&map))?;
     let x = random(&[2, 7, 8], 5)?;
     let rows = TokenRows::full(2, 7);
     compare(&map, &x, |x, fused| {
@@ -134,7 +134,7 @@ fn feed_forward_draws_the_same_dropout_either_way() -> Result<()> {
 #[test]
 fn attention_matches_the_composed_layer_with_padding_causal_mask_and_dropout() -> Result<()> {
     let map = VarMap::new();
-    let attn = SelfAttention::new(var_builder(&map), 12, 3, 0.2)?;
+    let attn = SelfAttention::new(12, 3, 0.2, var_builder(&map))?;
     let x = random(&[2, 5, 12], 6)?;
     let tokens = Tensor::new(&[[4u32, 5, 6, 7, 0], [4, 4, 5, 5, 6]], &Device::Cpu)?;
     let bias = attention_bias(&tokens, Causal::All)?;
@@ -147,7 +147,7 @@ fn attention_matches_the_composed_layer_with_padding_causal_mask_and_dropout() -
 #[test]
 fn attention_on_packed_token_rows_matches_the_composed_layer_on_the_grid() -> Result<()> {
     let map = VarMap::new();
-    let attn = SelfAttention::new(var_builder(&map), 8, 2, 0.3)?;
+    let attn = SelfAttention::new(8, 2, 0.3, var_builder(&map))?;
     let x = random(&[3, 4, 8], 12)?;
     let tokens = Tensor::new(&[[4u32, 5, 0, 0], [4, 4, 5, 6], [7, 0, 0, 0]], &Device::Cpu)?;
     let rows = TokenRows::tokens(&tokens)?;

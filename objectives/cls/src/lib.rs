@@ -8,15 +8,12 @@
 
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
-use xp_framework::config::parse_table;
-use xp_framework::objective::{
-    config_fields, config_table, export_pooled, mask_characters, serve_pooled,
-    smoothed_cross_entropy, BuildContext, DeviceBatch, EncoderIds, NameBatch, Objective,
-    ObjectiveEntry, ObjectiveError, Pool, Prepared, Serving,
+use xp_objective::toml;
+use xp_objective::{
+    config_table, mask_characters, smoothed_cross_entropy, BuildContext, DeviceBatch, EncoderIds,
+    Mode, NameBatch, Objective, ObjectiveError, Pool, PooledClassifier, Prepared, Served, Serving,
+    SmallRng, VarBuilder,
 };
-use xp_framework::SmallRng;
-use xp_models::onnx::OnnxGraph;
-use xp_models::{Head, Mode};
 
 /// `[objectives.CLS]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -51,15 +48,11 @@ impl Default for ClsConfig {
 /// The CLS objective.
 pub struct Cls {
     config: ClsConfig,
-    head: Head,
+    classifier: PooledClassifier,
     labels: Vec<String>,
 }
 
 impl Objective for Cls {
-    fn name(&self) -> &str {
-        "CLS"
-    }
-
     fn config(&self) -> toml::Table {
         config_table(&self.config)
     }
@@ -72,12 +65,7 @@ impl Objective for Cls {
             batch.tokens.clone()
         };
         Prepared {
-            input: EncoderIds {
-                tokens,
-                seq_len: batch.seq_len,
-                segments: None,
-                causal: false,
-            },
+            input: EncoderIds::plain(tokens, batch.seq_len),
             positions: None,
             targets: batch.labels.clone(),
         }
@@ -89,8 +77,7 @@ impl Objective for Cls {
         batch: &DeviceBatch,
         mode: &Mode,
     ) -> candle_core::Result<Tensor> {
-        self.head
-            .forward(&self.config.pool.apply(hidden, &batch.tokens)?, mode)
+        self.classifier.logits(hidden, batch, mode)
     }
 
     fn loss(&self, logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
@@ -101,51 +88,39 @@ impl Objective for Cls {
         Some(self.labels.clone())
     }
 
-    fn serving(&self) -> Option<Serving> {
-        Some(Serving {
-            ..Serving::default()
-        })
-    }
-
-    fn serve(&self, hidden: &Tensor, tokens: &Tensor) -> candle_core::Result<Tensor> {
-        serve_pooled(&self.head, self.config.pool, hidden, tokens)
-    }
-
-    fn export(
-        &self,
-        graph: &mut OnnxGraph,
-        hidden: &str,
-        tokens: &str,
-        prefix: &str,
-    ) -> candle_core::Result<String> {
-        export_pooled(&self.head, self.config.pool, graph, hidden, tokens, prefix)
+    fn served(&self) -> Option<Served<'_>> {
+        Some(Served::new(Serving::default(), &self.classifier))
     }
 }
 
 fn build(
     table: &toml::Table,
     ctx: &BuildContext,
-    vb: candle_nn::VarBuilder,
+    vb: VarBuilder,
 ) -> Result<Box<dyn Objective>, ObjectiveError> {
-    let config: ClsConfig = parse_table(table, "[objectives.CLS]")?;
-    ctx.probability("CLS", "mask_prob", config.mask_prob)?;
-    ctx.probability("CLS", "label_smoothing", config.label_smoothing)?;
-    let head = ctx.class_head(vb, ctx.labels.len())?;
+    let config: ClsConfig = ctx.parse(table)?;
+    ctx.probability("mask_prob", config.mask_prob)?;
+    ctx.probability("label_smoothing", config.label_smoothing)?;
     Ok(Box::new(Cls {
+        classifier: ctx.pooled_classifier(ctx.labels.len(), config.pool, vb)?,
         config,
-        head,
         labels: ctx.labels.to_vec(),
     }))
 }
 
-inventory::submit! {
-    ObjectiveEntry {
-        name: "CLS",
-        description: "language-of-origin classification from the [CLS] state or the mean",
-        segments: 0,
-        defaults: config_fields::<ClsConfig>,
-        build,
-    }
+xp_objective::register! {
+    name: "CLS",
+    description: "language-of-origin classification from the [CLS] state or the mean",
+    segments: 0,
+    config: ClsConfig,
+    fields: [
+        ("masked", "read the MLM-masked name (BERT) instead of the clean one"),
+        ("mask_prob", "masking probability per character when masked"),
+        ("eval_masked", "false: mask while training only, evaluate clean names as served"),
+        ("pool", "\"start\" reads the [CLS] state, \"mean\" averages the characters"),
+        ("label_smoothing", "label smoothing of the cross-entropy (0: none)"),
+    ],
+    build: build,
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use super::*;
-use rand::SeedableRng;
-use xp_framework::data::MASK;
+use xp_objective::SeedableRng;
+use xp_objective::MASK;
 
 fn batch(names: &[&str]) -> NameBatch {
     NameBatch::from_strs(names, 11).0
@@ -19,11 +19,11 @@ fn prepare(config: ClsConfig, b: &NameBatch) -> Prepared {
 
 fn prepare_seeded(config: ClsConfig, b: &NameBatch, seed: u64) -> Prepared {
     // The head is not used by `prepare`; build a tiny one.
-    let vb = candle_nn::VarBuilder::zeros(candle_core::DType::F32, &candle_core::Device::Cpu);
-    let head = Head::new(vb, 4, 2, xp_models::Activation::Relu, 0.0, None).unwrap();
+    let vb = VarBuilder::zeros(candle_core::DType::F32, &candle_core::Device::Cpu);
+    let head = xp_objective::Head::new(4, 2, xp_objective::Activation::Relu, 0.0, None, vb);
     let objective = Cls {
         config,
-        head,
+        classifier: PooledClassifier::new(head.unwrap(), Pool::Start),
         labels: vec![],
     };
     let mut b = b.clone();

@@ -6,15 +6,11 @@
 
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
-use xp_framework::config::parse_table;
-use xp_framework::data::PAD;
-use xp_framework::objective::{
-    config_fields, config_table, BuildContext, DeviceBatch, EncoderIds, NameBatch, Objective,
-    ObjectiveEntry, ObjectiveError, Prepared, Serving,
+use xp_objective::toml;
+use xp_objective::{
+    config_table, BuildContext, DeviceBatch, EncoderIds, Mode, NameBatch, Objective,
+    ObjectiveError, Prepared, Served, Serving, SmallRng, TokenPredictor, VarBuilder, PAD,
 };
-use xp_framework::SmallRng;
-use xp_models::onnx::OnnxGraph;
-use xp_models::{Head, Mode};
 
 /// `[objectives.LA]` has no fields of its own.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -24,7 +20,7 @@ pub struct LaConfig {}
 /// The LA objective.
 pub struct La {
     config: LaConfig,
-    head: Head,
+    predictor: TokenPredictor,
 }
 
 /// Input ids, target positions and targets of a batch.
@@ -55,10 +51,6 @@ pub fn shift(batch: &NameBatch) -> Prepared {
 }
 
 impl Objective for La {
-    fn name(&self) -> &str {
-        "LA"
-    }
-
     fn config(&self) -> toml::Table {
         config_table(&self.config)
     }
@@ -73,57 +65,41 @@ impl Objective for La {
         batch: &DeviceBatch,
         mode: &Mode,
     ) -> candle_core::Result<Tensor> {
-        self.head.forward(&batch.gathered(hidden)?, mode)
+        self.predictor.logits(hidden, batch, mode)
     }
 
-    fn serving(&self) -> Option<Serving> {
-        Some(Serving {
+    fn served(&self) -> Option<Served<'_>> {
+        let reads = Serving {
             cls_first: false,
             causal: true,
             ..Serving::default()
-        })
-    }
-
-    fn serve(&self, hidden: &Tensor, _tokens: &Tensor) -> candle_core::Result<Tensor> {
-        self.head.forward(hidden, &Mode::eval())
-    }
-
-    fn export(
-        &self,
-        graph: &mut OnnxGraph,
-        hidden: &str,
-        _tokens: &str,
-        prefix: &str,
-    ) -> candle_core::Result<String> {
-        self.head.to_onnx(graph, hidden, prefix)
+        };
+        Some(Served::new(reads, &self.predictor))
     }
 }
 
 fn build(
     table: &toml::Table,
     ctx: &BuildContext,
-    vb: candle_nn::VarBuilder,
+    vb: VarBuilder,
 ) -> Result<Box<dyn Objective>, ObjectiveError> {
-    let config: LaConfig = parse_table(table, "[objectives.LA]")?;
+    let config: LaConfig = ctx.parse(table)?;
     if ctx.max_len < 2 {
-        return Err(ctx
-            .invalid("LA", "max_len", "LA needs data.max_len >= 2")
-            .into());
+        return Err(ctx.invalid("max_len", "LA needs data.max_len >= 2").into());
     }
     Ok(Box::new(La {
         config,
-        head: ctx.token_head(vb)?,
+        predictor: ctx.token_predictor(vb)?,
     }))
 }
 
-inventory::submit! {
-    ObjectiveEntry {
-        name: "LA",
-        description: "GPT-style next character under a look-ahead (causal) mask",
-        segments: 0,
-        defaults: config_fields::<LaConfig>,
-        build,
-    }
+xp_objective::register! {
+    name: "LA",
+    description: "GPT-style next character under a look-ahead (causal) mask",
+    segments: 0,
+    config: LaConfig,
+    fields: [],
+    build: build,
 }
 
 #[cfg(test)]

@@ -6,14 +6,11 @@
 
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
-use xp_framework::config::parse_table;
-use xp_framework::objective::{
-    config_fields, config_table, mask_characters, BuildContext, DeviceBatch, EncoderIds, NameBatch,
-    Objective, ObjectiveEntry, ObjectiveError, Prepared, Serving,
+use xp_objective::toml;
+use xp_objective::{
+    config_table, mask_characters, BuildContext, DeviceBatch, EncoderIds, Mode, NameBatch,
+    Objective, ObjectiveError, Prepared, Served, Serving, SmallRng, TokenPredictor, VarBuilder,
 };
-use xp_framework::SmallRng;
-use xp_models::onnx::OnnxGraph;
-use xp_models::{Head, Mode};
 
 /// `[objectives.MLM]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -32,14 +29,10 @@ impl Default for MlmConfig {
 /// The MLM objective.
 pub struct Mlm {
     config: MlmConfig,
-    head: Head,
+    predictor: TokenPredictor,
 }
 
 impl Objective for Mlm {
-    fn name(&self) -> &str {
-        "MLM"
-    }
-
     fn config(&self) -> toml::Table {
         config_table(&self.config)
     }
@@ -47,12 +40,7 @@ impl Objective for Mlm {
     fn prepare(&self, batch: &NameBatch, _rng: &mut SmallRng) -> Prepared {
         let masked = mask_characters(batch, self.config.mask_prob);
         Prepared {
-            input: EncoderIds {
-                tokens: masked.tokens,
-                seq_len: batch.seq_len,
-                segments: None,
-                causal: false,
-            },
+            input: EncoderIds::plain(masked.tokens, batch.seq_len),
             positions: Some(masked.positions),
             targets: masked.targets,
         }
@@ -64,51 +52,34 @@ impl Objective for Mlm {
         batch: &DeviceBatch,
         mode: &Mode,
     ) -> candle_core::Result<Tensor> {
-        self.head.forward(&batch.gathered(hidden)?, mode)
+        self.predictor.logits(hidden, batch, mode)
     }
 
-    fn serving(&self) -> Option<Serving> {
-        Some(Serving {
-            ..Serving::default()
-        })
-    }
-
-    fn serve(&self, hidden: &Tensor, _tokens: &Tensor) -> candle_core::Result<Tensor> {
-        self.head.forward(hidden, &Mode::eval())
-    }
-
-    fn export(
-        &self,
-        graph: &mut OnnxGraph,
-        hidden: &str,
-        _tokens: &str,
-        prefix: &str,
-    ) -> candle_core::Result<String> {
-        self.head.to_onnx(graph, hidden, prefix)
+    fn served(&self) -> Option<Served<'_>> {
+        Some(Served::new(Serving::default(), &self.predictor))
     }
 }
 
 fn build(
     table: &toml::Table,
     ctx: &BuildContext,
-    vb: candle_nn::VarBuilder,
+    vb: VarBuilder,
 ) -> Result<Box<dyn Objective>, ObjectiveError> {
-    let config: MlmConfig = parse_table(table, "[objectives.MLM]")?;
-    ctx.probability("MLM", "mask_prob", config.mask_prob)?;
+    let config: MlmConfig = ctx.parse(table)?;
+    ctx.probability("mask_prob", config.mask_prob)?;
     Ok(Box::new(Mlm {
         config,
-        head: ctx.token_head(vb)?,
+        predictor: ctx.token_predictor(vb)?,
     }))
 }
 
-inventory::submit! {
-    ObjectiveEntry {
-        name: "MLM",
-        description: "BERT-style masked characters: predict each hidden character",
-        segments: 0,
-        defaults: config_fields::<MlmConfig>,
-        build,
-    }
+xp_objective::register! {
+    name: "MLM",
+    description: "BERT-style masked characters: predict each hidden character",
+    segments: 0,
+    config: MlmConfig,
+    fields: [("mask_prob", "probability that a character is chosen to be predicted")],
+    build: build,
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-use xp_framework::data::MASK;
-use xp_framework::objective::{mask_characters, Masked, NameBatch};
+use xp_objective::MASK;
+use xp_objective::{mask_characters, Masked, NameBatch};
 
 fn batch(names: &[&str]) -> NameBatch {
     NameBatch::from_strs(names, 11).0

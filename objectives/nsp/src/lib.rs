@@ -5,16 +5,12 @@
 //! "not next"). Rows are `max_len + 2` long; segment ids are 0 up to `[SEP]`, 1 after.
 
 use candle_core::Tensor;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
-use xp_framework::config::parse_table;
-use xp_framework::objective::{
-    config_fields, config_table, export_pooled, serve_pooled, BuildContext, DeviceBatch, NameBatch,
-    Objective, ObjectiveEntry, ObjectiveError, PairRows, Pool, Prepared, Serving,
+use xp_objective::toml;
+use xp_objective::{
+    config_table, cut_point, BuildContext, DeviceBatch, Mode, NameBatch, Objective, ObjectiveError,
+    PairRows, Pool, PooledClassifier, Prepared, Rng, Served, Serving, SmallRng, VarBuilder,
 };
-use xp_framework::SmallRng;
-use xp_models::onnx::OnnxGraph;
-use xp_models::{Head, Mode};
 
 /// `[objectives.NSP]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -38,17 +34,7 @@ impl Default for NspConfig {
 /// The NSP objective.
 pub struct Nsp {
     config: NspConfig,
-    head: Head,
-}
-
-/// A cut point leaving at least one character on each side (or the whole name if it
-/// has one character).
-fn cut(len: usize, rng: &mut SmallRng) -> usize {
-    if len < 2 {
-        len
-    } else {
-        rng.random_range(1..len)
-    }
+    classifier: PooledClassifier,
 }
 
 /// Builds the NSP rows of `batch`.
@@ -57,12 +43,12 @@ pub fn pair_up(batch: &NameBatch, swap_prob: f64, rng: &mut SmallRng) -> Prepare
     let mut targets = Vec::with_capacity(batch.len());
     for i in 0..batch.len() {
         let chars = batch.chars(i);
-        let k = cut(chars.len(), rng);
+        let k = cut_point(chars.len(), rng);
         let swap = batch.len() > 1 && rng.random_bool(swap_prob);
         let tail = if swap {
             let j = (i + rng.random_range(1..batch.len())) % batch.len();
             let other = batch.chars(j);
-            &other[cut(other.len(), rng)..]
+            &other[cut_point(other.len(), rng)..]
         } else {
             &chars[k..]
         };
@@ -73,10 +59,6 @@ pub fn pair_up(batch: &NameBatch, swap_prob: f64, rng: &mut SmallRng) -> Prepare
 }
 
 impl Objective for Nsp {
-    fn name(&self) -> &str {
-        "NSP"
-    }
-
     fn config(&self) -> toml::Table {
         config_table(&self.config)
     }
@@ -91,62 +73,45 @@ impl Objective for Nsp {
         batch: &DeviceBatch,
         mode: &Mode,
     ) -> candle_core::Result<Tensor> {
-        self.head
-            .forward(&self.config.pool.apply(hidden, &batch.tokens)?, mode)
+        self.classifier.logits(hidden, batch, mode)
     }
 
-    fn serving(&self) -> Option<Serving> {
-        Some(Serving {
+    fn served(&self) -> Option<Served<'_>> {
+        let reads = Serving {
             segments: true,
             ..Serving::default()
-        })
-    }
-
-    fn serve(&self, hidden: &Tensor, tokens: &Tensor) -> candle_core::Result<Tensor> {
-        serve_pooled(&self.head, self.config.pool, hidden, tokens)
-    }
-
-    fn export(
-        &self,
-        graph: &mut OnnxGraph,
-        hidden: &str,
-        tokens: &str,
-        prefix: &str,
-    ) -> candle_core::Result<String> {
-        export_pooled(&self.head, self.config.pool, graph, hidden, tokens, prefix)
+        };
+        Some(Served::new(reads, &self.classifier))
     }
 }
 
 fn build(
     table: &toml::Table,
     ctx: &BuildContext,
-    vb: candle_nn::VarBuilder,
+    vb: VarBuilder,
 ) -> Result<Box<dyn Objective>, ObjectiveError> {
-    let config: NspConfig = parse_table(table, "[objectives.NSP]")?;
-    ctx.probability("NSP", "swap_prob", config.swap_prob)?;
+    let config: NspConfig = ctx.parse(table)?;
+    ctx.probability("swap_prob", config.swap_prob)?;
     if ctx.batch_size < 2 {
-        return Err(ctx
-            .invalid(
-                "NSP",
-                "swap_prob",
-                "NSP swaps tails between names of a batch: set train.batch_size to 2 or more",
-            )
-            .into());
+        let reason = "NSP swaps tails between names of a batch: set train.batch_size to 2 or more";
+        return Err(ctx.invalid("swap_prob", reason).into());
     }
     Ok(Box::new(Nsp {
+        classifier: ctx.pooled_classifier(2, config.pool, vb)?,
         config,
-        head: ctx.class_head(vb, 2)?,
     }))
 }
 
-inventory::submit! {
-    ObjectiveEntry {
-        name: "NSP",
-        description: "BERT-style next-segment prediction: is B the rest of A's name?",
-        segments: 2,
-        defaults: config_fields::<NspConfig>,
-        build,
-    }
+xp_objective::register! {
+    name: "NSP",
+    description: "BERT-style next-segment prediction: is B the rest of A's name?",
+    segments: 2,
+    config: NspConfig,
+    fields: [
+        ("swap_prob", "probability that B is the tail of another name of the batch"),
+        ("pool", "\"start\" reads the [CLS] state, \"mean\" averages the row"),
+    ],
+    build: build,
 }
 
 #[cfg(test)]

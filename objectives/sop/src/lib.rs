@@ -9,17 +9,12 @@
 //! steps). Rows are `max_len + 2` long; segment ids are 0 up to `[SEP]`, 1 after.
 
 use candle_core::Tensor;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
-use xp_framework::config::parse_table;
-use xp_framework::data::Vocab;
-use xp_framework::objective::{
-    config_fields, config_table, export_pooled, serve_pooled, BuildContext, DeviceBatch, NameBatch,
-    Objective, ObjectiveEntry, ObjectiveError, PairRows, Pool, Prepared, Serving,
+use xp_objective::toml;
+use xp_objective::{
+    config_table, cut_point, BuildContext, DeviceBatch, Mode, NameBatch, Objective, ObjectiveError,
+    PairRows, Pool, PooledClassifier, Prepared, Rng, Served, Serving, SmallRng, VarBuilder, Vocab,
 };
-use xp_framework::SmallRng;
-use xp_models::onnx::OnnxGraph;
-use xp_models::{Head, Mode};
 
 /// `[objectives.SOP]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -46,7 +41,7 @@ impl Default for SopConfig {
 /// The SOP objective.
 pub struct Sop {
     config: SopConfig,
-    head: Head,
+    classifier: PooledClassifier,
     /// Token id -> the id of its lower-case character (itself for specials).
     lower: Vec<u32>,
 }
@@ -82,12 +77,7 @@ pub fn order_pairs(
             Some(map) => batch.chars(i).iter().map(|&c| map[c as usize]).collect(),
             None => batch.chars(i).to_vec(),
         };
-        // At least one character on each side (a one-character name stays whole).
-        let cut = if chars.len() < 2 {
-            chars.len()
-        } else {
-            rng.random_range(1..chars.len())
-        };
+        let cut = cut_point(chars.len(), rng);
         let swap = rng.random_bool(swap_prob);
         let (head, tail) = chars.split_at(cut);
         if swap {
@@ -101,10 +91,6 @@ pub fn order_pairs(
 }
 
 impl Objective for Sop {
-    fn name(&self) -> &str {
-        "SOP"
-    }
-
     fn config(&self) -> toml::Table {
         config_table(&self.config)
     }
@@ -120,54 +106,43 @@ impl Objective for Sop {
         batch: &DeviceBatch,
         mode: &Mode,
     ) -> candle_core::Result<Tensor> {
-        self.head
-            .forward(&self.config.pool.apply(hidden, &batch.tokens)?, mode)
+        self.classifier.logits(hidden, batch, mode)
     }
 
-    fn serving(&self) -> Option<Serving> {
-        Some(Serving {
+    fn served(&self) -> Option<Served<'_>> {
+        let reads = Serving {
             segments: true,
             ..Serving::default()
-        })
-    }
-
-    fn serve(&self, hidden: &Tensor, tokens: &Tensor) -> candle_core::Result<Tensor> {
-        serve_pooled(&self.head, self.config.pool, hidden, tokens)
-    }
-
-    fn export(
-        &self,
-        graph: &mut OnnxGraph,
-        hidden: &str,
-        tokens: &str,
-        prefix: &str,
-    ) -> candle_core::Result<String> {
-        export_pooled(&self.head, self.config.pool, graph, hidden, tokens, prefix)
+        };
+        Some(Served::new(reads, &self.classifier))
     }
 }
 
 fn build(
     table: &toml::Table,
     ctx: &BuildContext,
-    vb: candle_nn::VarBuilder,
+    vb: VarBuilder,
 ) -> Result<Box<dyn Objective>, ObjectiveError> {
-    let config: SopConfig = parse_table(table, "[objectives.SOP]")?;
-    ctx.probability("SOP", "swap_prob", config.swap_prob)?;
+    let config: SopConfig = ctx.parse(table)?;
+    ctx.probability("swap_prob", config.swap_prob)?;
     Ok(Box::new(Sop {
+        classifier: ctx.pooled_classifier(2, config.pool, vb)?,
         config,
-        head: ctx.class_head(vb, 2)?,
         lower: lowercase_ids(ctx.vocab),
     }))
 }
 
-inventory::submit! {
-    ObjectiveEntry {
-        name: "SOP",
-        description: "ALBERT-style sentence-order prediction: were the halves of the name swapped?",
-        segments: 2,
-        defaults: config_fields::<SopConfig>,
-        build,
-    }
+xp_objective::register! {
+    name: "SOP",
+    description: "ALBERT-style sentence-order prediction: were the halves of the name swapped?",
+    segments: 2,
+    config: SopConfig,
+    fields: [
+        ("swap_prob", "probability that the two halves are swapped"),
+        ("pool", "\"start\" reads the [CLS] state, \"mean\" averages the row"),
+        ("lowercase", "lower-case names first, so the capital does not tell the order"),
+    ],
+    build: build,
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use super::*;
-use rand::SeedableRng;
-use xp_framework::data::{CLS, PAD, SEP};
+use xp_objective::SeedableRng;
+use xp_objective::{CLS, PAD, SEP};
 
 fn batch(names: &[&str]) -> (NameBatch, Vec<Vec<u32>>) {
     let (batch, vocab) = NameBatch::from_strs(names, 11);

@@ -1,8 +1,19 @@
 //! Rows of two segments, `[CLS] A [SEP] B [PAD]..`, as NSP- and SOP-like objectives
 //! build them.
 
-use super::{EncoderIds, Prepared};
-use crate::data::{CLS, PAD, SEP};
+use crate::{EncoderIds, Prepared, CLS, PAD, SEP};
+use rand::rngs::SmallRng;
+use rand::Rng;
+
+/// A cut point of a name of `len` characters leaving at least one on each side (`len`
+/// itself, the whole name, when it has fewer than two).
+pub fn cut_point(len: usize, rng: &mut SmallRng) -> usize {
+    if len < 2 {
+        len
+    } else {
+        rng.random_range(1..len)
+    }
+}
 
 /// Pair rows under construction, with their segment ids: 0 from `[CLS]` through
 /// `[SEP]`, 1 for B, 0 on pads.

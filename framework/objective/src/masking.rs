@@ -8,8 +8,7 @@
 //! `[MASK]`. Then, for 15% of batches, the chosen positions instead get back their
 //! true character (half of those batches) or a random character (the other half).
 
-use super::NameBatch;
-use crate::data::MASK;
+use crate::{NameBatch, MASK};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 

@@ -2,6 +2,7 @@
 
 use candle_core::{Device, Result, Tensor};
 use std::ops::Range;
+use xp_format::{Vocab, CLS, PAD};
 
 /// Clean tokenized names: rows `[CLS] c1 .. cn [PAD]..` of `seq_len` ids each.
 #[derive(Debug, Clone)]
@@ -30,15 +31,37 @@ pub struct NameBatch {
 impl NameBatch {
     /// A batch of `names` (folded, label = index) over their own vocabulary, for tests
     /// of transforms.
-    pub fn from_strs(names: &[&str], max_len: usize) -> (Self, crate::data::Vocab) {
-        let vocab = crate::data::Vocab::from_names(names.iter().copied());
+    pub fn from_strs(names: &[&str], max_len: usize) -> (Self, Vocab) {
+        let vocab = Vocab::from_names(names.iter().copied());
         let ids: Vec<Vec<u32>> = names
             .iter()
             .map(|n| vocab.encode(n).unwrap_or_default())
             .collect();
-        let mut batch = crate::data::Dataset::from_names(&ids, &vocab, max_len);
+        let mut batch = Self::from_ids(&ids, &vocab, max_len);
         batch.labels = (0..names.len() as u32).collect();
         (batch, vocab)
+    }
+
+    /// A batch of names given as character ids (each at most `max_len`), with label 0,
+    /// as inference reads them.
+    pub fn from_ids(names: &[Vec<u32>], vocab: &Vocab, max_len: usize) -> Self {
+        let seq_len = max_len + 1;
+        let mut tokens = Vec::with_capacity(names.len() * seq_len);
+        for ids in names {
+            tokens.push(CLS);
+            tokens.extend_from_slice(ids);
+            tokens.resize(tokens.len() + seq_len - 1 - ids.len(), PAD);
+        }
+        Self {
+            mask_seed: 0,
+            training: false,
+            tokens,
+            lengths: names.iter().map(Vec::len).collect(),
+            labels: vec![0; names.len()],
+            seq_len,
+            first_char_id: vocab.first_char_id(),
+            vocab_size: vocab.len() as u32,
+        }
     }
 
     /// The batch, marked as training the model.
@@ -79,6 +102,18 @@ pub struct EncoderIds {
     pub segments: Option<Vec<u32>>,
     /// Look-ahead (causal) attention.
     pub causal: bool,
+}
+
+impl EncoderIds {
+    /// Bidirectional rows without segments, as most objectives read names.
+    pub fn plain(tokens: Vec<u32>, seq_len: usize) -> Self {
+        Self {
+            tokens,
+            seq_len,
+            segments: None,
+            causal: false,
+        }
+    }
 }
 
 /// An objective's view of a batch, built on the CPU.
@@ -170,7 +205,7 @@ impl DeviceBatch {
             .positions
             .as_ref()
             .ok_or_else(|| candle_core::Error::Msg("token-level batch without positions".into()))?;
-        super::gather_rows(hidden, positions)
+        crate::gather_rows(hidden, positions)
     }
 
     /// The encoder's view of it.

@@ -1,7 +1,6 @@
 //! Objectives register themselves with `inventory`; the framework finds them by name.
 
-use super::{BuildContext, Objective, ObjectiveError};
-use crate::config::{nearest, ConfigError};
+use crate::{nearest, BuildContext, ConfigError, Objective, ObjectiveError};
 use candle_nn::VarBuilder;
 use serde::Serialize;
 
@@ -9,7 +8,16 @@ use serde::Serialize;
 pub type BuildFn =
     fn(&toml::Table, &BuildContext, VarBuilder) -> Result<Box<dyn Objective>, ObjectiveError>;
 
-/// A registered objective: one `inventory::submit!` of a const of this type per crate.
+/// What one config field of an objective means, for `xp objectives`.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldDoc {
+    /// The field's name in `[objectives.NAME]`.
+    pub name: &'static str,
+    /// One line: what it does.
+    pub doc: &'static str,
+}
+
+/// A registered objective: one per crate, submitted by [`crate::register!`].
 pub struct ObjectiveEntry {
     /// The name experiments use (`[objectives.NAME]`).
     pub name: &'static str,
@@ -19,6 +27,8 @@ pub struct ObjectiveEntry {
     pub segments: usize,
     /// Its own fields with their defaults.
     pub defaults: fn() -> toml::Table,
+    /// What each of its own fields means.
+    pub fields: &'static [FieldDoc],
     /// Builds it.
     pub build: BuildFn,
 }

@@ -1,6 +1,6 @@
 //! "Did you mean" hints for unknown fields and names.
 
-use super::ConfigError;
+use crate::ConfigError;
 use serde::de::DeserializeOwned;
 
 /// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
