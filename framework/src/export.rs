@@ -31,16 +31,15 @@ pub fn to_onnx(model: &Model, exp: &Experiment, info: &DataInfo) -> Result<OnnxE
     let served: Vec<_> = model
         .objectives
         .iter()
-        .filter_map(|a| a.objective.served().map(|s| (a, s)))
+        .filter_map(|a| a.objective.serving().map(|s| (a, s)))
         .collect();
     let segments = served
         .iter()
-        .any(|(_, s)| s.reads.segments)
+        .any(|(_, s)| s.segments)
         .then(|| g.input_i64("segments", &token_dims));
     let mut passes: HashMap<(bool, bool), String> = HashMap::new();
     let mut objectives = BTreeMap::new();
-    for (active, served) in &served {
-        let serving = &served.reads;
+    for (active, serving) in &served {
         let key = (serving.causal, serving.segments);
         let hidden = match passes.get(&key) {
             Some(h) => h.clone(),
@@ -54,7 +53,10 @@ pub fn to_onnx(model: &Model, exp: &Experiment, info: &DataInfo) -> Result<OnnxE
             }
         };
         let prefix = format!("heads.{}", active.name);
-        let out = served.head.export(&mut g, &hidden, &tokens, &prefix)?;
+        let out = active
+            .objective
+            .head()
+            .export(&mut g, &hidden, &tokens, &prefix)?;
         let name = output_name(&active.name);
         let rank = sample_output(model, &active.name, serving)?;
         g.output_f32(&name, &out, &output_dims(&rank));
@@ -161,11 +163,10 @@ impl Model {
             .iter()
             .find(|a| a.name == name)
             .ok_or_else(|| XpError::Run(format!("the model has no objective {name}")))?;
-        let served = active
+        let serving = active
             .objective
-            .served()
+            .serving()
             .ok_or_else(|| XpError::Run(format!("objective {name} is not served")))?;
-        let serving = served.reads;
         let input = EncoderInput {
             tokens,
             segments: segments.filter(|_| serving.segments),
@@ -176,6 +177,6 @@ impl Model {
             },
         };
         let hidden = self.encoder.forward(input, &Mode::eval())?;
-        Ok(served.head.serve(&hidden, tokens)?)
+        Ok(active.objective.head().serve(&hidden, tokens)?)
     }
 }

@@ -54,6 +54,8 @@ pub struct Active {
     pub name: String,
     /// Weight and detach.
     pub settings: ObjectiveSettings,
+    /// Its own fields, resolved: the registered defaults under the experiment's.
+    pub config: toml::Table,
     /// The objective.
     pub objective: Box<dyn Objective>,
 }
@@ -133,9 +135,12 @@ impl Model {
                 ..ctx
             };
             let objective = (entry.build)(&own, &ctx, vb.pp("heads").pp(entry.name))?;
+            let mut config = (entry.defaults)();
+            config.extend(own);
             objectives.push(Active {
                 name: entry.name.to_owned(),
                 settings,
+                config,
                 objective,
             });
         }

@@ -25,6 +25,21 @@ pub struct Serving {
     pub segments: bool,
 }
 
+impl Serving {
+    /// Two-segment rows, `[CLS] A [SEP] B`, bidirectional (NSP, SOP).
+    pub const PAIRS: Self = Self {
+        cls_first: true,
+        causal: false,
+        segments: true,
+    };
+    /// The characters alone under the look-ahead mask (LA).
+    pub const CAUSAL: Self = Self {
+        cls_first: false,
+        causal: true,
+        segments: false,
+    };
+}
+
 impl Default for Serving {
     /// `[CLS]` first, bidirectional, no segments.
     fn default() -> Self {

@@ -1,8 +1,8 @@
-//! The two head shapes objectives share, each with its training logits, its candle
-//! inference and its ONNX form: a classifier over a pooled sequence, and a token
-//! predictor over chosen positions.
+//! An objective's head: its training logits, its candle inference and its ONNX form;
+//! and the two shapes objectives share, a classifier over a pooled sequence and a
+//! token predictor over chosen positions.
 
-use crate::{DeviceBatch, Pool, Serving};
+use crate::{DeviceBatch, Pool};
 use candle_core::{Result, Tensor};
 use xp_models::onnx::OnnxGraph;
 use xp_models::{Head, Mode};
@@ -25,19 +25,10 @@ pub trait ServedHead: Send + Sync {
     ) -> Result<String>;
 }
 
-/// How an objective is served: the encoder pass it reads and its head.
-pub struct Served<'a> {
-    /// The encoder pass: `[CLS]` first or not, causal or not, segments or not.
-    pub reads: Serving,
-    /// What computes the output from that pass.
-    pub head: &'a dyn ServedHead,
-}
-
-impl<'a> Served<'a> {
-    /// `head` over the encoder pass `reads`.
-    pub fn new(reads: Serving, head: &'a dyn ServedHead) -> Self {
-        Self { reads, head }
-    }
+/// What reads the encoder output for an objective, in training and when served.
+pub trait ObjectiveHead: ServedHead {
+    /// Encoder output `(batch, seq, dim)` -> logits `(targets, classes)` for `batch`.
+    fn logits(&self, hidden: &Tensor, batch: &DeviceBatch, mode: &Mode) -> Result<Tensor>;
 }
 
 /// A class head reading one pooled vector per row (CLS, NSP, SOP).
@@ -51,9 +42,11 @@ impl PooledClassifier {
     pub fn new(head: Head, pool: Pool) -> Self {
         Self { head, pool }
     }
+}
 
+impl ObjectiveHead for PooledClassifier {
     /// `(batch, seq, dim)` -> `(batch, classes)`.
-    pub fn logits(&self, hidden: &Tensor, batch: &DeviceBatch, mode: &Mode) -> Result<Tensor> {
+    fn logits(&self, hidden: &Tensor, batch: &DeviceBatch, mode: &Mode) -> Result<Tensor> {
         self.head
             .forward(&self.pool.apply(hidden, &batch.tokens)?, mode)
     }
@@ -87,9 +80,11 @@ impl TokenPredictor {
     pub fn new(head: Head) -> Self {
         Self { head }
     }
+}
 
+impl ObjectiveHead for TokenPredictor {
     /// `(batch, seq, dim)` -> `(targets, vocab)` at the batch's positions.
-    pub fn logits(&self, hidden: &Tensor, batch: &DeviceBatch, mode: &Mode) -> Result<Tensor> {
+    fn logits(&self, hidden: &Tensor, batch: &DeviceBatch, mode: &Mode) -> Result<Tensor> {
         self.head.forward(&batch.gathered(hidden)?, mode)
     }
 }

@@ -31,7 +31,7 @@ mod suggest;
 pub use batch::{DeviceBatch, EncoderIds, NameBatch, Prepared};
 pub use config_error::ConfigError;
 pub use context::{BuildContext, HeadConfig};
-pub use heads::{PooledClassifier, Served, ServedHead, TokenPredictor};
+pub use heads::{ObjectiveHead, PooledClassifier, ServedHead, TokenPredictor};
 pub use loss::smoothed_cross_entropy;
 pub use masking::{mask_characters, Masked};
 pub use pairs::{cut_point, PairRows};
@@ -52,6 +52,9 @@ pub use xp_models::{Activation, Head, Mode};
 
 use candle_core::Tensor;
 
+/// What an objective's build function returns.
+pub type BuildResult = Result<Box<dyn Objective>, ObjectiveError>;
+
 /// Why an objective could not be built or run.
 #[derive(Debug, thiserror::Error)]
 pub enum ObjectiveError {
@@ -65,23 +68,27 @@ pub enum ObjectiveError {
 
 /// A training objective: how a batch of names becomes its input and targets, its head,
 /// its loss and its accuracy. `weight` and `detach` are the framework's business, and
-/// so is its name (stated once, in [`register!`]).
+/// so are its name (stated once, in [`register!`]) and its resolved config (the
+/// registered defaults under the experiment's fields).
 /// `Send + Sync`: slices of a batch train on several threads at once.
 pub trait Objective: Send + Sync {
-    /// Its resolved configuration (defaults filled in), saved with every run; usually
-    /// `config_table(&self.config)`.
-    fn config(&self) -> toml::Table;
-
     /// Clean names -> encoder input, the rows the head reads, and targets (CPU, seeded).
     fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Prepared;
 
-    /// Encoder output `(batch, seq, dim)` -> logits `(targets, classes)`.
+    /// What reads the encoder output: usually a [`PooledClassifier`] or a
+    /// [`TokenPredictor`] built from the [`BuildContext`].
+    fn head(&self) -> &dyn ObjectiveHead;
+
+    /// Encoder output `(batch, seq, dim)` -> logits `(targets, classes)`; the head's
+    /// unless overridden.
     fn logits(
         &self,
         hidden: &Tensor,
         batch: &DeviceBatch,
         mode: &Mode,
-    ) -> candle_core::Result<Tensor>;
+    ) -> candle_core::Result<Tensor> {
+        self.head().logits(hidden, batch, mode)
+    }
 
     /// Mean loss of `logits` against `targets`; cross-entropy unless overridden.
     fn loss(&self, logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
@@ -93,9 +100,10 @@ pub trait Objective: Send + Sync {
         None
     }
 
-    /// How the objective is served (candle inference and its ONNX export): the encoder
-    /// pass it reads and its head. `None`, the default, leaves it out of exports.
-    fn served(&self) -> Option<Served<'_>> {
+    /// The encoder pass the objective reads when served (candle inference and its ONNX
+    /// export, both through [`Objective::head`]): `[CLS]` first or not, causal or not,
+    /// segments or not. `None`, the default, leaves it out of exports.
+    fn serving(&self) -> Option<Serving> {
         None
     }
 }

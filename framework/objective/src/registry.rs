@@ -1,12 +1,11 @@
 //! Objectives register themselves with `inventory`; the framework finds them by name.
 
-use crate::{nearest, BuildContext, ConfigError, Objective, ObjectiveError};
+use crate::{nearest, BuildContext, BuildResult, ConfigError};
 use candle_nn::VarBuilder;
 use serde::Serialize;
 
 /// Builds an objective from its table (without `weight`/`detach`), its head under the `VarBuilder`.
-pub type BuildFn =
-    fn(&toml::Table, &BuildContext, VarBuilder) -> Result<Box<dyn Objective>, ObjectiveError>;
+pub type BuildFn = fn(&toml::Table, &BuildContext, VarBuilder) -> BuildResult;
 
 /// What one config field of an objective means, for `xp objectives`.
 #[derive(Debug, Clone, Copy)]

@@ -184,7 +184,7 @@ fn write_run_description(session: &Session, run: &RunDir) -> Result<()> {
     let mut exp = session.experiment.clone();
     exp.data.dir = Some(session.corpus_dir.clone());
     for active in &session.model.objectives {
-        let mut table = active.objective.config();
+        let mut table = active.config.clone();
         table.insert("weight".into(), toml::Value::Float(active.settings.weight));
         table.insert(
             "detach".into(),

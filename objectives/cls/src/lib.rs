@@ -10,9 +10,8 @@ use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use xp_objective::toml;
 use xp_objective::{
-    config_table, mask_characters, smoothed_cross_entropy, BuildContext, DeviceBatch, EncoderIds,
-    Mode, NameBatch, Objective, ObjectiveError, Pool, PooledClassifier, Prepared, Served, Serving,
-    SmallRng, VarBuilder,
+    mask_characters, smoothed_cross_entropy, BuildContext, BuildResult, EncoderIds, NameBatch,
+    Objective, ObjectiveHead, Pool, PooledClassifier, Prepared, Serving, SmallRng, VarBuilder,
 };
 
 /// `[objectives.CLS]`
@@ -53,10 +52,6 @@ pub struct Cls {
 }
 
 impl Objective for Cls {
-    fn config(&self) -> toml::Table {
-        config_table(&self.config)
-    }
-
     fn prepare(&self, batch: &NameBatch, _rng: &mut SmallRng) -> Prepared {
         let masked = self.config.masked && (batch.training || self.config.eval_masked);
         let tokens = if masked {
@@ -71,13 +66,8 @@ impl Objective for Cls {
         }
     }
 
-    fn logits(
-        &self,
-        hidden: &Tensor,
-        batch: &DeviceBatch,
-        mode: &Mode,
-    ) -> candle_core::Result<Tensor> {
-        self.classifier.logits(hidden, batch, mode)
+    fn head(&self) -> &dyn ObjectiveHead {
+        &self.classifier
     }
 
     fn loss(&self, logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
@@ -88,16 +78,12 @@ impl Objective for Cls {
         Some(self.labels.clone())
     }
 
-    fn served(&self) -> Option<Served<'_>> {
-        Some(Served::new(Serving::default(), &self.classifier))
+    fn serving(&self) -> Option<Serving> {
+        Some(Serving::default())
     }
 }
 
-fn build(
-    table: &toml::Table,
-    ctx: &BuildContext,
-    vb: VarBuilder,
-) -> Result<Box<dyn Objective>, ObjectiveError> {
+fn build(table: &toml::Table, ctx: &BuildContext, vb: VarBuilder) -> BuildResult {
     let config: ClsConfig = ctx.parse(table)?;
     ctx.probability("mask_prob", config.mask_prob)?;
     ctx.probability("label_smoothing", config.label_smoothing)?;

@@ -4,12 +4,11 @@
 //! same row shifted by one, so position `t` predicts character `t + 2` (as in the
 //! reference, the first character is never a target). Loss over non-pad targets.
 
-use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use xp_objective::toml;
 use xp_objective::{
-    config_table, BuildContext, DeviceBatch, EncoderIds, Mode, NameBatch, Objective,
-    ObjectiveError, Prepared, Served, Serving, SmallRng, TokenPredictor, VarBuilder, PAD,
+    BuildContext, BuildResult, EncoderIds, NameBatch, Objective, ObjectiveHead, Prepared, Serving,
+    SmallRng, TokenPredictor, VarBuilder, PAD,
 };
 
 /// `[objectives.LA]` has no fields of its own.
@@ -19,7 +18,6 @@ pub struct LaConfig {}
 
 /// The LA objective.
 pub struct La {
-    config: LaConfig,
     predictor: TokenPredictor,
 }
 
@@ -51,44 +49,25 @@ pub fn shift(batch: &NameBatch) -> Prepared {
 }
 
 impl Objective for La {
-    fn config(&self) -> toml::Table {
-        config_table(&self.config)
-    }
-
     fn prepare(&self, batch: &NameBatch, _rng: &mut SmallRng) -> Prepared {
         shift(batch)
     }
 
-    fn logits(
-        &self,
-        hidden: &Tensor,
-        batch: &DeviceBatch,
-        mode: &Mode,
-    ) -> candle_core::Result<Tensor> {
-        self.predictor.logits(hidden, batch, mode)
+    fn head(&self) -> &dyn ObjectiveHead {
+        &self.predictor
     }
 
-    fn served(&self) -> Option<Served<'_>> {
-        let reads = Serving {
-            cls_first: false,
-            causal: true,
-            ..Serving::default()
-        };
-        Some(Served::new(reads, &self.predictor))
+    fn serving(&self) -> Option<Serving> {
+        Some(Serving::CAUSAL)
     }
 }
 
-fn build(
-    table: &toml::Table,
-    ctx: &BuildContext,
-    vb: VarBuilder,
-) -> Result<Box<dyn Objective>, ObjectiveError> {
-    let config: LaConfig = ctx.parse(table)?;
+fn build(table: &toml::Table, ctx: &BuildContext, vb: VarBuilder) -> BuildResult {
+    let _: LaConfig = ctx.parse(table)?;
     if ctx.max_len < 2 {
         return Err(ctx.invalid("max_len", "LA needs data.max_len >= 2").into());
     }
     Ok(Box::new(La {
-        config,
         predictor: ctx.token_predictor(vb)?,
     }))
 }

@@ -4,12 +4,11 @@
 //! (or, in 15% of batches, as themselves or a random character); the head predicts
 //! the true character at each chosen position. Padding mask only.
 
-use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use xp_objective::toml;
 use xp_objective::{
-    config_table, mask_characters, BuildContext, DeviceBatch, EncoderIds, Mode, NameBatch,
-    Objective, ObjectiveError, Prepared, Served, Serving, SmallRng, TokenPredictor, VarBuilder,
+    mask_characters, BuildContext, BuildResult, EncoderIds, NameBatch, Objective, ObjectiveHead,
+    Prepared, Serving, SmallRng, TokenPredictor, VarBuilder,
 };
 
 /// `[objectives.MLM]`
@@ -33,10 +32,6 @@ pub struct Mlm {
 }
 
 impl Objective for Mlm {
-    fn config(&self) -> toml::Table {
-        config_table(&self.config)
-    }
-
     fn prepare(&self, batch: &NameBatch, _rng: &mut SmallRng) -> Prepared {
         let masked = mask_characters(batch, self.config.mask_prob);
         Prepared {
@@ -46,25 +41,16 @@ impl Objective for Mlm {
         }
     }
 
-    fn logits(
-        &self,
-        hidden: &Tensor,
-        batch: &DeviceBatch,
-        mode: &Mode,
-    ) -> candle_core::Result<Tensor> {
-        self.predictor.logits(hidden, batch, mode)
+    fn head(&self) -> &dyn ObjectiveHead {
+        &self.predictor
     }
 
-    fn served(&self) -> Option<Served<'_>> {
-        Some(Served::new(Serving::default(), &self.predictor))
+    fn serving(&self) -> Option<Serving> {
+        Some(Serving::default())
     }
 }
 
-fn build(
-    table: &toml::Table,
-    ctx: &BuildContext,
-    vb: VarBuilder,
-) -> Result<Box<dyn Objective>, ObjectiveError> {
+fn build(table: &toml::Table, ctx: &BuildContext, vb: VarBuilder) -> BuildResult {
     let config: MlmConfig = ctx.parse(table)?;
     ctx.probability("mask_prob", config.mask_prob)?;
     Ok(Box::new(Mlm {

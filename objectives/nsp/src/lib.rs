@@ -4,12 +4,11 @@
 //! replaced by the tail of another name of the batch, cut at a random point (label 1,
 //! "not next"). Rows are `max_len + 2` long; segment ids are 0 up to `[SEP]`, 1 after.
 
-use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use xp_objective::toml;
 use xp_objective::{
-    config_table, cut_point, BuildContext, DeviceBatch, Mode, NameBatch, Objective, ObjectiveError,
-    PairRows, Pool, PooledClassifier, Prepared, Rng, Served, Serving, SmallRng, VarBuilder,
+    cut_point, BuildContext, BuildResult, NameBatch, Objective, ObjectiveHead, PairRows, Pool,
+    PooledClassifier, Prepared, Rng, Serving, SmallRng, VarBuilder,
 };
 
 /// `[objectives.NSP]`
@@ -59,37 +58,20 @@ pub fn pair_up(batch: &NameBatch, swap_prob: f64, rng: &mut SmallRng) -> Prepare
 }
 
 impl Objective for Nsp {
-    fn config(&self) -> toml::Table {
-        config_table(&self.config)
-    }
-
     fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Prepared {
         pair_up(batch, self.config.swap_prob, rng)
     }
 
-    fn logits(
-        &self,
-        hidden: &Tensor,
-        batch: &DeviceBatch,
-        mode: &Mode,
-    ) -> candle_core::Result<Tensor> {
-        self.classifier.logits(hidden, batch, mode)
+    fn head(&self) -> &dyn ObjectiveHead {
+        &self.classifier
     }
 
-    fn served(&self) -> Option<Served<'_>> {
-        let reads = Serving {
-            segments: true,
-            ..Serving::default()
-        };
-        Some(Served::new(reads, &self.classifier))
+    fn serving(&self) -> Option<Serving> {
+        Some(Serving::PAIRS)
     }
 }
 
-fn build(
-    table: &toml::Table,
-    ctx: &BuildContext,
-    vb: VarBuilder,
-) -> Result<Box<dyn Objective>, ObjectiveError> {
+fn build(table: &toml::Table, ctx: &BuildContext, vb: VarBuilder) -> BuildResult {
     let config: NspConfig = ctx.parse(table)?;
     ctx.probability("swap_prob", config.swap_prob)?;
     if ctx.batch_size < 2 {

@@ -8,12 +8,11 @@
 //! and the task is solved without learning anything (test accuracy 0.999 after 2000
 //! steps). Rows are `max_len + 2` long; segment ids are 0 up to `[SEP]`, 1 after.
 
-use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use xp_objective::toml;
 use xp_objective::{
-    config_table, cut_point, BuildContext, DeviceBatch, Mode, NameBatch, Objective, ObjectiveError,
-    PairRows, Pool, PooledClassifier, Prepared, Rng, Served, Serving, SmallRng, VarBuilder, Vocab,
+    cut_point, BuildContext, BuildResult, NameBatch, Objective, ObjectiveHead, PairRows, Pool,
+    PooledClassifier, Prepared, Rng, Serving, SmallRng, VarBuilder, Vocab,
 };
 
 /// `[objectives.SOP]`
@@ -91,38 +90,21 @@ pub fn order_pairs(
 }
 
 impl Objective for Sop {
-    fn config(&self) -> toml::Table {
-        config_table(&self.config)
-    }
-
     fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Prepared {
         let lower = self.config.lowercase.then_some(self.lower.as_slice());
         order_pairs(batch, self.config.swap_prob, lower, rng)
     }
 
-    fn logits(
-        &self,
-        hidden: &Tensor,
-        batch: &DeviceBatch,
-        mode: &Mode,
-    ) -> candle_core::Result<Tensor> {
-        self.classifier.logits(hidden, batch, mode)
+    fn head(&self) -> &dyn ObjectiveHead {
+        &self.classifier
     }
 
-    fn served(&self) -> Option<Served<'_>> {
-        let reads = Serving {
-            segments: true,
-            ..Serving::default()
-        };
-        Some(Served::new(reads, &self.classifier))
+    fn serving(&self) -> Option<Serving> {
+        Some(Serving::PAIRS)
     }
 }
 
-fn build(
-    table: &toml::Table,
-    ctx: &BuildContext,
-    vb: VarBuilder,
-) -> Result<Box<dyn Objective>, ObjectiveError> {
+fn build(table: &toml::Table, ctx: &BuildContext, vb: VarBuilder) -> BuildResult {
     let config: SopConfig = ctx.parse(table)?;
     ctx.probability("swap_prob", config.swap_prob)?;
     Ok(Box::new(Sop {
