@@ -80,12 +80,10 @@ fn an_objective_in_a_users_crate_trains_and_exports_through_the_xp_cli() {
         &tiny_experiment("len", "[objectives.LEN]\n[objectives.CLS]\n"),
     );
     let run = dir.path().join("run");
-    let out = Command::new(&bin)
-        .args(["run", exp.to_str().unwrap(), "--out", run.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let err = succeed(
+        &bin,
+        &["run", exp.to_str().unwrap(), "--out", run.to_str().unwrap()],
+    );
     assert!(
         err.contains("gradients from the total and from each of 2 objectives"),
         "{err}"
@@ -94,20 +92,15 @@ fn an_objective_in_a_users_crate_trains_and_exports_through_the_xp_cli() {
     assert!(metrics.contains(",LEN,"), "{metrics}");
 
     let onnx = dir.path().join("len.onnx");
-    let out = Command::new(&bin)
-        .args([
-            "export",
-            "--onnx",
-            run.to_str().unwrap(),
-            "-o",
-            onnx.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (run, onnx_arg) = (run.to_str().unwrap(), onnx.to_str().unwrap());
+    succeed(&bin, &["export", "--onnx", run, "-o", onnx_arg]);
     assert!(onnx.is_file());
+}
+
+/// Runs `bin` with `args`, asserts that it succeeds, and returns its standard error.
+fn succeed(bin: &Path, args: &[&str]) -> String {
+    let out = Command::new(bin).args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    err
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use xp_framework::config::Experiment;
 use xp_framework::data::{self, Corpus};
 use xp_framework::gradcheck::gradient_check;
-use xp_framework::objective::registered;
+use xp_framework::objective::{config_fields, registered, ObjectiveSettings};
 use xp_framework::report::summary_table;
 use xp_framework::train::{self, PlainReporter, ProgressReporter, Reporter, RunDir, Session};
 
@@ -168,27 +168,17 @@ fn write_parity_json(path: &Path, report: &train::ParityReport, tolerance: f64) 
     Ok(())
 }
 
-/// What every objective has, beside its own fields.
-const COMMON_FIELDS: [(&str, &str); 2] = [
-    ("weight", "factor of its loss in the total loss"),
-    (
-        "detach",
-        "its head reads a detached encoder output: a probe that trains only its head",
-    ),
-];
-
 fn list_objectives() {
     for entry in registered() {
         println!("{:<6} {}", entry.name, entry.description);
         let mut fields = (entry.defaults)();
-        fields.insert("weight".into(), toml::Value::Float(1.0));
-        fields.insert("detach".into(), toml::Value::Boolean(false));
-        let docs = entry
+        fields.extend(config_fields::<ObjectiveSettings>());
+        let docs: std::collections::HashMap<&str, &str> = entry
             .fields
             .iter()
+            .chain(&ObjectiveSettings::FIELDS)
             .map(|f| (f.name, f.doc))
-            .chain(COMMON_FIELDS);
-        let docs: std::collections::HashMap<&str, &str> = docs.collect();
+            .collect();
         for (key, value) in fields {
             let setting = format!("{key} = {value}");
             match docs.get(key.as_str()) {

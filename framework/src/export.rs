@@ -9,7 +9,7 @@ use crate::model::{DataInfo, Model};
 use candle_core::{DType, Tensor};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use xp_format::{output_name, ModelMetadata, ServedObjective, Serving};
+use xp_format::{ModelMetadata, ServedObjective, Serving};
 use xp_models::onnx::{Dim, Message, OnnxGraph};
 use xp_models::{Causal, EncoderInput, Mode};
 
@@ -57,13 +57,10 @@ pub fn to_onnx(model: &Model, exp: &Experiment, info: &DataInfo) -> Result<OnnxE
             .objective
             .head()
             .export(&mut g, &hidden, &tokens, &prefix)?;
-        let name = output_name(&active.name);
+        let entry = ServedObjective::new(&active.name, *serving, active.objective.class_names());
         let rank = sample_output(model, &active.name, serving)?;
-        g.output_f32(&name, &out, &output_dims(&rank));
-        objectives.insert(
-            active.name.clone(),
-            ServedObjective::new(&active.name, *serving, active.objective.class_names()),
-        );
+        g.output_f32(&entry.output, &out, &output_dims(&rank));
+        objectives.insert(active.name.clone(), entry);
     }
     if objectives.is_empty() {
         return Err(XpError::Run(

@@ -112,19 +112,11 @@ impl Model {
         };
         let vb = params.var_builder(device);
         let encoder = Encoder::new(&config, vb.pp("encoder"))?;
-        let ctx = BuildContext {
-            name: "",
-            vocab: &info.vocab,
-            labels: &info.labels,
-            max_len: info.max_len,
-            batch_size: exp.train.batch_size,
-            head: HeadConfig {
-                dim: m.dim,
-                activation: m.activation,
-                dropout: m.head_dropout,
-                tie_embeddings: m.tie_embeddings,
-            },
-            token_embeddings: encoder.token_embeddings(),
+        let head = HeadConfig {
+            dim: m.dim,
+            activation: m.activation,
+            dropout: m.head_dropout,
+            tie_embeddings: m.tie_embeddings,
         };
         let mut objectives = Vec::new();
         for entry in entries {
@@ -132,7 +124,12 @@ impl Model {
                 ObjectiveSettings::split(entry.name, &exp.objectives[entry.name])?;
             let ctx = BuildContext {
                 name: entry.name,
-                ..ctx
+                vocab: &info.vocab,
+                labels: &info.labels,
+                max_len: info.max_len,
+                batch_size: exp.train.batch_size,
+                head,
+                token_embeddings: encoder.token_embeddings(),
             };
             let objective = (entry.build)(&own, &ctx, vb.pp("heads").pp(entry.name))?;
             let mut config = (entry.defaults)();

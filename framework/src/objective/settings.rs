@@ -2,6 +2,7 @@
 
 use crate::config::{parse_table, ConfigError};
 use serde::{Deserialize, Serialize};
+use xp_objective::FieldDoc;
 
 /// How an objective joins the total loss.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -23,6 +24,18 @@ impl Default for ObjectiveSettings {
 }
 
 impl ObjectiveSettings {
+    /// What `weight` and `detach` mean, for `xp objectives`.
+    pub const FIELDS: [FieldDoc; 2] = [
+        FieldDoc {
+            name: "weight",
+            doc: "factor of its loss in the total loss",
+        },
+        FieldDoc {
+            name: "detach",
+            doc: "its head reads a detached encoder output: a probe that trains only its head",
+        },
+    ];
+
     /// Splits `weight` and `detach` off an objective's table; the rest is the objective's.
     pub fn split(name: &str, table: &toml::Table) -> Result<(Self, toml::Table), ConfigError> {
         let mut own = table.clone();
