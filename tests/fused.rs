@@ -1,5 +1,5 @@
-//! Training with the fused CPU kernels gives the losses of the composed layers.
-//! (Its own test binary: it switches the kernels for the whole process.)
+//! Training with the fused CPU kernels gives the losses of the composed layers
+//! (`train.kernels`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -23,15 +23,15 @@ fn fused_kernels_train_like_the_composed_layers() {
             "model.positions=\"learned\"",
         ],
     ] {
-        let overrides: Vec<String> = variant.iter().map(|s| s.to_string()).collect();
-        let exp =
-            Experiment::parse(&tiny_experiment("f", ALL_OBJECTIVES), "test", &overrides).unwrap();
+        let with = |kernels: &str| {
+            let mut overrides: Vec<String> = variant.iter().map(|s| s.to_string()).collect();
+            overrides.push(format!("train.kernels=\"{kernels}\""));
+            Experiment::parse(&tiny_experiment("f", ALL_OBJECTIVES), "test", &overrides).unwrap()
+        };
+        let exp = with("fused");
         assert!(exp.model.dropout > 0.0, "dropout must be exercised");
-        xp_models::set_fused_enabled(true);
-        let fused = step_losses(exp.clone(), 5).unwrap();
-        xp_models::set_fused_enabled(false);
-        let composed = step_losses(exp, 5).unwrap();
-        xp_models::set_fused_enabled(true);
+        let fused = step_losses(exp, 5).unwrap();
+        let composed = step_losses(with("composed"), 5).unwrap();
         for (step, (f, c)) in fused.iter().zip(&composed).enumerate() {
             for ((name, f), (_, c)) in f.iter().zip(c) {
                 let rel = relative_difference(*c, *f);

@@ -248,7 +248,7 @@ fn same_seed_same_metrics_and_the_checkpoint_reloads() {
         let s = session(objectives, &overrides);
         let run = RunDir::create(&dir.path().join(name)).unwrap();
         let summary = xp_framework::train::train(&s, &run, &mut SilentReporter).unwrap();
-        serde_json::to_value(&summary.splits).unwrap()
+        serde_json::to_value(&summary.summary.splits).unwrap()
     };
     // The test metrics of a run's checkpoint, evaluated afresh.
     let reloaded = |name: &str| {

@@ -83,7 +83,7 @@ pub enum Command {
         #[arg(long)]
         fetch: bool,
         /// Archive to download.
-        #[arg(long, default_value = xp_framework::data::CORPUS_URL)]
+        #[arg(long, default_value = crate::fetch::CORPUS_URL)]
         url: String,
     },
     /// Write a trained run (encoder and every head) as one ONNX model.

@@ -1,20 +1,18 @@
 //! `xp bench`: timings as a table (and JSON), each the median of several runs.
 
 use crate::args::BenchKind;
+use crate::fetch::{locate_corpus, with_corpus};
 use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
-use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use xp_framework::config::Experiment;
-use xp_framework::data::Shuffler;
-use xp_framework::data::{locate_corpus, Corpus, CLS, PAD};
+use xp_framework::data::{Corpus, CLS, PAD};
 use xp_framework::files::write_atomic;
 use xp_framework::model::Model;
 use xp_framework::train::RunDir;
-use xp_framework::train::{Session, Trainer};
-use xp_framework::SmallRng;
+use xp_framework::train::{Batches, Session, Trainer};
 use xp_serve::predict::{classify, softmax};
 use xp_serve::OnnxModel;
 
@@ -96,12 +94,11 @@ fn train(
     let experiment = Experiment::load(path, &overrides)?;
     let label = format!("{} b{batch}", experiment.name);
     // Effective once per process: the first experiment's setting holds.
-    xp_framework::train::set_threads(experiment.train.threads);
-    let session = Session::open(experiment)?;
+    crate::threads::set_threads(experiment.train.threads);
+    let session = Session::open(with_corpus(experiment)?)?;
     let model = &session.model;
     let mut trainer = Trainer::new(model, &session.experiment.train, session.experiment.seed)?;
-    let mut shuffler = Shuffler::new(session.sets.train.clone(), batch);
-    let mut rng = SmallRng::seed_from_u64(session.experiment.seed);
+    let mut batches = Batches::training(&session);
     let n_obj = model.objectives.len();
     let (mut total, mut fwd, mut bwd, mut upd) = (vec![], vec![], vec![], vec![]);
     let mut transform = vec![vec![]; n_obj];
@@ -111,16 +108,9 @@ fn train(
         let mut per_objective = vec![Duration::ZERO; n_obj];
         let start = Instant::now();
         for step in 0..steps.max(1) {
-            let mut names = session
-                .dataset
-                .batch(shuffler.next_batch(&mut rng))
-                .training();
-            names.mask_seed = rng.random();
-            let mut prepared = Vec::with_capacity(n_obj);
-            for (i, active) in model.objectives.iter().enumerate() {
-                let t = Instant::now();
-                prepared.push(active.objective.prepare(&names, &mut rng));
-                per_objective[i] += t.elapsed();
+            let (prepared, transform_times) = batches.next_timed(model);
+            for (total, t) in per_objective.iter_mut().zip(transform_times) {
+                *total += t;
             }
             let (_, _, times) = trainer.step(model, &prepared, step)?;
             phase[0] += times.forward;

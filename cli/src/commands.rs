@@ -1,15 +1,17 @@
 //! What each command does: library calls and printing, no tensor work.
 
 use crate::args::{Cli, Command, ExperimentArgs};
+use crate::fetch::{default_cache_dir, fetch_corpus, locate_corpus, warn_mismatches, with_corpus};
+use crate::progress::{PlainReporter, ProgressReporter};
+use crate::report::{self, summary_table};
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use xp_framework::config::Experiment;
-use xp_framework::data::{self, Corpus};
+use xp_framework::data::Corpus;
 use xp_framework::gradcheck::gradient_check;
 use xp_framework::objective::{config_fields, registered, ObjectiveSettings};
-use xp_framework::report::summary_table;
-use xp_framework::train::{self, PlainReporter, ProgressReporter, Reporter, RunDir, Session};
+use xp_framework::train::{self, Reporter, RunDir, Session};
 
 /// Runs one parsed command.
 pub fn run(cli: Cli) -> Result<()> {
@@ -40,8 +42,8 @@ pub fn run(cli: Cli) -> Result<()> {
 
 fn open(args: &ExperimentArgs) -> Result<Session> {
     let experiment = Experiment::load(&args.experiment, &args.all_overrides())?;
-    train::set_threads(experiment.train.threads);
-    Ok(Session::open(experiment)?)
+    crate::threads::set_threads(experiment.train.threads);
+    Ok(Session::open(with_corpus(experiment)?)?)
 }
 
 /// The gradient check on one training batch.
@@ -85,8 +87,13 @@ fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, plain: bool) -> R
     } else {
         Box::new(ProgressReporter::new())
     };
-    let summary = train::train(&session, &run, reporter.as_mut())?;
-    println!("{}", summary_table(&summary));
+    let trained = train::train(&session, &run, reporter.as_mut())?;
+    let summary = &trained.summary;
+    let warnings = report::write_reports(&run, &trained.metrics, summary, &session.model)?;
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+    println!("{}", summary_table(summary));
     println!(
         "{} steps ({:.1} steps/s), best at step {}{}; outputs in {}",
         summary.steps,
@@ -109,8 +116,8 @@ fn device_parity(
     tolerance: f64,
     json: Option<&Path>,
 ) -> Result<()> {
-    let experiment = Experiment::load(&args.experiment, &args.all_overrides())?;
-    train::set_threads(experiment.train.threads);
+    let experiment = with_corpus(Experiment::load(&args.experiment, &args.all_overrides())?)?;
+    crate::threads::set_threads(experiment.train.threads);
     let device = match (&args.device, experiment.train.device.as_str()) {
         (None, "cpu") => "cuda".to_owned(),
         (_, named) => named.to_owned(),
@@ -191,13 +198,13 @@ fn list_objectives() {
 
 fn show_data(dir: Option<PathBuf>, fetch: bool, url: &str) -> Result<()> {
     let dir = if fetch {
-        let dest = dir.unwrap_or_else(data::default_cache_dir);
+        let dest = dir.unwrap_or_else(default_cache_dir);
         eprintln!("fetching {url} into {}", dest.display());
-        let report = data::fetch_corpus(url, &dest)?;
-        data::warn_mismatches(&report);
+        let report = fetch_corpus(url, &dest)?;
+        warn_mismatches(&report);
         report.dir
     } else {
-        data::locate_corpus(dir.as_deref())?
+        locate_corpus(dir.as_deref())?
     };
     let all =
         Corpus::load(&dir, 1, usize::MAX).with_context(|| format!("reading {}", dir.display()))?;

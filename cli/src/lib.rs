@@ -13,8 +13,12 @@
 mod args;
 mod bench;
 mod commands;
+mod fetch;
+mod progress;
 mod reeval;
+mod report;
 mod serving;
+mod threads;
 
 pub use args::Cli;
 pub use xp_framework::objective::ObjectiveEntry;

@@ -4,9 +4,10 @@
 //! a single evaluation is one draw, and the spread over draws says how much of a
 //! difference between two runs is the draw rather than the model.
 
+use crate::threads::set_threads;
 use anyhow::{bail, Result};
 use std::path::Path;
-use xp_framework::train::{evaluate, set_threads, RunDir, Session};
+use xp_framework::train::{evaluate, RunDir, Session};
 
 /// Mean and standard deviation of `values`.
 fn mean_sd(values: &[f64]) -> (f64, f64) {
@@ -26,7 +27,7 @@ pub fn evaluate_run(run: &Path, splits: &[String], draws: usize) -> Result<()> {
     set_threads(experiment.train.threads);
     let seed = experiment.seed;
     let batch_size = experiment.train.eval_batch_size;
-    let session = Session::open(experiment)?;
+    let session = Session::open(crate::fetch::with_corpus(experiment)?)?;
     if session.info.vocab != info.vocab || session.info.labels != info.labels {
         bail!(
             "the corpus at {} is not the one {} was trained on (other characters or languages): point data.dir at that corpus",

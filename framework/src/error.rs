@@ -11,9 +11,6 @@ pub enum XpError {
     /// The corpus cannot be read.
     #[error(transparent)]
     Corpus(#[from] crate::data::CorpusError),
-    /// The corpus cannot be fetched.
-    #[error(transparent)]
-    Fetch(#[from] crate::data::FetchError),
     /// An objective failed to build.
     #[error(transparent)]
     Objective(#[from] crate::objective::ObjectiveError),

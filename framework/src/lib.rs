@@ -15,7 +15,6 @@ pub mod model;
 pub mod objective;
 pub mod optim;
 pub mod params;
-pub mod report;
 pub mod stack;
 pub mod train;
 

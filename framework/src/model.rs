@@ -14,7 +14,8 @@ use rand::rngs::SmallRng;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use xp_models::{Encoder, EncoderConfig, Mode};
+use std::time::{Duration, Instant};
+use xp_models::{Encoder, EncoderConfig, Kernels, Mode};
 
 /// What a trained model needs to know of its corpus; saved as `vocab.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -80,6 +81,8 @@ pub struct Model {
     pub params: ParamStore,
     /// Where the tensors live.
     pub device: Device,
+    /// The layers' implementation, chosen from `train.kernels` and the device.
+    pub kernels: Kernels,
 }
 
 impl Model {
@@ -96,6 +99,7 @@ impl Model {
             .map(|name| find(name))
             .collect::<Result<Vec<_>, _>>()?;
         let m = &exp.model;
+        let kernels = exp.train.kernels.resolve(device, ParamStore::DTYPE)?;
         let config = EncoderConfig {
             vocab_size: info.vocab.len(),
             max_positions: info.max_len + 2,
@@ -109,6 +113,7 @@ impl Model {
             norm_first: m.norm_first,
             positions: m.positions,
             segments: entries.iter().map(|e| e.segments).max().unwrap_or(0),
+            kernels,
         };
         let vb = params.var_builder(device);
         let encoder = Encoder::new(&config, vb.pp("encoder"))?;
@@ -117,6 +122,7 @@ impl Model {
             activation: m.activation,
             dropout: m.head_dropout,
             tie_embeddings: m.tie_embeddings,
+            kernels,
         };
         let mut objectives = Vec::new();
         for entry in entries {
@@ -146,18 +152,32 @@ impl Model {
             objectives,
             params,
             device: device.clone(),
+            kernels,
         })
     }
 
     /// Each objective's view of `batch`, in objective order.
     /// Draws the batch's masking seed first (see [`NameBatch::mask_seed`]).
     pub fn prepare(&self, batch: &NameBatch, rng: &mut SmallRng) -> Vec<Prepared> {
+        self.prepare_timed(batch, rng).0
+    }
+
+    /// Like [`Model::prepare`], with the time each objective's transform took.
+    pub fn prepare_timed(
+        &self,
+        batch: &NameBatch,
+        rng: &mut SmallRng,
+    ) -> (Vec<Prepared>, Vec<Duration>) {
         let mut batch = batch.clone();
         batch.mask_seed = rng.random();
         self.objectives
             .iter()
-            .map(|a| a.objective.prepare(&batch, rng))
-            .collect()
+            .map(|a| {
+                let start = Instant::now();
+                let prepared = a.objective.prepare(&batch, rng);
+                (prepared, start.elapsed())
+            })
+            .unzip()
     }
 
     /// Runs the encoder once over every objective's rows (see [`Stacked`]), then each

@@ -7,6 +7,7 @@ use crate::config::{OptimizerKind, TrainConfig};
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Result, Tensor, Var};
 use rayon::prelude::*;
+use xp_models::Kernels;
 
 const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;
@@ -46,14 +47,18 @@ pub struct Optimizer {
 }
 
 impl Optimizer {
-    /// Zero moments for `vars`.
-    pub fn new(vars: Vec<Var>, kind: OptimizerKind, weight_decay: f64) -> Result<Self> {
+    /// Zero moments for `vars`; with the fused kernels, CPU f32 parameters are
+    /// updated by one host loop each.
+    pub fn new(
+        vars: Vec<Var>,
+        kind: OptimizerKind,
+        weight_decay: f64,
+        kernels: Kernels,
+    ) -> Result<Self> {
         let slots = vars
             .into_iter()
             .map(|var| {
-                let host = var.device().is_cpu()
-                    && var.dtype() == DType::F32
-                    && xp_models::fused_enabled();
+                let host = kernels.is_fused() && Kernels::fused_runs_on(var.device(), var.dtype());
                 let moments = if host {
                     let n = var.elem_count();
                     Moments::Host {
@@ -201,7 +206,7 @@ mod tests {
         let var = Var::new(&[1f32, -2.0, 3.0], &Device::Cpu)?;
         let loss = (var.as_tensor() * 5.0)?.sum_all()?;
         let grads = loss.backward()?;
-        let mut opt = Optimizer::new(vec![var.clone()], OptimizerKind::Adam, 0.0)?;
+        let mut opt = Optimizer::new(vec![var.clone()], OptimizerKind::Adam, 0.0, Kernels::Fused)?;
         opt.step(&grads, 0.1, 1.0)?;
         let v = var.as_tensor().to_vec1::<f32>()?;
         for (got, want) in v.iter().zip([0.9f32, -2.1, 2.9]) {

@@ -25,6 +25,9 @@ pub struct ParamStore {
 }
 
 impl ParamStore {
+    /// The dtype of every parameter.
+    pub const DTYPE: DType = DType::F32;
+
     /// An empty store whose new parameters are initialised from `seed`.
     pub fn new(seed: u64) -> Self {
         Self {
@@ -55,7 +58,7 @@ impl ParamStore {
 
     /// A `VarBuilder` creating or finding parameters here.
     pub fn var_builder(&self, device: &Device) -> VarBuilder<'static> {
-        VarBuilder::from_backend(Box::new(self.clone()), DType::F32, device.clone())
+        VarBuilder::from_backend(Box::new(self.clone()), Self::DTYPE, device.clone())
     }
 
     /// Every parameter, sorted by name.

@@ -4,8 +4,8 @@
 //! dropout on the attention weights, heads concatenated, then `W_out`.
 //! Shapes: `x (batch, seq, dim)`, `bias (batch, 1, 1|seq, seq)` -> `(batch, seq, dim)`.
 
-use crate::fused::{self, AttentionOp};
-use crate::{Dense, Dropout, Mode, TokenRows};
+use crate::fused::AttentionOp;
+use crate::{Dense, Dropout, Kernels, Mode, TokenRows};
 use candle_core::{Result, Shape, Tensor, D};
 use candle_nn::init::ZERO;
 use candle_nn::{Init, VarBuilder};
@@ -37,20 +37,38 @@ pub struct SelfAttention {
     heads: usize,
     head_dim: usize,
     dropout: Dropout,
+    kernels: Kernels,
 }
 
 impl SelfAttention {
     /// Creates or loads the projections under `vb`; `dim` must be divisible by `heads`.
-    pub fn new(dim: usize, heads: usize, dropout: f32, vb: VarBuilder) -> Result<Self> {
+    pub fn new(
+        dim: usize,
+        heads: usize,
+        dropout: f32,
+        kernels: Kernels,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         if heads == 0 || dim % heads != 0 {
             candle_core::bail!("model dim {dim} is not divisible by {heads} heads")
         }
         Ok(Self {
-            in_proj: Dense::with_init(dim, 3 * dim, xavier(dim, 3 * dim), ZERO, vb.pp("in_proj"))?,
-            out_proj: Dense::with_init(dim, dim, uniform(dim), ZERO, vb.pp("out_proj"))?,
+            in_proj: Dense::with_init(
+                (dim, 3 * dim),
+                (xavier(dim, 3 * dim), ZERO),
+                kernels,
+                vb.pp("in_proj"),
+            )?,
+            out_proj: Dense::with_init(
+                (dim, dim),
+                (uniform(dim), ZERO),
+                kernels,
+                vb.pp("out_proj"),
+            )?,
             heads,
             head_dim: dim / heads,
             dropout: Dropout::new(dropout),
+            kernels,
         })
     }
 
@@ -75,7 +93,7 @@ impl SelfAttention {
     ) -> Result<(Tensor, Option<Tensor>)> {
         let (batch, seq, _) = x.dims3()?;
         let rows = TokenRows::full(batch, seq);
-        self.run(x, &rows, bias, mode, keep_weights, fused::applies(x))
+        self.run(x, &rows, bias, mode, keep_weights, self.kernels.is_fused())
     }
 
     /// The forward pass over the rows of `x` (`rows`, see [`TokenRows`]; the full

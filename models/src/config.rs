@@ -1,6 +1,6 @@
 //! Shape and behaviour of the encoder.
 
-use crate::Activation;
+use crate::{Activation, Kernels};
 use serde::{Deserialize, Serialize};
 
 /// How positions enter the encoder.
@@ -41,4 +41,6 @@ pub struct EncoderConfig {
     pub positions: Positions,
     /// Number of segment embeddings (0: none; NSP-like objectives need 2).
     pub segments: usize,
+    /// The layers' implementation (see [`Kernels::auto`]).
+    pub kernels: Kernels,
 }

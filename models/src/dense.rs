@@ -3,6 +3,7 @@
 
 use crate::fused;
 use crate::rows::add_rows;
+use crate::Kernels;
 use candle_core::{Result, Tensor, D};
 use candle_nn::{Init, VarBuilder};
 
@@ -11,31 +12,33 @@ use candle_nn::{Init, VarBuilder};
 pub struct Dense {
     weight: Tensor,
     bias: Tensor,
+    kernels: Kernels,
 }
 
 impl Dense {
     /// Creates or loads `weight` and `bias` under `vb`, initialised as PyTorch's
     /// `nn.Linear`: both uniform in `+-1/sqrt(in_dim)`.
-    pub fn new(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Self> {
+    pub fn new(in_dim: usize, out_dim: usize, kernels: Kernels, vb: VarBuilder) -> Result<Self> {
         let bound = 1.0 / (in_dim as f64).sqrt();
         let init = Init::Uniform {
             lo: -bound,
             up: bound,
         };
-        Self::with_init(in_dim, out_dim, init, init, vb)
+        Self::with_init((in_dim, out_dim), (init, init), kernels, vb)
     }
 
-    /// Creates or loads the layer with the given initialisations.
+    /// Creates or loads the layer `(in_dim, out_dim)` with the given initialisations
+    /// `(weight, bias)`.
     pub fn with_init(
-        in_dim: usize,
-        out_dim: usize,
-        weight: Init,
-        bias: Init,
+        (in_dim, out_dim): (usize, usize),
+        (weight, bias): (Init, Init),
+        kernels: Kernels,
         vb: VarBuilder,
     ) -> Result<Self> {
         Ok(Self {
             weight: vb.get_with_hints((out_dim, in_dim), "weight", weight)?,
             bias: vb.get_with_hints(out_dim, "bias", bias)?,
+            kernels,
         })
     }
 
@@ -51,7 +54,7 @@ impl Dense {
 
     /// `(.., in) -> (.., out)`
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        if fused::applies(x) {
+        if self.kernels.is_fused() {
             return self.fused(x, false, None);
         }
         self.composed(x)

@@ -3,7 +3,6 @@
 //! `h0 = dropout_in(tok_emb[tokens] + pos[0..seq] + seg_emb[segments])`, then each layer.
 //! Shapes: `tokens (batch, seq)` u32 -> `(batch, seq, dim)`.
 
-use crate::fused;
 use crate::{
     attention_bias, Causal, Dropout, EncoderConfig, EncoderLayer, Mode, PositionEncoding, TokenRows,
 };
@@ -131,7 +130,7 @@ impl Encoder {
         let x = self.input_dropout.forward(&x, mode)?;
         let bias = attention_bias(input.tokens, input.causal)?;
         // On CPU the layers run on the token positions only (see `TokenRows`).
-        let rows = if fused::applies(&x) {
+        let rows = if self.config.kernels.is_fused() {
             TokenRows::tokens(input.tokens)?
         } else {
             TokenRows::full(x.dim(0)?, seq)

@@ -1,8 +1,7 @@
 //! The position-wise feed-forward block: `lin2(dropout(act(lin1(x))))`,
 //! `(.., dim) -> (.., ffn_dim) -> (.., dim)`.
 
-use crate::fused;
-use crate::{Activation, Dense, Dropout, Mode, TokenRows};
+use crate::{Activation, Dense, Dropout, Kernels, Mode, TokenRows};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -13,6 +12,7 @@ pub struct FeedForward {
     pub(crate) lin2: Dense,
     activation: Activation,
     dropout: Dropout,
+    kernels: Kernels,
 }
 
 impl FeedForward {
@@ -22,19 +22,21 @@ impl FeedForward {
         ffn_dim: usize,
         activation: Activation,
         dropout: f32,
+        kernels: Kernels,
         vb: VarBuilder,
     ) -> Result<Self> {
         Ok(Self {
-            lin1: Dense::new(dim, ffn_dim, vb.pp("lin1"))?,
-            lin2: Dense::new(ffn_dim, dim, vb.pp("lin2"))?,
+            lin1: Dense::new(dim, ffn_dim, kernels, vb.pp("lin1"))?,
+            lin2: Dense::new(ffn_dim, dim, kernels, vb.pp("lin2"))?,
             activation,
             dropout: Dropout::new(dropout),
+            kernels,
         })
     }
 
     /// `(.., dim) -> (.., dim)` over `rows` (see [`TokenRows`]).
     pub fn forward(&self, x: &Tensor, rows: &TokenRows, mode: &Mode) -> Result<Tensor> {
-        self.run(x, rows, mode, fused::applies(x))
+        self.run(x, rows, mode, self.kernels.is_fused())
     }
 
     /// The forward pass, with the fused kernels when `fused` (CPU f32 only).

@@ -2,7 +2,7 @@
 //! then `Linear(dim, n_out)`, or the transposed token embedding plus a bias when tied.
 //! Shapes: `(.., dim) -> (.., n_out)`.
 
-use crate::{add_rows, Activation, Dense, Dropout, LayerNorm, Mode};
+use crate::{add_rows, Activation, Dense, Dropout, Kernels, LayerNorm, Mode};
 use candle_core::{Result, Tensor, D};
 use candle_nn::{Init, VarBuilder};
 
@@ -36,6 +36,7 @@ impl Head {
         activation: Activation,
         dropout: f32,
         tied: Option<&Tensor>,
+        kernels: Kernels,
         vb: VarBuilder,
     ) -> Result<Self> {
         let output = match tied {
@@ -45,11 +46,11 @@ impl Head {
                     .pp("out")
                     .get_with_hints(n_out, "bias", Init::Const(0.0))?,
             },
-            None => Output::Own(Dense::new(dim, n_out, vb.pp("out"))?),
+            None => Output::Own(Dense::new(dim, n_out, kernels, vb.pp("out"))?),
         };
         Ok(Self {
-            dense: Dense::new(dim, dim, vb.pp("dense"))?,
-            norm: LayerNorm::new(dim, vb.pp("norm"))?,
+            dense: Dense::new(dim, dim, kernels, vb.pp("dense"))?,
+            norm: LayerNorm::new(dim, kernels, vb.pp("norm"))?,
             activation,
             dropout: Dropout::new(dropout),
             output,

@@ -4,8 +4,8 @@
 //! Pre-norm (`norm_first`): `x = x + drop(attn(norm1(x)))`, `x = x + drop(ffn(norm2(x)))`.
 
 use crate::feed_forward::FeedForward;
-use crate::fused;
-use crate::{Dropout, EncoderConfig, LayerNorm, Mode, SelfAttention, TokenRows};
+use crate::residual::Residual;
+use crate::{EncoderConfig, Kernels, LayerNorm, Mode, SelfAttention, TokenRows};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -16,25 +16,29 @@ pub struct EncoderLayer {
     ffn: FeedForward,
     norm1: LayerNorm,
     norm2: LayerNorm,
-    dropout: Dropout,
+    residual: Residual,
     norm_first: bool,
+    kernels: Kernels,
 }
 
 impl EncoderLayer {
     /// Creates or loads the layer's parameters under `vb`.
     pub fn new(cfg: &EncoderConfig, vb: VarBuilder) -> Result<Self> {
+        let k = cfg.kernels;
         Ok(Self {
-            attn: SelfAttention::new(cfg.dim, cfg.heads, cfg.dropout, vb.pp("attn"))?,
+            attn: SelfAttention::new(cfg.dim, cfg.heads, cfg.dropout, k, vb.pp("attn"))?,
             ffn: FeedForward::new(
                 cfg.dim,
                 cfg.ffn_dim,
                 cfg.activation,
                 cfg.dropout,
+                k,
                 vb.pp("ffn"),
             )?,
-            norm1: LayerNorm::new(cfg.dim, vb.pp("norm1"))?,
-            norm2: LayerNorm::new(cfg.dim, vb.pp("norm2"))?,
-            dropout: Dropout::new(cfg.dropout),
+            norm1: LayerNorm::new(cfg.dim, k, vb.pp("norm1"))?,
+            norm2: LayerNorm::new(cfg.dim, k, vb.pp("norm2"))?,
+            residual: Residual::new(cfg.dropout, k),
+            kernels: k,
             norm_first: cfg.norm_first,
         })
     }
@@ -70,9 +74,9 @@ impl EncoderLayer {
         mode: &Mode,
         keep_weights: bool,
     ) -> Result<(Tensor, Option<Tensor>)> {
-        let fused = fused::applies(x);
+        let fused = self.kernels.is_fused();
         let attend = |x: &Tensor| self.attn.run(x, rows, bias, mode, keep_weights, fused);
-        let residual = |x: &Tensor, a: &Tensor| self.dropout.residual(x, a, rows, mode);
+        let residual = |x: &Tensor, a: &Tensor| self.residual.forward(x, a, rows, mode);
         if self.norm_first {
             let (a, w) = attend(&self.norm1.forward(x)?)?;
             let x = residual(x, &a)?;

@@ -6,8 +6,8 @@
 //! fused kernel with its backward (`fused`); elsewhere it is composed of
 //! differentiable ops.
 
-use crate::fused::{self, LayerNormOp};
-use crate::{add_rows, mul_rows};
+use crate::fused::LayerNormOp;
+use crate::{add_rows, mul_rows, Kernels};
 use candle_core::{Result, Tensor, D};
 use candle_nn::{Init, VarBuilder};
 
@@ -19,14 +19,16 @@ const EPS: f32 = 1e-5;
 pub struct LayerNorm {
     weight: Tensor,
     bias: Tensor,
+    kernels: Kernels,
 }
 
 impl LayerNorm {
     /// Creates or loads `weight` (ones) and `bias` (zeros) of size `dim` under `vb`.
-    pub fn new(dim: usize, vb: VarBuilder) -> Result<Self> {
+    pub fn new(dim: usize, kernels: Kernels, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             weight: vb.get_with_hints(dim, "weight", Init::Const(1.0))?,
             bias: vb.get_with_hints(dim, "bias", Init::Const(0.0))?,
+            kernels,
         })
     }
 
@@ -42,7 +44,7 @@ impl LayerNorm {
 
     /// `(.., dim) -> (.., dim)`
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        if fused::applies(x) {
+        if self.kernels.is_fused() {
             return self.fused(x);
         }
         self.composed(x)

@@ -20,6 +20,7 @@ fn encoder(norm_first: bool) -> Result<Encoder> {
         norm_first,
         positions: Positions::Learned,
         segments: 2,
+        kernels: crate::Kernels::auto(&Device::Cpu, candle_core::DType::F32),
     };
     Encoder::new(&config, vb)
 }

@@ -4,7 +4,7 @@ use crate::{ConfigError, Pool, PooledClassifier, TokenPredictor, Vocab};
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 use serde::de::DeserializeOwned;
-use xp_models::{Activation, Head};
+use xp_models::{Activation, Head, Kernels};
 
 /// The `[model]` settings a head is built with.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,6 +17,8 @@ pub struct HeadConfig {
     pub dropout: f32,
     /// Token-predicting heads use the transposed token embedding as output layer.
     pub tie_embeddings: bool,
+    /// The layers' implementation, the encoder's.
+    pub kernels: Kernels,
 }
 
 /// The corpus facts and model settings an objective is built against.
@@ -54,6 +56,7 @@ impl BuildContext<'_> {
             self.head.activation,
             self.head.dropout,
             None,
+            self.head.kernels,
             vb,
         )
     }
@@ -67,6 +70,7 @@ impl BuildContext<'_> {
             self.head.activation,
             self.head.dropout,
             tied,
+            self.head.kernels,
             vb,
         )
     }

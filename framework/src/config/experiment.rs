@@ -2,10 +2,11 @@
 //! Every field has the reference's default, so a file states only what differs.
 
 use super::{apply_override, with_suggestion, ConfigError, Monitor};
+use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use xp_models::{Activation, Positions};
+use xp_models::{Activation, Kernels, Positions};
 
 /// One experiment, as read from TOML with overrides applied.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -112,6 +113,37 @@ impl Default for ModelConfig {
     }
 }
 
+/// Which implementation of the layers a model runs (`train.kernels`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum KernelChoice {
+    /// The fastest for the device: fused CPU kernels on the CPU, composed elsewhere.
+    #[default]
+    Auto,
+    /// The fused CPU kernels (CPU only).
+    Fused,
+    /// candle's composed ops everywhere: the same maths, slower on the CPU; for
+    /// comparisons.
+    Composed,
+}
+
+impl KernelChoice {
+    /// The kernels a model with parameters on `device` in `dtype` runs.
+    pub fn resolve(self, device: &Device, dtype: DType) -> Result<Kernels, ConfigError> {
+        match self {
+            Self::Auto => Ok(Kernels::auto(device, dtype)),
+            Self::Composed => Ok(Kernels::Composed),
+            Self::Fused if Kernels::fused_runs_on(device, dtype) => Ok(Kernels::Fused),
+            Self::Fused => Err(ConfigError::invalid(
+                "train.kernels",
+                format!(
+                    "the fused kernels run on the CPU in f32 only, not on {device:?} in {dtype:?}: use \"auto\" or \"composed\""
+                ),
+            )),
+        }
+    }
+}
+
 /// The optimiser.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -160,6 +192,9 @@ pub struct TrainConfig {
     /// Decay of an exponential moving average of the weights, evaluated and
     /// checkpointed instead of the last step's (e.g. 0.999); 0 turns it off.
     pub ema: f64,
+    /// `auto` (default), `fused` or `composed`: the layers' implementation. Both give
+    /// the same maths; the fused CPU kernels are faster.
+    pub kernels: KernelChoice,
 }
 
 impl Default for TrainConfig {
@@ -179,6 +214,7 @@ impl Default for TrainConfig {
             device: "cpu".into(),
             threads: 2,
             ema: 0.0,
+            kernels: KernelChoice::Auto,
         }
     }
 }
@@ -323,6 +359,20 @@ mod tests {
         assert_eq!(e.train.steps, 20_000);
         assert!(e.objectives.contains_key("CLS"));
         assert_eq!(parse(&e.to_toml()).unwrap(), e);
+    }
+
+    #[test]
+    fn kernels_follow_the_device_unless_the_experiment_says_otherwise() {
+        use KernelChoice::*;
+        let cpu = Device::Cpu;
+        assert_eq!(Auto.resolve(&cpu, DType::F32).ok(), Some(Kernels::Fused));
+        assert_eq!(Auto.resolve(&cpu, DType::F64).ok(), Some(Kernels::Composed));
+        assert_eq!(Composed.resolve(&cpu, DType::F32).ok(), Some(Kernels::Composed));
+        let err = Fused.resolve(&cpu, DType::F64).expect_err("f64 has no fused kernels");
+        assert!(err.to_string().contains("train.kernels"), "{err}");
+        let text = "name = \"k\"\n[objectives.CLS]\n";
+        let exp = Experiment::parse(text, "test", &["train.kernels=\"composed\"".into()]);
+        assert_eq!(exp.map(|e| e.train.kernels).ok(), Some(Composed));
     }
 
     #[test]

@@ -4,7 +4,9 @@ mod experiment;
 mod monitor;
 mod overrides;
 
-pub use experiment::{DataConfig, Experiment, ModelConfig, OptimizerKind, TrainConfig};
+pub use experiment::{
+    DataConfig, Experiment, KernelChoice, ModelConfig, OptimizerKind, TrainConfig,
+};
 pub use monitor::Monitor;
 pub use overrides::apply_override;
 pub use xp_objective::{nearest, parse_table, with_suggestion, ConfigError};

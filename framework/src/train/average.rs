@@ -63,6 +63,21 @@ impl WeightAverage {
     }
 }
 
+/// Runs `f` with the averaged weights in place when averaging is on (evaluations and
+/// checkpoints see the average), then puts the live weights back to train on.
+pub fn with_average<T>(
+    average: &mut Option<WeightAverage>,
+    f: impl FnOnce() -> crate::Result<T>,
+) -> crate::Result<T> {
+    let Some(average) = average else {
+        return f();
+    };
+    average.swap()?;
+    let result = f();
+    average.swap()?;
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

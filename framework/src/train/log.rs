@@ -95,3 +95,44 @@ impl MetricsLog {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::Metric;
+
+    #[test]
+    fn rows_go_to_csv_and_json_lines_as_they_are_logged() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| XpError::Run(e.to_string()))?;
+        let mut log = MetricsLog::create(dir.path())?;
+        let metric = Metric {
+            loss: 0.5,
+            accuracy: 0.25,
+        };
+        let m = SplitMetrics {
+            objectives: vec![("CLS".into(), metric)],
+            total: 0.75,
+            predictions: vec![],
+        };
+        log.log(10, "valid", &m, 1e-4)?;
+        // Flushed at once: a reader sees the rows before the run ends.
+        let csv = std::fs::read_to_string(dir.path().join("metrics.csv"))
+            .map_err(|e| XpError::read(dir.path(), e))?;
+        assert_eq!(
+            csv,
+            "step,split,objective,loss,accuracy,lr\n\
+             10,valid,CLS,0.500000,0.250000,1.000e-4\n\
+             10,valid,total,0.750000,,1.000e-4\n"
+        );
+        let jsonl = std::fs::read_to_string(dir.path().join("metrics.jsonl"))
+            .map_err(|e| XpError::read(dir.path(), e))?;
+        let rows: Vec<LogRow> = jsonl
+            .lines()
+            .map(serde_json::from_str)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| XpError::Run(e.to_string()))?;
+        assert_eq!(rows, log.rows);
+        assert_eq!(rows[1].accuracy, None);
+        Ok(())
+    }
+}

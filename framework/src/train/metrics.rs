@@ -1,6 +1,7 @@
 //! Loss and accuracy per objective, accumulated over batches.
 
-use crate::model::ObjectiveOutput;
+use crate::error::XpError;
+use crate::model::{Model, ObjectiveOutput};
 use candle_core::{DType, Result, D};
 use serde::Serialize;
 
@@ -103,5 +104,110 @@ impl SplitMetrics {
             total,
             predictions,
         }
+    }
+}
+
+/// The running train losses since the last evaluation.
+#[derive(Debug, Clone)]
+pub struct TrainWindow {
+    names: Vec<String>,
+    weights: Vec<f64>,
+    tallies: Vec<Tally>,
+}
+
+impl TrainWindow {
+    /// An empty window over `model`'s objectives.
+    pub fn new(model: &Model) -> Self {
+        let names = model.objectives.iter().map(|a| a.name.clone()).collect();
+        let weights = model.objectives.iter().map(|a| a.settings.weight).collect();
+        Self::with_objectives(names, weights)
+    }
+
+    /// An empty window over objectives `names` weighted by `weights`.
+    pub fn with_objectives(names: Vec<String>, weights: Vec<f64>) -> Self {
+        let tallies = vec![Tally::default(); names.len()];
+        Self {
+            names,
+            weights,
+            tallies,
+        }
+    }
+
+    /// Adds a step's outputs, in objective order.
+    pub fn add(&mut self, outputs: &[ObjectiveOutput]) -> Result<()> {
+        for (tally, out) in self.tallies.iter_mut().zip(outputs) {
+            tally.add(out, false)?;
+        }
+        Ok(())
+    }
+
+    /// Each objective's mean loss so far; an error when one is not finite after
+    /// `step` steps.
+    pub fn losses(&self, step: usize) -> std::result::Result<Vec<(String, f64)>, XpError> {
+        let losses: Vec<(String, f64)> = self
+            .names
+            .iter()
+            .cloned()
+            .zip(self.tallies.iter().map(|t| t.metric().loss))
+            .collect();
+        if losses.iter().any(|(_, l)| !l.is_finite()) {
+            return Err(XpError::Run(format!(
+                "loss became {losses:?} at step {step}: lower train.lr or raise train.grad_clip"
+            )));
+        }
+        Ok(losses)
+    }
+
+    /// The window's metrics; the window starts again empty.
+    pub fn take(&mut self) -> SplitMetrics {
+        let empty = vec![Tally::default(); self.names.len()];
+        let tallies = std::mem::replace(&mut self.tallies, empty);
+        SplitMetrics::from_tallies(&self.names, &self.weights, tallies)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Tensor};
+
+    fn output(loss: f32, logits: &[[f32; 2]], targets: &[u32]) -> Result<ObjectiveOutput> {
+        Ok(ObjectiveOutput {
+            loss: Tensor::new(loss, &Device::Cpu)?,
+            logits: Tensor::new(logits.concat(), &Device::Cpu)?.reshape((logits.len(), 2))?,
+            targets: Tensor::new(targets, &Device::Cpu)?,
+        })
+    }
+
+    #[test]
+    fn the_window_averages_by_targets_and_starts_again_after_take() -> Result<()> {
+        let mut w = TrainWindow::with_objectives(vec!["A".into(), "B".into()], vec![1.0, 0.5]);
+        w.add(&[
+            output(1.0, &[[1.0, 0.0]], &[0])?,
+            output(2.0, &[[1.0, 0.0], [0.0, 1.0]], &[1, 1])?,
+        ])?;
+        w.add(&[
+            output(3.0, &[[0.0, 1.0]], &[0])?,
+            output(4.0, &[[0.0, 1.0], [0.0, 1.0]], &[1, 1])?,
+        ])?;
+        let losses = w
+            .losses(2)
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        assert_eq!(losses, [("A".to_owned(), 2.0), ("B".to_owned(), 3.0)]);
+        let m = w.take();
+        assert_eq!(m.objectives[0].1.accuracy, 0.5);
+        assert_eq!(m.objectives[1].1.accuracy, 0.75);
+        assert_eq!(m.total, 2.0 + 0.5 * 3.0);
+        assert!(w.take().objectives.iter().all(|(_, m)| m.loss == 0.0));
+        Ok(())
+    }
+
+    #[test]
+    fn a_loss_that_is_not_finite_names_the_step() -> Result<()> {
+        let mut w = TrainWindow::with_objectives(vec!["A".into()], vec![1.0]);
+        w.add(&[output(f32::NAN, &[[1.0, 0.0]], &[0])?])?;
+        let err = w.losses(7).expect_err("NaN is refused");
+        assert!(err.to_string().contains("at step 7"), "{err}");
+        Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! The training loop and what it needs: evaluation, metrics, logs, progress, checkpoints.
 
 mod average;
+mod batches;
+mod checkpoint;
 mod evaluate;
 mod log;
 mod metrics;
@@ -11,13 +13,15 @@ mod slices;
 mod step;
 mod trainer;
 
-pub use average::WeightAverage;
+pub use average::{with_average, WeightAverage};
+pub use batches::Batches;
+pub use checkpoint::{Checkpointer, Verdict};
 pub use evaluate::evaluate;
 pub use log::{LogRow, MetricsLog};
-pub use metrics::{Metric, SplitMetrics, Tally};
+pub use metrics::{Metric, SplitMetrics, Tally, TrainWindow};
 pub use parity::{parity, relative_difference, step_losses, ParityReport, ParityStep};
-pub use progress::{PlainReporter, ProgressReporter, Reporter, SilentReporter};
-pub use session::{set_threads, RunDir, Session};
+pub use progress::{Reporter, SilentReporter};
+pub use session::{RunDir, Session};
 pub use slices::{merge_outputs, slice_count, sum_gradients, Slices};
 pub use step::{StepTimes, Trainer};
-pub use trainer::{train, RunSummary};
+pub use trainer::{train, RunSummary, TrainedRun};

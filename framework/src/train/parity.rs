@@ -5,12 +5,9 @@
 //! masks and swaps are built on the CPU from the seed, so both runs see the same
 //! numbers; what differs is only the arithmetic of the two backends.
 
-use super::{Session, Trainer};
+use super::{Batches, Session, Trainer};
 use crate::config::Experiment;
-use crate::data::Shuffler;
 use crate::error::Result;
-use crate::SmallRng;
-use rand::SeedableRng;
 
 /// The losses of one step on both devices.
 #[derive(Debug, Clone)]
@@ -83,16 +80,10 @@ pub fn step_losses(experiment: Experiment, steps: usize) -> Result<Vec<Vec<(Stri
     let session = Session::open(experiment)?;
     let (exp, model) = (&session.experiment, &session.model);
     let mut trainer = Trainer::new(model, &exp.train, exp.seed)?;
-    let mut shuffler = Shuffler::new(session.sets.train.clone(), exp.train.batch_size);
-    let mut rng = SmallRng::seed_from_u64(exp.seed);
+    let mut batches = Batches::training(&session);
     (0..steps)
         .map(|step| {
-            let batch = session
-                .dataset
-                .batch(shuffler.next_batch(&mut rng))
-                .training();
-            let prepared = model.prepare(&batch, &mut rng);
-            let (outputs, _, _) = trainer.step(model, &prepared, step)?;
+            let (outputs, _, _) = trainer.step(model, &batches.next(model), step)?;
             let mut losses = Vec::with_capacity(outputs.len() + 1);
             for (active, out) in model.objectives.iter().zip(&outputs) {
                 losses.push((active.name.clone(), out.loss.to_scalar::<f32>()? as f64));

@@ -1,7 +1,7 @@
 //! Everything an experiment needs before its first step, and the run directory.
 
 use crate::config::Experiment;
-use crate::data::{locate_corpus, split, Corpus, Dataset, Split, SplitSets, FOLDING_RULE};
+use crate::data::{split, Corpus, Dataset, Split, SplitSets, FOLDING_RULE};
 use crate::error::{Result, XpError};
 use crate::model::{DataInfo, Model};
 use crate::params::ParamStore;
@@ -22,22 +22,6 @@ pub struct Session {
     pub model: Model,
     /// Where the corpus was read.
     pub corpus_dir: PathBuf,
-}
-
-/// Sizes the thread pool that trains batch slices and evaluates batches: `threads`
-/// workers (0: one per core). Candle's own kernels then run single-threaded inside each
-/// worker: for a model this small, slices of a batch on separate cores beat one matrix
-/// product split across them. Call it once, before any tensor work.
-pub fn set_threads(threads: usize) {
-    let workers = super::slice_count(threads, &Device::Cpu);
-    // Candle reads these at each matrix product; the pool is built from `workers`.
-    for var in ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"] {
-        std::env::set_var(var, "1");
-    }
-    // Fails only when the pool already exists (a second experiment in one process).
-    let _ = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .build_global();
 }
 
 /// The device named by `train.device`: `cpu`, `cuda` or `cuda:N`.
@@ -67,11 +51,15 @@ pub fn parse_device(name: &str) -> Result<Device> {
 }
 
 impl Session {
-    /// Reads the corpus (fetching it if needed), splits it and builds the model.
+    /// Reads the corpus from `data.dir`, splits it and builds the model.
     pub fn open(experiment: Experiment) -> Result<Self> {
         let device = parse_device(&experiment.train.device)?;
         let d = &experiment.data;
-        let corpus_dir = locate_corpus(d.dir.as_deref())?;
+        let corpus_dir = d.dir.clone().ok_or_else(|| {
+            XpError::Run(
+                "the experiment names no corpus folder: set data.dir to the folder of the 18 language files".into(),
+            )
+        })?;
         let corpus = Corpus::load(&corpus_dir, d.min_len, d.max_len)?;
         let sets = split(
             &corpus.examples,

@@ -45,7 +45,12 @@ impl Trainer {
     pub fn new(model: &Model, config: &TrainConfig, seed: u64) -> Result<Self> {
         let vars: Vec<Var> = model.params.vars().into_iter().map(|(_, v)| v).collect();
         Ok(Self {
-            optimizer: Optimizer::new(vars.clone(), config.optimizer, config.weight_decay)?,
+            optimizer: Optimizer::new(
+                vars.clone(),
+                config.optimizer,
+                config.weight_decay,
+                model.kernels,
+            )?,
             vars,
             config: config.clone(),
             seed,

@@ -1,17 +1,13 @@
-//! The training loop: batches, transforms, forward, backward, clipping, the optimiser
-//! step on a warm-up/cosine schedule; evaluation every `eval_every` steps, the best
-//! checkpoint by the monitored validation figure (`train.monitor`, default the total
-//! loss), early stopping; then the best weights are
-//! evaluated on every split and the run's figures and tables are written.
+//! The training loop, composed of its parts: [`Batches`] feed the [`Trainer`]'s steps,
+//! a [`TrainWindow`] follows the train losses, every `eval_every` steps the (averaged,
+//! see [`WeightAverage`]) weights are evaluated, logged ([`MetricsLog`]) and judged
+//! by the [`Checkpointer`]; at the end the best weights are evaluated on every split.
 
 use super::{
-    evaluate, MetricsLog, Reporter, RunDir, Session, SplitMetrics, Tally, Trainer, WeightAverage,
+    evaluate, with_average, Batches, Checkpointer, LogRow, MetricsLog, Reporter, RunDir, Session,
+    SplitMetrics, TrainWindow, Trainer, WeightAverage,
 };
-use crate::error::{Result, XpError};
-use crate::params::ParamStore;
-use crate::report;
-use rand::rngs::SmallRng;
-use rand::SeedableRng;
+use crate::error::Result;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -36,147 +32,116 @@ pub struct RunSummary {
     pub splits: Vec<(String, SplitMetrics)>,
 }
 
-/// Trains `session`'s model, writing everything into `run`.
-pub fn train(session: &Session, run: &RunDir, reporter: &mut dyn Reporter) -> Result<RunSummary> {
-    let exp = &session.experiment;
-    let cfg = &exp.train;
-    let model = &session.model;
-    write_run_description(session, run)?;
+/// A finished run: its summary and every logged metric row.
+#[derive(Debug, Clone)]
+pub struct TrainedRun {
+    /// The summary.
+    pub summary: RunSummary,
+    /// The rows of `metrics.csv`.
+    pub metrics: Vec<LogRow>,
+}
 
-    let monitor = exp.monitor()?;
+/// Trains `session`'s model, writing the experiment, vocabulary, metrics and best
+/// checkpoint into `run`; the model ends holding the best weights.
+pub fn train(session: &Session, run: &RunDir, reporter: &mut dyn Reporter) -> Result<TrainedRun> {
+    let (exp, model) = (&session.experiment, &session.model);
+    let cfg = &exp.train;
+    write_run_description(session, run)?;
     let mut trainer = Trainer::new(model, cfg, exp.seed)?;
     let mut average = WeightAverage::new(&model.params, cfg.ema)?;
     let mut log = MetricsLog::create(&run.path)?;
-    let names: Vec<String> = model.objectives.iter().map(|a| a.name.clone()).collect();
-    let weights: Vec<f64> = model.objectives.iter().map(|a| a.settings.weight).collect();
-    let mut shuffler = crate::data::Shuffler::new(session.sets.train.clone(), cfg.batch_size);
-    let mut rng = SmallRng::seed_from_u64(exp.seed);
-    let mut window = vec![Tally::default(); names.len()];
-
-    let (mut best, mut best_step, mut stale, mut steps_done) = (f64::INFINITY, 0, 0, 0);
-    let mut stopped_early = false;
-    let (start, mut eval_time) = (Instant::now(), 0.0);
+    let mut checkpoints =
+        Checkpointer::new(exp.monitor()?, cfg.patience, run.file(RunDir::CHECKPOINT));
+    let mut batches = Batches::training(session);
+    let mut window = TrainWindow::new(model);
+    let (start, mut eval_seconds) = (Instant::now(), 0.0);
+    let (mut steps, mut stopped_early) = (0, false);
     reporter.start(cfg.steps);
-    for step in 0..cfg.steps {
-        let batch = session
-            .dataset
-            .batch(shuffler.next_batch(&mut rng))
-            .training();
-        let prepared = model.prepare(&batch, &mut rng);
-        let (outputs, lr, _) = trainer.step(model, &prepared, step)?;
+    while steps < cfg.steps && !stopped_early {
+        let (outputs, lr, _) = trainer.step(model, &batches.next(model), steps)?;
         if let Some(average) = &mut average {
             average.update()?;
         }
-        for (tally, out) in window.iter_mut().zip(&outputs) {
-            tally.add(out, false)?;
-        }
-        steps_done = step + 1;
-        let losses: Vec<(String, f64)> = names
-            .iter()
-            .cloned()
-            .zip(window.iter().map(|t| t.metric().loss))
-            .collect();
-        if losses.iter().any(|(_, l)| !l.is_finite()) {
-            return Err(XpError::Run(format!("loss became {losses:?} at step {steps_done}: lower train.lr or raise train.grad_clip")));
-        }
-        reporter.step(steps_done, &losses);
-
-        if steps_done % cfg.eval_every == 0 || steps_done == cfg.steps {
-            let t = Instant::now();
-            // Evaluate (and checkpoint) the averaged weights, then train on.
-            if let Some(average) = &mut average {
-                average.swap()?;
-            }
-            let train_m = SplitMetrics::from_tallies(
-                &names,
-                &weights,
-                std::mem::replace(&mut window, vec![Tally::default(); names.len()]),
-            );
-            let valid = evaluate(
-                model,
-                &session.dataset,
-                &session.sets.valid,
-                cfg.eval_batch_size,
-                exp.seed,
-                false,
-            )?;
-            let test = evaluate(
-                model,
-                &session.dataset,
-                &session.sets.test,
-                cfg.eval_batch_size,
-                exp.seed,
-                false,
-            )?;
-            log.log(steps_done, "train", &train_m, lr)?;
-            log.log(steps_done, "valid", &valid, lr)?;
-            log.log(steps_done, "test", &test, lr)?;
-            let score = monitor.score(
-                valid.total,
-                valid
-                    .objectives
-                    .iter()
-                    .map(|(n, m)| (n.as_str(), m.loss, m.accuracy)),
-            );
-            let improved = score < best;
-            reporter.eval(steps_done, &valid, improved);
-            if improved {
-                (best, best_step, stale) = (score, steps_done, 0);
-                model.params.save(&run.file(RunDir::CHECKPOINT))?;
-            } else {
-                stale += 1;
-            }
-            if let Some(average) = &mut average {
-                average.swap()?;
-            }
-            eval_time += t.elapsed().as_secs_f64();
-            if cfg.patience > 0 && stale >= cfg.patience {
-                reporter.note(&format!(
-                    "early stop at step {steps_done}: no better {} in {stale} evaluations",
-                    monitor.describe()
-                ));
+        window.add(&outputs)?;
+        steps += 1;
+        reporter.step(steps, &window.losses(steps)?);
+        if steps % cfg.eval_every == 0 || steps == cfg.steps {
+            let eval_start = Instant::now();
+            let verdict = with_average(&mut average, || {
+                let valid = evaluate_and_log(session, &mut log, steps, lr, window.take())?;
+                let verdict = checkpoints.observe(steps, &valid, &model.params)?;
+                reporter.eval(steps, &valid, verdict.improved);
+                Ok(verdict)
+            })?;
+            eval_seconds += eval_start.elapsed().as_secs_f64();
+            if verdict.stop {
+                reporter.note(&checkpoints.stop_message(steps));
                 stopped_early = true;
-                break;
             }
         }
     }
     reporter.finish();
     let train_seconds = start.elapsed().as_secs_f64();
-
-    model.params.copy_from(&ParamStore::load(
-        &run.file(RunDir::CHECKPOINT),
-        &model.device,
-    )?)?;
-    let mut splits = Vec::new();
-    for (split, indices) in session.sets.named() {
-        let keep = split == "test";
-        splits.push((
-            split.to_owned(),
-            evaluate(
-                model,
-                &session.dataset,
-                indices,
-                cfg.eval_batch_size,
-                exp.seed,
-                keep,
-            )?,
-        ));
-    }
+    checkpoints.restore(&model.params, &model.device)?;
     let summary = RunSummary {
         name: exp.name.clone(),
-        steps: steps_done,
-        best_step,
+        steps,
+        best_step: checkpoints.best_step(),
         stopped_early,
         train_seconds,
-        steps_per_second: steps_done as f64 / (train_seconds - eval_time).max(1e-9),
+        steps_per_second: steps as f64 / (train_seconds - eval_seconds).max(1e-9),
         parameters: model.params.count(),
-        splits,
+        splits: evaluate_splits(session)?,
     };
-    let warnings = report::write_reports(run, &log.rows, &summary, model)?;
-    for w in warnings {
-        reporter.note(&format!("warning: {w}"));
-    }
-    Ok(summary)
+    Ok(TrainedRun {
+        summary,
+        metrics: log.rows,
+    })
+}
+
+/// Evaluates the current weights on validation and test and logs them with the
+/// train window's metrics; returns the validation metrics.
+fn evaluate_and_log(
+    session: &Session,
+    log: &mut MetricsLog,
+    step: usize,
+    lr: f64,
+    train: SplitMetrics,
+) -> Result<SplitMetrics> {
+    let (exp, model) = (&session.experiment, &session.model);
+    let on = |indices: &[usize]| {
+        let batch_size = exp.train.eval_batch_size;
+        evaluate(
+            model,
+            &session.dataset,
+            indices,
+            batch_size,
+            exp.seed,
+            false,
+        )
+    };
+    let valid = on(&session.sets.valid)?;
+    let test = on(&session.sets.test)?;
+    log.log(step, "train", &train, lr)?;
+    log.log(step, "valid", &valid, lr)?;
+    log.log(step, "test", &test, lr)?;
+    Ok(valid)
+}
+
+/// The current weights on every split; the test split keeps its predictions.
+fn evaluate_splits(session: &Session) -> Result<Vec<(String, SplitMetrics)>> {
+    let (exp, model) = (&session.experiment, &session.model);
+    session
+        .sets
+        .named()
+        .into_iter()
+        .map(|(split, indices)| {
+            let batch_size = exp.train.eval_batch_size;
+            let keep = split == "test";
+            let metrics = evaluate(model, &session.dataset, indices, batch_size, exp.seed, keep)?;
+            Ok((split.to_owned(), metrics))
+        })
+        .collect()
 }
 
 /// The resolved experiment (every default and objective field filled) and the vocabulary.

@@ -9,8 +9,6 @@
 
 mod draws;
 
-use crate::fused::{self, ResidualOp};
-use crate::TokenRows;
 use candle_core::{Device, Result, Shape, Tensor};
 use draws::{mix64, Keep};
 use std::cell::Cell;
@@ -102,24 +100,6 @@ impl Dropout {
             Some(mask) => x.mul(&mask.to_dtype(x.dtype())?),
             None => Ok(x.clone()),
         }
-    }
-
-    /// `x + dropout(a)`, the residual connection over `rows`; one fused op on CPU.
-    pub fn residual(
-        &self,
-        x: &Tensor,
-        a: &Tensor,
-        rows: &TokenRows,
-        mode: &Mode,
-    ) -> Result<Tensor> {
-        if fused::applies(x) {
-            let width = a.dims().last().copied().unwrap_or(0);
-            let keep = rows.keep_mask(self, width, a.device(), mode)?;
-            return x
-                .contiguous()?
-                .apply_op2(&a.contiguous()?, ResidualOp { keep });
-        }
-        x + self.forward(a, mode)?
     }
 
     /// The f32 keep-mask this dropout would apply to a tensor of `shape`, or `None`

@@ -9,8 +9,9 @@
 //! it pays one forward and one backward pass. A profile of `four_losses` put that
 //! accumulation alone at a fifth of the step.
 //!
-//! The kernels run on CPU f32 tensors; on other devices or dtypes the layers use their
-//! composed form, with the same maths. `XP_FUSED=0` turns them off (for comparisons).
+//! The kernels run on CPU f32 tensors. Whether a model uses them is its
+//! [`crate::Kernels`], chosen once when it is built; the composed form of each layer
+//! computes the same maths on any device.
 
 mod attention;
 mod gemm;
@@ -23,23 +24,7 @@ pub(crate) use layer_norm::LayerNormOp;
 pub(crate) use linear::LinearOp;
 pub(crate) use residual::ResidualOp;
 
-use candle_core::{CpuStorage, DType, Layout, Result, Storage, Tensor};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::LazyLock;
-
-static ENABLED: LazyLock<AtomicBool> =
-    LazyLock::new(|| AtomicBool::new(std::env::var("XP_FUSED").map_or(true, |v| v != "0")));
-
-/// Whether the fused kernels are used where they apply (default: yes, unless the
-/// environment has `XP_FUSED=0`).
-pub fn fused_enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
-}
-
-/// Turns the fused kernels on or off for the whole process.
-pub fn set_fused_enabled(on: bool) {
-    ENABLED.store(on, Ordering::Relaxed);
-}
+use candle_core::{CpuStorage, Layout, Result, Storage, Tensor};
 
 /// `keep * act(x W^T + b)` as one op, `act` a ReLU when `relu`.
 pub(crate) fn linear(
@@ -51,11 +36,6 @@ pub(crate) fn linear(
 ) -> Result<Tensor> {
     x.contiguous()?
         .apply_op3(weight, bias, LinearOp { relu, keep })
-}
-
-/// True when `x` can go through a fused kernel.
-pub(crate) fn applies(x: &Tensor) -> bool {
-    x.device().is_cpu() && x.dtype() == DType::F32 && fused_enabled()
 }
 
 /// The f32 values of a contiguous CPU storage under `layout`.

@@ -2,7 +2,9 @@
 
 use super::ResidualOp;
 use crate::feed_forward::FeedForward;
-use crate::{attention_bias, Activation, Causal, Dense, LayerNorm, Mode, SelfAttention, TokenRows};
+use crate::{
+    attention_bias, Activation, Causal, Dense, Kernels, LayerNorm, Mode, SelfAttention, TokenRows,
+};
 use candle_core::{DType, Device, Result, Tensor, Var};
 use candle_nn::{Init, VarBuilder, VarMap};
 
@@ -71,7 +73,7 @@ fn var_builder(map: &VarMap) -> VarBuilder<'static> {
 #[test]
 fn linear_matches_the_composed_layer() -> Result<()> {
     let map = VarMap::new();
-    let dense = Dense::new(12, 20, var_builder(&map))?;
+    let dense = Dense::new(12, 20, Kernels::Fused, var_builder(&map))?;
     let x = random(&[3, 5, 12], 1)?;
     compare(&map, &x, |x, fused| {
         if fused {
@@ -85,7 +87,7 @@ fn linear_matches_the_composed_layer() -> Result<()> {
 #[test]
 fn linear_with_relu_and_dropout_matches_the_composed_ops() -> Result<()> {
     let map = VarMap::new();
-    let dense = Dense::new(12, 20, var_builder(&map))?;
+    let dense = Dense::new(12, 20, Kernels::Fused, var_builder(&map))?;
     let x = random(&[3, 5, 12], 2)?;
     let keep = random(&[3, 5, 20], 3)?
         .as_tensor()
@@ -108,7 +110,7 @@ fn layer_norm_matches_the_composed_layer() -> Result<()> {
     // Not the initial ones and zeros, so the scale and shift enter the gradients.
     vb.get_with_hints(16, "weight", Init::Uniform { lo: 0.5, up: 1.5 })?;
     vb.get_with_hints(16, "bias", Init::Uniform { lo: -0.5, up: 0.5 })?;
-    let norm = LayerNorm::new(16, vb)?;
+    let norm = LayerNorm::new(16, Kernels::Fused, vb)?;
     let x = (random(&[4, 6, 16], 4)?.as_tensor() * 3.0)?;
     let x = Var::from_tensor(&(x + 0.7)?)?;
     compare(&map, &x, |x, fused| {
@@ -123,7 +125,14 @@ fn layer_norm_matches_the_composed_layer() -> Result<()> {
 #[test]
 fn feed_forward_draws_the_same_dropout_either_way() -> Result<()> {
     let map = VarMap::new();
-    let ffn = FeedForward::new(8, 24, Activation::Relu, 0.3, var_builder(&map))?;
+    let ffn = FeedForward::new(
+        8,
+        24,
+        Activation::Relu,
+        0.3,
+        Kernels::Fused,
+        var_builder(&map),
+    )?;
     let x = random(&[2, 7, 8], 5)?;
     let rows = TokenRows::full(2, 7);
     compare(&map, &x, |x, fused| {
@@ -134,7 +143,7 @@ fn feed_forward_draws_the_same_dropout_either_way() -> Result<()> {
 #[test]
 fn attention_matches_the_composed_layer_with_padding_causal_mask_and_dropout() -> Result<()> {
     let map = VarMap::new();
-    let attn = SelfAttention::new(12, 3, 0.2, var_builder(&map))?;
+    let attn = SelfAttention::new(12, 3, 0.2, Kernels::Fused, var_builder(&map))?;
     let x = random(&[2, 5, 12], 6)?;
     let tokens = Tensor::new(&[[4u32, 5, 6, 7, 0], [4, 4, 5, 5, 6]], &Device::Cpu)?;
     let bias = attention_bias(&tokens, Causal::All)?;
@@ -147,7 +156,7 @@ fn attention_matches_the_composed_layer_with_padding_causal_mask_and_dropout() -
 #[test]
 fn attention_on_packed_token_rows_matches_the_composed_layer_on_the_grid() -> Result<()> {
     let map = VarMap::new();
-    let attn = SelfAttention::new(8, 2, 0.3, var_builder(&map))?;
+    let attn = SelfAttention::new(8, 2, 0.3, Kernels::Fused, var_builder(&map))?;
     let x = random(&[3, 4, 8], 12)?;
     let tokens = Tensor::new(&[[4u32, 5, 0, 0], [4, 4, 5, 6], [7, 0, 0, 0]], &Device::Cpu)?;
     let rows = TokenRows::tokens(&tokens)?;

@@ -1,8 +1,8 @@
 //! Confusion matrix and per-class precision, recall and F1 of a class objective.
 
-use crate::error::Result;
 use std::fmt::Write;
 use std::path::Path;
+use xp_framework::Result;
 
 /// `matrix[true][predicted]` counts.
 pub fn confusion_matrix(pairs: &[(u32, u32)], classes: usize) -> Vec<Vec<usize>> {
@@ -61,7 +61,7 @@ pub fn write_confusion_csv(path: &Path, classes: &[String], matrix: &[Vec<usize>
         let cells: Vec<String> = row.iter().map(usize::to_string).collect();
         let _ = writeln!(out, "{name},{}", cells.join(","));
     }
-    crate::files::write_atomic(path, out.as_bytes())
+    xp_framework::files::write_atomic(path, out.as_bytes())
 }
 
 /// `classes_NAME.csv`: precision, recall, F1 and support per class.
@@ -74,7 +74,7 @@ pub fn write_scores_csv(path: &Path, classes: &[String], scores: &[ClassScores])
             s.precision, s.recall, s.f1, s.support
         );
     }
-    crate::files::write_atomic(path, out.as_bytes())
+    xp_framework::files::write_atomic(path, out.as_bytes())
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The end-of-run table: loss and accuracy per objective on train, validation, test.
 
-use crate::train::RunSummary;
 use std::fmt::Write;
+use xp_framework::train::RunSummary;
 
 /// A plain-text table of `summary`'s final metrics.
 pub fn summary_table(summary: &RunSummary) -> String {

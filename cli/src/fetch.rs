@@ -4,11 +4,11 @@
 //! that differs from the known one is reported, not refused: the upstream bytes
 //! cannot be checked from here, and a user who just fetched the corpus should get it.
 
-use super::corpus::{language_files, read_names, CorpusError};
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use xp_framework::data::{language_files, read_names, CorpusError};
 
 /// The official archive of the PyTorch "classifying names" tutorial.
 pub const CORPUS_URL: &str = "https://download.pytorch.org/tutorial/data.zip";
@@ -270,4 +270,13 @@ fn extract_names(archive: std::fs::File, dir: &Path) -> Result<Vec<String>, Stri
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `experiment` with `data.dir` resolved by [`locate_corpus`] (fetching the corpus
+/// into the cache when it is nowhere to be found).
+pub fn with_corpus(
+    mut experiment: xp_framework::config::Experiment,
+) -> Result<xp_framework::config::Experiment, FetchError> {
+    experiment.data.dir = Some(locate_corpus(experiment.data.dir.as_deref())?);
+    Ok(experiment)
 }

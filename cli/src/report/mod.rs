@@ -4,12 +4,12 @@ mod classes;
 mod figures;
 mod table;
 
-pub use classes::{confusion_matrix, per_class, ClassScores};
+pub use classes::{confusion_matrix, per_class};
 pub use table::summary_table;
 
-use crate::error::{Result, XpError};
-use crate::model::Model;
-use crate::train::{LogRow, RunDir, RunSummary};
+use xp_framework::model::Model;
+use xp_framework::train::{LogRow, RunDir, RunSummary};
+use xp_framework::{Result, XpError};
 
 /// Writes `summary.json`, the figures, and per-class reports of class objectives.
 /// Returns warnings for outputs that could not be drawn (e.g. no font for figures).
@@ -20,7 +20,7 @@ pub fn write_reports(
     model: &Model,
 ) -> Result<Vec<String>> {
     let json = serde_json::to_string_pretty(summary).map_err(|e| XpError::Run(e.to_string()))?;
-    crate::files::write_atomic(&run.file("summary.json"), json.as_bytes())?;
+    xp_framework::files::write_atomic(&run.file("summary.json"), json.as_bytes())?;
     let mut warnings = Vec::new();
     let mut figure = |r: std::result::Result<(), String>| {
         if let Err(e) = r {

@@ -2,10 +2,10 @@
 //! row, accuracy row; train red, validation yellow, test blue), the total loss, and
 //! confusion matrices. Each PNG is written atomically.
 
-use crate::train::LogRow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
+use xp_framework::train::LogRow;
 
 type Drawn = Result<(), String>;
 
@@ -26,7 +26,7 @@ fn png(
     draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Drawn,
 ) -> Drawn {
     let mut outcome = Ok(());
-    crate::files::write_atomic_with(path, |tmp| {
+    xp_framework::files::write_atomic_with(path, |tmp| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         outcome = root
             .fill(&WHITE)
