@@ -33,6 +33,33 @@ fn unknown_field_names_the_nearest_valid_one() {
 }
 
 #[test]
+fn a_mistyped_field_is_named_with_the_line_of_the_users_file_or_its_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = common::corpus_dir();
+    let text = format!(
+        "name = \"x\"\n[train]\nlr = \"0.5\"\n[data]\ndir = {:?}\n[objectives.MLM]\nmask_prob = \"0.5\"\n",
+        corpus.display().to_string()
+    );
+    let path = write(dir.path(), "exp.toml", &text);
+    let path = path.to_str().unwrap();
+    // Framework fields, with or without other overrides.
+    for extra in [&[][..], &["--set", "train.steps=3"]] {
+        let out = xp(&[&["check", path][..], extra].concat());
+        assert_clean_failure(&out, "exp.toml, line 3: `train.lr`: invalid type: string");
+    }
+    let fixed = ["check", path, "--set", "train.lr=0.1"];
+    assert_clean_failure(
+        &xp(&fixed),
+        "line 7: `objectives.MLM.mask_prob`: invalid type",
+    );
+    let set = [&fixed[..], &["--set", "objectives.MLM.mask_prob=\"a\""]].concat();
+    assert_clean_failure(
+        &xp(&set),
+        "--set objectives.MLM.mask_prob=\"a\": `objectives.MLM",
+    );
+}
+
+#[test]
 fn unknown_objective_lists_the_registered_ones() {
     check_fails(
         &tiny_experiment("x", "[objectives.MLMM]\n"),

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use xp_framework::config::Experiment;
 use xp_framework::data::Corpus;
 use xp_framework::gradcheck::gradient_check;
-use xp_framework::objective::{config_fields, registered, ObjectiveSettings};
+use xp_framework::objective::{config_fields, registered, ObjectiveError, ObjectiveSettings};
 use xp_framework::train::{self, Reporter, RunDir, Session};
+use xp_framework::XpError;
 
 /// Runs one parsed command.
 pub fn run(cli: Cli) -> Result<()> {
@@ -41,9 +42,24 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 fn open(args: &ExperimentArgs) -> Result<Session> {
-    let experiment = Experiment::load(&args.experiment, &args.all_overrides())?;
+    let overrides = args.all_overrides();
+    let experiment = Experiment::load(&args.experiment, &overrides)?;
     crate::threads::set_threads(experiment.train.threads);
-    Ok(Session::open(with_corpus(experiment)?)?)
+    Session::open(with_corpus(experiment)?).map_err(|e| locate(e, &args.experiment, &overrides))
+}
+
+/// `error` with, when it is about a field of the experiment at `path` (an
+/// objective's own field, found while its objective is built), the line or the
+/// `--set` that gave the field.
+pub(crate) fn locate(error: XpError, path: &Path, overrides: &[String]) -> anyhow::Error {
+    let config = match error {
+        XpError::Config(c) | XpError::Objective(ObjectiveError::Config(c)) => c,
+        other => return other.into(),
+    };
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    config
+        .locate(&path.display().to_string(), &text, overrides)
+        .into()
 }
 
 /// The gradient check on one training batch.
@@ -116,13 +132,15 @@ fn device_parity(
     tolerance: f64,
     json: Option<&Path>,
 ) -> Result<()> {
-    let experiment = with_corpus(Experiment::load(&args.experiment, &args.all_overrides())?)?;
+    let overrides = args.all_overrides();
+    let experiment = with_corpus(Experiment::load(&args.experiment, &overrides)?)?;
     crate::threads::set_threads(experiment.train.threads);
     let device = match (&args.device, experiment.train.device.as_str()) {
         (None, "cpu") => "cuda".to_owned(),
         (_, named) => named.to_owned(),
     };
-    let report = train::parity(&experiment, &device, steps)?;
+    let report = train::parity(&experiment, &device, steps)
+        .map_err(|e| locate(e, &args.experiment, &overrides))?;
     println!(
         "{:>5} {:>12} {:>12} {:>10}  in",
         "step",

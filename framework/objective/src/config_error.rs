@@ -24,6 +24,22 @@ pub enum ConfigError {
     /// A `--set` argument is not `key=value`.
     #[error("invalid override `{0}`: expected key=value, e.g. --set train.steps=500")]
     Override(String),
+    /// A field has the wrong type, or no such field exists.
+    #[error("`{field}`: {message}")]
+    Field {
+        /// The dotted field name (`train.lr`, `objectives.MLM.mask_prob`).
+        field: String,
+        /// What is wrong, with the nearest valid field for a misspelt one.
+        message: String,
+    },
+    /// An error about a field, with where the field was written.
+    #[error("invalid experiment {place}: {error}")]
+    At {
+        /// `FILE, line N`, or the `--set` that gave the value.
+        place: String,
+        /// The error.
+        error: Box<ConfigError>,
+    },
     /// A value is outside what it may be.
     #[error("invalid value for `{field}`: {reason}")]
     Invalid {
@@ -51,5 +67,87 @@ impl ConfigError {
             field: field.to_owned(),
             reason: reason.into(),
         }
+    }
+
+    /// The dotted field this error is about, if it is about one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Field { field, .. } | Self::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// This error with where its field was written: the `--set` among `overrides`
+    /// that gave it, else its line in `text`, the TOML read from `origin`. Errors
+    /// about no field, or already placed, are returned as they are.
+    pub fn locate(self, origin: &str, text: &str, overrides: &[String]) -> Self {
+        let Some(field) = self.field() else {
+            return self;
+        };
+        let from_override = overrides.iter().rev().find(|o| {
+            let key = o.split_once('=').map_or(o.as_str(), |(k, _)| k).trim();
+            field == key || field.starts_with(&format!("{key}."))
+        });
+        let place = match (from_override, line_of(text, field)) {
+            (Some(o), _) => format!("--set {o}"),
+            (None, Some(line)) => format!("{origin}, line {line}"),
+            (None, None) => origin.to_owned(),
+        };
+        Self::At {
+            place,
+            error: Box::new(self),
+        }
+    }
+}
+
+/// The 1-based line where the dotted `field` is written in the TOML `text` (its
+/// value's line; for a table, its header's), if it is written there.
+pub fn line_of(text: &str, field: &str) -> Option<usize> {
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    let mut table = doc.get_ref();
+    let mut span = None;
+    let keys: Vec<&str> = field.split('.').collect();
+    for (i, key) in keys.iter().enumerate() {
+        let (_, value) = table.iter().find(|(k, _)| k.get_ref() == key)?;
+        span = Some(value.span());
+        if i + 1 < keys.len() {
+            table = value.get_ref().as_table()?;
+        }
+    }
+    let start = span?.start.min(text.len());
+    Some(text[..start].matches('\n').count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str =
+        "name = \"x\"\n[train]\nsteps = 5\nlr = \"0.5\"\n\n[objectives.MLM]\nmask_prob = 2.0\n";
+
+    #[test]
+    fn fields_are_found_on_their_lines() {
+        assert_eq!(line_of(TEXT, "train.lr"), Some(4));
+        assert_eq!(line_of(TEXT, "objectives.MLM.mask_prob"), Some(7));
+        assert_eq!(line_of(TEXT, "train.warmup"), None);
+        assert_eq!(line_of("not [toml", "train.lr"), None);
+    }
+
+    #[test]
+    fn an_error_names_its_line_or_the_override_that_set_it() {
+        let err = || ConfigError::invalid("objectives.MLM.mask_prob", "2 is not a probability");
+        let placed = err().locate("a.toml", TEXT, &[]).to_string();
+        assert!(
+            placed.starts_with("invalid experiment a.toml, line 7: "),
+            "{placed}"
+        );
+        let set = ["objectives.MLM.mask_prob=2.0".to_owned()];
+        let placed = err().locate("a.toml", TEXT, &set).to_string();
+        assert!(
+            placed.contains("--set objectives.MLM.mask_prob=2.0"),
+            "{placed}"
+        );
+        let unplaced = ConfigError::Override("x".into()).locate("a.toml", TEXT, &[]);
+        assert!(matches!(unplaced, ConfigError::Override(_)));
     }
 }

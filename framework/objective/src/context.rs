@@ -44,7 +44,7 @@ impl BuildContext<'_> {
     /// The objective's own fields (`[objectives.NAME]` without `weight` and `detach`)
     /// as `T`; an error names the section, the field and the nearest valid one.
     pub fn parse<T: DeserializeOwned>(&self, table: &toml::Table) -> Result<T, ConfigError> {
-        crate::parse_table(table, &format!("[objectives.{}]", self.name))
+        crate::parse_table(table, &format!("objectives.{}", self.name))
     }
 
     /// A head predicting one of `n_out` classes (Linear, activation, LayerNorm,

@@ -29,6 +29,7 @@ mod registry;
 mod suggest;
 
 pub use batch::{DeviceBatch, EncoderIds, NameBatch, Prepared};
+pub use config_error::line_of;
 pub use config_error::ConfigError;
 pub use context::{BuildContext, HeadConfig};
 pub use heads::{ObjectiveHead, PooledClassifier, ServedHead, TokenPredictor};

@@ -34,17 +34,24 @@ pub fn with_suggestion(message: &str, extra: &[&str]) -> String {
     }
 }
 
-/// Deserializes a config section, naming `origin` and the nearest valid field on error.
+/// Deserializes the table at dotted `section` (`train`, `objectives.MLM`, or `""`
+/// for the whole document); an error names the field and the nearest valid one.
 pub fn parse_table<T: DeserializeOwned>(
     table: &toml::Table,
-    origin: &str,
+    section: &str,
 ) -> Result<T, ConfigError> {
-    toml::Value::Table(table.clone())
-        .try_into()
-        .map_err(|e: toml::de::Error| ConfigError::Parse {
-            origin: origin.to_owned(),
-            message: with_suggestion(e.message(), &["weight", "detach"]),
-        })
+    serde_path_to_error::deserialize(table.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        let field = match (section, path.as_str()) {
+            (s, ".") => s.to_owned(),
+            ("", p) => p.to_owned(),
+            (s, p) => format!("{s}.{p}"),
+        };
+        ConfigError::Field {
+            field,
+            message: with_suggestion(e.inner().message(), &["weight", "detach"]),
+        }
+    })
 }
 
 #[cfg(test)]

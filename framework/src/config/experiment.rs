@@ -1,7 +1,7 @@
 //! The typed experiment: `name`, `seed`, `[data]`, `[model]`, `[train]`, `[objectives.X]`.
 //! Every field has the reference's default, so a file states only what differs.
 
-use super::{apply_override, with_suggestion, ConfigError, Monitor};
+use super::{apply_override, parse_table, with_suggestion, ConfigError, Monitor};
 use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -239,16 +239,9 @@ impl Experiment {
         for o in overrides {
             apply_override(&mut doc, o)?;
         }
-        let origin = if overrides.is_empty() {
-            origin.to_owned()
-        } else {
-            format!("{origin} (with --set {})", overrides.join(" --set "))
-        };
-        // Re-parse from text so that errors carry line and column.
-        let text =
-            toml::to_string(&doc).map_err(|e| ConfigError::invalid("(document)", e.to_string()))?;
-        let exp: Experiment = toml::from_str(&text).map_err(|e| parse_error(&origin, e))?;
-        exp.validate()?;
+        let exp: Experiment = parse_table(&doc, "")
+            .and_then(|exp: Experiment| exp.validate().map(|()| exp))
+            .map_err(|e| e.locate(origin, text, overrides))?;
         Ok(exp)
     }
 
@@ -367,8 +360,13 @@ mod tests {
         let cpu = Device::Cpu;
         assert_eq!(Auto.resolve(&cpu, DType::F32).ok(), Some(Kernels::Fused));
         assert_eq!(Auto.resolve(&cpu, DType::F64).ok(), Some(Kernels::Composed));
-        assert_eq!(Composed.resolve(&cpu, DType::F32).ok(), Some(Kernels::Composed));
-        let err = Fused.resolve(&cpu, DType::F64).expect_err("f64 has no fused kernels");
+        assert_eq!(
+            Composed.resolve(&cpu, DType::F32).ok(),
+            Some(Kernels::Composed)
+        );
+        let err = Fused
+            .resolve(&cpu, DType::F64)
+            .expect_err("f64 has no fused kernels");
         assert!(err.to_string().contains("train.kernels"), "{err}");
         let text = "name = \"k\"\n[objectives.CLS]\n";
         let exp = Experiment::parse(text, "test", &["train.kernels=\"composed\"".into()]);

@@ -45,7 +45,7 @@ impl ObjectiveSettings {
                 generic.insert(key.into(), v);
             }
         }
-        let settings: Self = parse_table(&generic, &format!("[objectives.{name}]"))?;
+        let settings: Self = parse_table(&generic, &format!("objectives.{name}"))?;
         if !(settings.weight.is_finite() && settings.weight >= 0.0) {
             return Err(ConfigError::invalid(
                 &format!("objectives.{name}.weight"),
