@@ -93,14 +93,42 @@ fn an_objective_in_a_users_crate_trains_and_exports_through_the_xp_cli() {
 
     let onnx = dir.path().join("len.onnx");
     let (run, onnx_arg) = (run.to_str().unwrap(), onnx.to_str().unwrap());
-    succeed(&bin, &["export", "--onnx", run, "-o", onnx_arg]);
+    let out = succeed(&bin, &["export", "--onnx", run, "-o", onnx_arg, "--check"]);
     assert!(onnx.is_file());
+    for objective in ["LEN", "CLS"] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("check {objective} ")));
+        assert!(line.is_some_and(|l| l.ends_with("ok")), "{out}");
+    }
+
+    // A head without an export: left out with a warning, or refused with --strict.
+    let experiment = Path::new(run).join("experiment.toml");
+    let text = std::fs::read_to_string(&experiment).unwrap();
+    assert!(text.contains("export = true"), "{text}");
+    let text = text.replace("export = true", "export = false");
+    std::fs::write(&experiment, text).unwrap();
+    let strict = dir.path().join("strict.onnx");
+    let strict_arg = strict.to_str().unwrap();
+    let out = Command::new(&bin)
+        .args(["export", "--onnx", run, "-o", strict_arg, "--strict"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("LEN has no ONNX export"),
+        "{err}"
+    );
+    assert!(!strict.exists(), "--strict wrote {}", strict.display());
+    let err = succeed(&bin, &["export", "--onnx", run, "-o", strict_arg]);
+    assert!(err.contains("left out (no ONNX export): LEN"), "{err}");
 }
 
-/// Runs `bin` with `args`, asserts that it succeeds, and returns its standard error.
+/// Runs `bin` with `args`, asserts that it succeeds, and returns its standard output
+/// and error.
 fn succeed(bin: &Path, args: &[&str]) -> String {
     let out = Command::new(bin).args(args).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    err
+    format!("{}{err}", String::from_utf8_lossy(&out.stdout))
 }

@@ -96,6 +96,13 @@ pub enum Command {
         /// Output file (default: exported/NAME.onnx).
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Then compare ONNX Runtime with candle on the run's test split, objective by
+        /// objective; fail when they differ.
+        #[arg(long)]
+        check: bool,
+        /// Fail, writing nothing, when an objective has no ONNX export.
+        #[arg(long)]
+        strict: bool,
     },
     /// Predict with an exported ONNX model through ONNX Runtime.
     Predict(PredictArgs),

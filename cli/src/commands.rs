@@ -4,6 +4,7 @@ use crate::args::{Cli, Command, ExperimentArgs};
 use crate::fetch::{default_cache_dir, fetch_corpus, locate_corpus, warn_mismatches, with_corpus};
 use crate::progress::{PlainReporter, ProgressReporter};
 use crate::report::{self, summary_table};
+use crate::serving::ExportChecks;
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -34,7 +35,13 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Data { dir, fetch, url } => show_data(dir, fetch, &url),
-        Command::Export { onnx, run, output } => crate::serving::export(onnx, &run, output),
+        Command::Export {
+            onnx,
+            run,
+            output,
+            check,
+            strict,
+        } => crate::serving::export(onnx, &run, output, ExportChecks { check, strict }),
         Command::Predict(args) => crate::serving::predict(&args),
         Command::Eval { run, splits, draws } => crate::reeval::evaluate_run(&run, &splits, draws),
         Command::Bench { what, json } => crate::bench::run(what, json.as_deref()),

@@ -10,8 +10,17 @@ use xp_framework::train::RunDir;
 use xp_serve::predict::{self, Sampling};
 use xp_serve::OnnxModel;
 
-/// `xp export --onnx RUN [-o FILE]`.
-pub fn export(onnx: bool, run: &Path, output: Option<PathBuf>) -> Result<()> {
+/// What `xp export` checks besides writing.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportChecks {
+    /// Compare ONNX Runtime with candle after writing.
+    pub check: bool,
+    /// Refuse a model with an objective left out.
+    pub strict: bool,
+}
+
+/// `xp export --onnx RUN [-o FILE] [--check] [--strict]`.
+pub fn export(onnx: bool, run: &Path, output: Option<PathBuf>, checks: ExportChecks) -> Result<()> {
     if !onnx {
         bail!(
             "say which format to export: `xp export --onnx {}`",
@@ -20,6 +29,12 @@ pub fn export(onnx: bool, run: &Path, output: Option<PathBuf>) -> Result<()> {
     }
     let (experiment, info, model) = RunDir::load(run, &candle_core::Device::Cpu)?;
     let exported = to_onnx(&model, &experiment, &info)?;
+    if checks.strict && !exported.skipped.is_empty() {
+        bail!(
+            "nothing written: {} has no ONNX export (--strict); give its head an export (see docs/objectives.md), or export without --strict to leave it out",
+            exported.skipped.join(", ")
+        );
+    }
     let output =
         output.unwrap_or_else(|| Path::new("exported").join(format!("{}.onnx", experiment.name)));
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -42,6 +57,33 @@ pub fn export(onnx: bool, run: &Path, output: Option<PathBuf>) -> Result<()> {
         eprintln!(
             "warning: left out (no ONNX export): {}",
             exported.skipped.join(", ")
+        );
+    }
+    if checks.check {
+        check_export(run, &output)?;
+    }
+    Ok(())
+}
+
+/// Prints the comparison of every exported objective; fails when one differs.
+fn check_export(run: &Path, onnx: &Path) -> Result<()> {
+    let checks = crate::export_check::compare_export(run, onnx)?;
+    let mut failed = Vec::new();
+    for c in &checks {
+        let verdict = if c.passed() { "ok" } else { "DIFFERS" };
+        println!(
+            "check {} ({}): {} test names, max |candle - onnxruntime| = {:.1e}  {verdict}",
+            c.objective, c.output, c.names, c.worst
+        );
+        if !c.passed() {
+            failed.push(c.objective.as_str());
+        }
+    }
+    if !failed.is_empty() {
+        bail!(
+            "ONNX Runtime differs from candle by more than {:e} for {}: the export of that head does not compute what its candle head does",
+            crate::export_check::TOLERANCE,
+            failed.join(", ")
         );
     }
     Ok(())

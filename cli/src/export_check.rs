@@ -1,0 +1,184 @@
+//! `xp export --check`: ONNX Runtime against candle, objective by objective, on the
+//! run's whole test split, in batches and sequence lengths unlike training's.
+
+use anyhow::{Context, Result};
+use candle_core::{Device, Tensor};
+use rand::SeedableRng;
+use std::path::Path;
+use xp_framework::data::PAD as PAD_ID;
+use xp_framework::model::Model;
+use xp_framework::objective::EncoderIds;
+use xp_framework::train::{RunDir, Session};
+use xp_framework::SmallRng;
+use xp_serve::OnnxModel;
+
+/// Largest difference between candle and ONNX Runtime that passes.
+pub const TOLERANCE: f32 = 1e-4;
+/// Names per comparison batch.
+const BATCH: usize = 100;
+/// Full batches kept per objective as samples.
+const SAMPLES: usize = 2;
+
+/// One exported objective compared.
+#[derive(Debug, Clone)]
+pub struct ObjectiveCheck {
+    /// The objective.
+    pub objective: String,
+    /// Its ONNX output.
+    pub output: String,
+    /// Test names compared.
+    pub names: usize,
+    /// Largest `|candle - onnxruntime|` over every compared value.
+    pub worst: f32,
+    /// The first full batches: inputs and candle's outputs.
+    pub samples: Vec<Sample>,
+}
+
+impl ObjectiveCheck {
+    /// Whether the difference is within [`TOLERANCE`].
+    pub fn passed(&self) -> bool {
+        self.worst < TOLERANCE
+    }
+}
+
+/// One batch's inputs and candle's outputs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Sample {
+    /// The output name.
+    pub output: String,
+    /// Token ids, a row per name.
+    pub tokens: Vec<Vec<i64>>,
+    /// Segment ids, for pair objectives.
+    pub segments: Option<Vec<Vec<i64>>>,
+    /// candle's output shape.
+    pub shape: Vec<usize>,
+    /// candle's outputs, row-major.
+    pub expected: Vec<f32>,
+}
+
+/// Compares every objective of the run at `run` that the ONNX file `onnx` exports.
+pub fn compare_export(run: &Path, onnx: &Path) -> Result<Vec<ObjectiveCheck>> {
+    let (experiment, _, model) = RunDir::load(run, &Device::Cpu)?;
+    let experiment = crate::fetch::with_corpus(experiment)?;
+    let session = Session::open(experiment)?;
+    let mut runtime = OnnxModel::load(onnx)?;
+    let mut rng = SmallRng::seed_from_u64(3);
+    let mut checks = Vec::new();
+    for active in &model.objectives {
+        let Some(served) = runtime.info.objectives.get(&active.name).cloned() else {
+            continue;
+        };
+        let mut check = ObjectiveCheck {
+            objective: active.name.clone(),
+            output: served.output.clone(),
+            names: 0,
+            worst: 0.0,
+            samples: Vec::new(),
+        };
+        for chunk in session.sets.test.chunks(BATCH) {
+            let names = session.dataset.batch(chunk);
+            let input = Input::trimmed(&active.objective.prepare(&names, &mut rng).input);
+            let expected = input.candle(&model, &active.name)?;
+            let got = runtime.run(
+                &served.output,
+                input.tokens.clone(),
+                input.rows,
+                input.segments.clone(),
+            )?;
+            anyhow::ensure!(
+                got.shape == expected.shape,
+                "{}: ONNX Runtime gives shape {:?}, candle {:?}",
+                active.name,
+                got.shape,
+                expected.shape
+            );
+            check.worst = check.worst.max(input.difference(&got.values, &expected));
+            check.names += input.rows;
+            if check.samples.len() < SAMPLES && input.rows == BATCH {
+                check.samples.push(input.sample(&served.output, expected));
+            }
+        }
+        checks.push(check);
+    }
+    Ok(checks)
+}
+
+/// One batch as both runtimes read it: columns after the last token of every row
+/// cut off (a batch shorter than training's sequence length).
+struct Input {
+    rows: usize,
+    seq: usize,
+    tokens: Vec<i64>,
+    segments: Option<Vec<i64>>,
+}
+
+/// candle's output of one batch.
+struct Expected {
+    shape: Vec<usize>,
+    values: Vec<f32>,
+}
+
+impl Input {
+    fn trimmed(ids: &EncoderIds) -> Self {
+        let rows = ids.tokens.len() / ids.seq_len.max(1);
+        let seq = ids
+            .tokens
+            .chunks(ids.seq_len)
+            .map(|row| row.iter().rposition(|&t| t != PAD_ID).map_or(1, |p| p + 1))
+            .max()
+            .unwrap_or(1);
+        let columns = |values: &[u32]| -> Vec<i64> {
+            values
+                .chunks(ids.seq_len)
+                .flat_map(|row| row[..seq].iter().map(|&v| v as i64))
+                .collect()
+        };
+        Self {
+            rows,
+            seq,
+            tokens: columns(&ids.tokens),
+            segments: ids.segments.as_deref().map(columns),
+        }
+    }
+
+    fn candle(&self, model: &Model, objective: &str) -> Result<Expected> {
+        let as_tensor = |values: &[i64]| -> Result<Tensor> {
+            let ids: Vec<u32> = values.iter().map(|&v| v as u32).collect();
+            Ok(Tensor::from_vec(ids, (self.rows, self.seq), &Device::Cpu)?)
+        };
+        let segments = self.segments.as_deref().map(as_tensor).transpose()?;
+        let logits = model
+            .serve(objective, &as_tensor(&self.tokens)?, segments.as_ref())
+            .with_context(|| format!("candle's {objective}"))?;
+        Ok(Expected {
+            shape: logits.dims().to_vec(),
+            values: logits.flatten_all()?.to_vec1::<f32>()?,
+        })
+    }
+
+    /// The largest difference. Per-position outputs count at token positions only:
+    /// what an encoder leaves at a pad position is unspecified (candle skips pads).
+    fn difference(&self, got: &[f32], expected: &Expected) -> f32 {
+        let per_position = match expected.shape[..] {
+            [_, _, width] => width,
+            _ => 0,
+        };
+        got.iter()
+            .zip(&expected.values)
+            .enumerate()
+            .filter(|(i, _)| per_position == 0 || self.tokens[i / per_position] != PAD_ID as i64)
+            .map(|(_, (a, b))| (a - b).abs())
+            .fold(0.0, f32::max)
+    }
+
+    fn sample(&self, output: &str, expected: Expected) -> Sample {
+        let rows = |values: &[i64]| values.chunks(self.seq).map(<[i64]>::to_vec).collect();
+        Sample {
+            output: output.to_owned(),
+            tokens: rows(&self.tokens),
+            segments: self.segments.as_deref().map(rows),
+            shape: expected.shape,
+            expected: expected.values,
+        }
+    }
+}
