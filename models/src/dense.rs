@@ -5,7 +5,7 @@ use crate::fused;
 use crate::rows::add_rows;
 use crate::Kernels;
 use candle_core::{Result, Tensor, D};
-use candle_nn::{Init, VarBuilder};
+use candle_nn::{Init, Module, VarBuilder};
 
 /// A dense layer.
 #[derive(Debug, Clone)]
@@ -75,5 +75,11 @@ impl Dense {
             *last = self.weight.dim(0)?;
         }
         add_rows(&y, &self.bias)?.reshape(shape)
+    }
+}
+
+impl Module for Dense {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Dense::forward(self, x)
     }
 }

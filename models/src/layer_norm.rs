@@ -9,7 +9,7 @@
 use crate::fused::LayerNormOp;
 use crate::{add_rows, mul_rows, Kernels};
 use candle_core::{Result, Tensor, D};
-use candle_nn::{Init, VarBuilder};
+use candle_nn::{Init, Module, VarBuilder};
 
 /// PyTorch's default epsilon.
 const EPS: f32 = 1e-5;
@@ -63,5 +63,11 @@ impl LayerNorm {
         let var = (centered.sqr()?.sum_keepdim(D::Minus1)? / dim)?;
         let normed = centered.broadcast_div(&(var + EPS as f64)?.sqrt()?)?;
         add_rows(&mul_rows(&normed, &self.weight)?, &self.bias)
+    }
+}
+
+impl Module for LayerNorm {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        LayerNorm::forward(self, x)
     }
 }

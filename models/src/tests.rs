@@ -93,3 +93,21 @@ fn padding_does_not_change_the_other_positions() -> Result<()> {
     assert!(diff < 1e-5, "{diff}");
     Ok(())
 }
+
+#[test]
+fn dense_and_layer_norm_are_candle_modules() -> Result<()> {
+    use crate::{Dense, Kernels, LayerNorm};
+    let map = VarMap::new();
+    let vb = VarBuilder::from_varmap(&map, DType::F32, &Device::Cpu);
+    let x = Tensor::arange(0f32, 24.0, &Device::Cpu)?.reshape((2, 3, 4))?;
+    for kernels in [Kernels::Fused, Kernels::Composed] {
+        let dense = Dense::new(4, 5, kernels, vb.pp(format!("{kernels:?}.dense")))?;
+        let norm = LayerNorm::new(5, kernels, vb.pp(format!("{kernels:?}.norm")))?;
+        // `Tensor::apply` takes any candle `Module`.
+        let y = x.apply(&dense)?.apply(&norm)?;
+        let want = norm.forward(&dense.forward(&x)?)?;
+        assert_eq!(y.dims(), [2, 3, 5]);
+        assert_eq!(y.to_vec3::<f32>()?, want.to_vec3::<f32>()?);
+    }
+    Ok(())
+}

@@ -6,6 +6,8 @@
 //! then needs a second pass to add its bias. Here a destination is either written
 //! once by gemm, or starts as the bias rows that gemm adds the product into.
 
+use std::mem::MaybeUninit;
+
 /// A row-major matrix, read as itself or as its transpose.
 #[derive(Clone, Copy)]
 pub(crate) struct Matrix<'a> {
@@ -55,14 +57,24 @@ impl<'a> Matrix<'a> {
     }
 }
 
+/// Where a product goes: uninitialised memory that gemm writes whole, or values
+/// that it adds the product to.
+enum Destination<'a> {
+    Fresh(&'a mut [MaybeUninit<f32>]),
+    Accumulate(&'a mut [f32]),
+}
+
 /// `a b`, freshly allocated.
 pub(crate) fn product(a: Matrix, b: Matrix) -> Vec<f32> {
     let (m, n) = (a.dims().0, b.dims().1);
     let mut dst = Vec::with_capacity(m * n);
-    run(dst.spare_capacity_mut().as_mut_ptr().cast(), false, a, b);
-    // SAFETY: with `read_dst` false gemm writes every element of the `m x n`
-    // destination (zeros when the inner dimension is empty), which `run` checked fits
-    // in the capacity.
+    run(
+        Destination::Fresh(&mut dst.spare_capacity_mut()[..m * n]),
+        a,
+        b,
+    );
+    // SAFETY: gemm wrote every element of the fresh `m x n` destination (zeros when
+    // the inner dimension is empty).
     #[allow(unsafe_code)]
     unsafe {
         dst.set_len(m * n)
@@ -72,23 +84,26 @@ pub(crate) fn product(a: Matrix, b: Matrix) -> Vec<f32> {
 
 /// `dst += a b`, `dst` row-major `a.rows x b.cols` as read.
 pub(crate) fn add_product(dst: &mut [f32], a: Matrix, b: Matrix) {
-    let (m, n) = (a.dims().0, b.dims().1);
-    assert_eq!(dst.len(), m * n, "gemm: destination of the wrong size");
-    run(dst.as_mut_ptr(), true, a, b);
+    run(Destination::Accumulate(dst), a, b);
 }
 
-/// `dst = [dst +] a b` for a destination of `m * n` elements at `dst`.
-fn run(dst: *mut f32, read_dst: bool, a: Matrix, b: Matrix) {
+/// `dst = [dst +] a b`; panics when a size does not match.
+fn run(dst: Destination, a: Matrix, b: Matrix) {
     let ((m, k), (k2, n)) = (a.dims(), b.dims());
     assert_eq!(k, k2, "gemm: inner dimensions differ");
     assert!(
         a.values.len() >= m * k && b.values.len() >= k * n,
         "gemm: short input"
     );
+    let (dst, read_dst, len) = match dst {
+        Destination::Fresh(d) => (d.as_mut_ptr().cast::<f32>(), false, d.len()),
+        Destination::Accumulate(d) => (d.as_mut_ptr(), true, d.len()),
+    };
+    assert_eq!(len, m * n, "gemm: destination of the wrong size");
     let ((a_cs, a_rs), (b_cs, b_rs)) = (a.strides(), b.strides());
     // SAFETY: the inputs hold the `m x k` and `k x n` elements their strides reach
-    // (asserted above); the callers give a destination of `m * n` elements, row-major
-    // (`product` from a `Vec` of that capacity, `add_product` a slice of that length).
+    // and the destination is a borrowed slice of exactly `m * n` elements, row-major
+    // (asserted above); gemm reads it only when it is initialised (`Accumulate`).
     #[allow(unsafe_code)]
     unsafe {
         gemm::gemm(
