@@ -14,41 +14,15 @@ extern crate xp_objective_mlm as _;
 extern crate xp_objective_nsp as _;
 extern crate xp_objective_sop as _;
 
-use common::{tiny_experiment, write, xp, ALL_OBJECTIVES};
-use std::path::{Path, PathBuf};
+use common::{trained_export, ALL_OBJECTIVES};
+use std::path::PathBuf;
 use xp_cli::export_check::compare_export;
 use xp_format::output_name;
 
-/// Trains a tiny model with `overrides` for a few steps and exports it.
-pub fn trained_export(dir: &Path, name: &str, overrides: &[&str]) -> (PathBuf, PathBuf) {
-    let objectives = format!("{ALL_OBJECTIVES}[objectives.SOP]\n");
-    let exp = write(
-        dir,
-        &format!("{name}.toml"),
-        &tiny_experiment(name, &objectives),
-    );
-    let run = dir.join(name);
-    let mut args = vec!["run", exp.to_str().unwrap(), "--out", run.to_str().unwrap()];
-    for o in overrides {
-        args.extend(["--set", o]);
-    }
-    let out = xp(&args);
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    let onnx = dir.join(format!("{name}.onnx"));
-    let out = xp(&[
-        "export",
-        "--onnx",
-        run.to_str().unwrap(),
-        "-o",
-        onnx.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    (run, onnx)
-}
-
 fn compare_variant(name: &str, overrides: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let (run, onnx_path) = trained_export(dir.path(), name, overrides);
+    let objectives = format!("{ALL_OBJECTIVES}[objectives.SOP]\n");
+    let (run, onnx_path) = trained_export(dir.path(), name, &objectives, overrides);
     let checks = compare_export(&run, &onnx_path).unwrap();
     let names: Vec<&str> = checks.iter().map(|c| c.objective.as_str()).collect();
     assert_eq!(names, ["CLS", "LA", "MLM", "NSP", "SOP"], "{name}");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_clean_failure, tiny_experiment, write, xp, ALL_OBJECTIVES};
+use common::{assert_clean_failure, write, xp, ALL_OBJECTIVES};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -15,19 +15,7 @@ fn model() -> &'static str {
     static MODEL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, path) = MODEL.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let exp = write(dir.path(), "p.toml", &tiny_experiment("p", ALL_OBJECTIVES));
-        let run = dir.path().join("run");
-        let out = xp(&["run", exp.to_str().unwrap(), "--out", run.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", common::stderr(&out));
-        let onnx = dir.path().join("p.onnx");
-        let out = xp(&[
-            "export",
-            "--onnx",
-            run.to_str().unwrap(),
-            "-o",
-            onnx.to_str().unwrap(),
-        ]);
-        assert!(out.status.success(), "{}", common::stderr(&out));
+        let (_, onnx) = common::trained_export(dir.path(), "p", ALL_OBJECTIVES, &[]);
         (dir, onnx)
     });
     path.to_str().unwrap()

@@ -72,3 +72,30 @@ pub fn assert_clean_failure(out: &Output, needle: &str) {
     assert!(!err.contains("panicked"), "panic: {err}");
     assert!(err.contains(needle), "expected `{needle}` in: {err}");
 }
+
+/// Trains a tiny model of `objectives` (experiment sections) with `overrides` for a
+/// few steps in `dir` and exports it; returns the run directory and the ONNX file.
+pub fn trained_export(
+    dir: &Path,
+    name: &str,
+    objectives: &str,
+    overrides: &[&str],
+) -> (PathBuf, PathBuf) {
+    let exp = write(
+        dir,
+        &format!("{name}.toml"),
+        &tiny_experiment(name, objectives),
+    );
+    let run = dir.join(name);
+    let mut args = vec!["run", exp.to_str().unwrap(), "--out", run.to_str().unwrap()];
+    for o in overrides {
+        args.extend(["--set", o]);
+    }
+    let out = xp(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let onnx = dir.join(format!("{name}.onnx"));
+    let (run_arg, onnx_arg) = (run.to_str().unwrap(), onnx.to_str().unwrap());
+    let out = xp(&["export", "--onnx", run_arg, "-o", onnx_arg]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    (run, onnx)
+}
