@@ -365,3 +365,23 @@ fn slices_on_threads_train_like_the_whole_batch() {
         first(losses("train.threads=3", "0.1"))
     );
 }
+
+#[test]
+fn a_loose_length_bound_costs_what_the_data_needs() {
+    let loose = session("[objectives.CLS]\n", &["data.max_len=400"]);
+    let longest = loose
+        .dataset
+        .batch(&loose.sets.train)
+        .lengths
+        .into_iter()
+        .chain(loose.dataset.batch(&loose.sets.valid).lengths)
+        .chain(loose.dataset.batch(&loose.sets.test).lengths)
+        .max()
+        .unwrap();
+    assert!(longest < 400, "the corpus has no 400-letter name");
+    // Sequences and position tables follow the longest name, not the bound.
+    assert_eq!(loose.info.max_len, longest);
+    assert_eq!(loose.dataset.batch(&[0]).seq_len, longest + 1);
+    let table = loose.model.encoder.positions().table().dims().to_vec();
+    assert_eq!(table[0], longest + 2);
+}

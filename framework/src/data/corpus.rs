@@ -53,7 +53,8 @@ pub struct Corpus {
     pub examples: Vec<Example>,
     /// Characters of the kept names.
     pub vocab: Vocab,
-    /// The longest kept name, in characters.
+    /// The longest kept name, in characters: sequences, position tables and masks are
+    /// sized by it, not by the filter's bound, so a loose bound costs nothing.
     pub max_len: usize,
 }
 
@@ -117,11 +118,12 @@ impl Corpus {
             });
         }
         let vocab = Vocab::from_names(examples.iter().map(|e| e.name.as_str()));
+        let longest = examples.iter().map(|e| e.name.chars().count()).max();
         Ok(Self {
             labels,
             examples,
             vocab,
-            max_len,
+            max_len: longest.unwrap_or(max_len),
         })
     }
 

@@ -80,7 +80,7 @@ impl Session {
         let info = DataInfo {
             vocab: corpus.vocab.clone(),
             labels: corpus.labels.clone(),
-            max_len: d.max_len,
+            max_len: corpus.max_len,
             folding: FOLDING_RULE.into(),
         };
         let model = Model::build(
