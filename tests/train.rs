@@ -247,7 +247,8 @@ fn same_seed_same_metrics_and_the_checkpoint_reloads() {
         let overrides = [&["train.steps=20", "train.eval_every=10"], extra].concat();
         let s = session(objectives, &overrides);
         let run = RunDir::create(&dir.path().join(name)).unwrap();
-        let summary = xp_framework::train::train(&s, &run, &mut SilentReporter).unwrap();
+        let summary =
+            xp_framework::train::train(&s, &run, &mut SilentReporter, Default::default()).unwrap();
         serde_json::to_value(&summary.summary.splits).unwrap()
     };
     // The test metrics of a run's checkpoint, evaluated afresh.
@@ -284,7 +285,7 @@ fn a_corrupt_checkpoint_is_a_clear_error() {
         &["train.steps=10", "train.eval_every=10"],
     );
     let run = RunDir::create(&dir.path().join("r")).unwrap();
-    xp_framework::train::train(&s, &run, &mut SilentReporter).unwrap();
+    xp_framework::train::train(&s, &run, &mut SilentReporter, Default::default()).unwrap();
     std::fs::write(run.file(RunDir::CHECKPOINT), b"garbage").unwrap();
     let err = RunDir::load(&run.path, &candle_core::Device::Cpu)
         .err()

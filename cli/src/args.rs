@@ -17,6 +17,14 @@ pub struct Cli {
 pub struct ExperimentArgs {
     /// The experiment (TOML), e.g. experiments/four_losses.toml.
     pub experiment: PathBuf,
+    /// Overrides of its fields.
+    #[command(flatten)]
+    pub set: Overrides,
+}
+
+/// Overrides of an experiment's fields.
+#[derive(Debug, Clone, Args)]
+pub struct Overrides {
     /// Override a field: --set train.steps=500 --set objectives.MLM.mask_prob=0.2
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
@@ -25,9 +33,9 @@ pub struct ExperimentArgs {
     pub device: Option<String>,
 }
 
-impl ExperimentArgs {
+impl Overrides {
     /// The overrides, `--device` included.
-    pub fn all_overrides(&self) -> Vec<String> {
+    pub fn all(&self) -> Vec<String> {
         let mut all = self.overrides.clone();
         if let Some(device) = &self.device {
             all.push(format!("train.device=\"{device}\""));
@@ -36,17 +44,32 @@ impl ExperimentArgs {
     }
 }
 
+impl ExperimentArgs {
+    /// The overrides, `--device` included.
+    pub fn all_overrides(&self) -> Vec<String> {
+        self.set.all()
+    }
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Train from an experiment; writes metrics, figures and the best checkpoint.
+    /// Train from an experiment; writes metrics, figures, the best checkpoint and
+    /// resume points. Ctrl-C (or SIGTERM) stops at the next step with a resume point.
     Run {
-        /// The experiment.
+        /// The experiment (TOML), e.g. experiments/four_losses.toml.
+        #[arg(required_unless_present = "resume", conflicts_with = "resume")]
+        experiment: Option<PathBuf>,
+        /// Overrides of its fields.
         #[command(flatten)]
-        experiment: ExperimentArgs,
+        set: Overrides,
         /// Run directory (default: runs/NAME, or runs/NAME-2.. if taken).
-        #[arg(long, short)]
+        #[arg(long, short, conflicts_with = "resume")]
         out: Option<PathBuf>,
+        /// Continue the run in RUN_DIR from its last resume point, with the experiment
+        /// it was started with (`--set train.steps=N` extends a finished run).
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
         /// Plain progress lines instead of a progress bar.
         #[arg(long)]
         plain: bool,

@@ -113,7 +113,7 @@ fn train(
             for (total, t) in per_objective.iter_mut().zip(transform_times) {
                 *total += t;
             }
-            let (_, _, times) = trainer.step(model, &prepared, step)?;
+            let times = trainer.step(model, &prepared, step)?.times;
             phase[0] += times.forward;
             phase[1] += times.backward;
             phase[2] += times.update;

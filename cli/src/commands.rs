@@ -5,14 +5,14 @@ use crate::fetch::{default_cache_dir, fetch_corpus, locate_corpus, warn_mismatch
 use crate::progress::{PlainReporter, ProgressReporter};
 use crate::report::{self, summary_table};
 use crate::serving::ExportChecks;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use xp_framework::config::Experiment;
 use xp_framework::data::Corpus;
 use xp_framework::gradcheck::gradient_check;
 use xp_framework::objective::{config_fields, registered, ObjectiveError, ObjectiveSettings};
-use xp_framework::train::{self, Reporter, RunDir, Session};
+use xp_framework::train::{self, Reporter, ResumePoint, RunDir, Session, TrainOptions};
 use xp_framework::XpError;
 
 /// Runs one parsed command.
@@ -20,9 +20,17 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run {
             experiment,
+            set,
             out,
+            resume,
             plain,
-        } => run_experiment(&experiment, out, plain),
+        } => match (resume, experiment) {
+            (Some(dir), _) => crate::resume::resume_run(&dir, &set.all(), plain),
+            (None, Some(experiment)) => {
+                run_experiment(&ExperimentArgs { experiment, set }, out, plain)
+            }
+            (None, None) => bail!("give an experiment file, or --resume RUN_DIR"),
+        },
         Command::Check { experiment } => check(&experiment),
         Command::Parity {
             experiment,
@@ -105,14 +113,30 @@ fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, plain: bool) -> R
         session.corpus_dir.display()
     );
     eprintln!("{}", check_gradients(&session)?);
+    train_and_report(&session, &run, None, plain)
+}
+
+/// Trains `session` into `run` (from `resume` when given), stopping at Ctrl-C or
+/// SIGTERM with a resume point, then writes the reports and prints the summary.
+pub(crate) fn train_and_report(
+    session: &Session,
+    run: &RunDir,
+    resume: Option<ResumePoint>,
+    plain: bool,
+) -> Result<()> {
     let mut reporter: Box<dyn Reporter> = if plain || !std::io::stderr().is_terminal() {
         Box::new(PlainReporter)
     } else {
         Box::new(ProgressReporter::new())
     };
-    let trained = train::train(&session, &run, reporter.as_mut())?;
+    let stop = crate::signals::stop_flag()?;
+    let options = TrainOptions {
+        stop: Some(&stop),
+        resume,
+    };
+    let trained = train::train(session, run, reporter.as_mut(), options)?;
     let summary = &trained.summary;
-    let warnings = report::write_reports(&run, &trained.metrics, summary, &session.model)?;
+    let warnings = report::write_reports(run, &trained.metrics, summary, &session.model)?;
     for warning in warnings {
         eprintln!("warning: {warning}");
     }
@@ -142,7 +166,7 @@ fn device_parity(
     let overrides = args.all_overrides();
     let experiment = with_corpus(Experiment::load(&args.experiment, &overrides)?)?;
     crate::threads::set_threads(experiment.train.threads);
-    let device = match (&args.device, experiment.train.device.as_str()) {
+    let device = match (&args.set.device, experiment.train.device.as_str()) {
         (None, "cpu") => "cuda".to_owned(),
         (_, named) => named.to_owned(),
     };

@@ -18,7 +18,9 @@ mod fetch;
 mod progress;
 mod reeval;
 mod report;
+mod resume;
 mod serving;
+mod signals;
 mod threads;
 
 pub use args::Cli;

@@ -60,7 +60,7 @@ impl Reporter for ProgressReporter {
     }
     fn step(&mut self, step: usize, losses: &[(String, f64)]) {
         self.bar.set_position(step as u64);
-        if step % 10 == 0 {
+        if step.is_multiple_of(10) {
             let parts: Vec<String> = losses.iter().map(|(n, l)| format!("{n} {l:.3}")).collect();
             self.bar.set_message(parts.join(" "));
         }

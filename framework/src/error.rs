@@ -30,6 +30,24 @@ pub enum XpError {
     /// A run directory or checkpoint is unusable.
     #[error("{0}")]
     Run(String),
+    /// The run was asked to stop (SIGINT, SIGTERM) and wrote a resume point.
+    #[error("stopped at step {step}; continue with: xp run --resume {}", run.display())]
+    Interrupted {
+        /// Steps done.
+        step: usize,
+        /// The run directory.
+        run: PathBuf,
+    },
+    /// A loss or gradient stopped being finite.
+    #[error("step {step}: {what} is not finite; the run stopped and keeps {kept}: lower train.lr, raise train.grad_clip, or let train.skip_nonfinite skip such steps")]
+    NotFinite {
+        /// The step.
+        step: usize,
+        /// What was not finite.
+        what: String,
+        /// What the run keeps (its best checkpoint and resume point, by step).
+        kept: String,
+    },
     /// The gradient check found parameters without gradient.
     #[error("gradient check failed:\n{0}")]
     GradientCheck(String),

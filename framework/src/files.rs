@@ -39,7 +39,10 @@ pub fn write_atomic_with(
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let tmp = builder.tempfile_in(dir).map_err(io)?.into_temp_path();
+    let mode = std::fs::metadata(&tmp).map_err(io)?.permissions();
     write(&tmp).map_err(io)?;
+    // Some writers (safetensors) replace the file with their own private one.
+    std::fs::set_permissions(&tmp, mode).map_err(io)?;
     File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     sync_dir(dir).map_err(io)

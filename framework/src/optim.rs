@@ -82,6 +82,55 @@ impl Optimizer {
         })
     }
 
+    /// Updates done so far.
+    pub fn steps(&self) -> i32 {
+        self.steps
+    }
+
+    /// Each parameter's first and second moments, in the order of the `vars` given to
+    /// [`Optimizer::new`].
+    pub fn moments(&self) -> Result<Vec<(Tensor, Tensor)>> {
+        self.slots
+            .iter()
+            .map(|slot| match &slot.moments {
+                Moments::Host { m, v } => {
+                    let (shape, device) = (slot.var.shape(), slot.var.device());
+                    Ok((
+                        Tensor::from_slice(m, shape, device)?,
+                        Tensor::from_slice(v, shape, device)?,
+                    ))
+                }
+                Moments::Tensors { m, v } => Ok((m.copy()?, v.copy()?)),
+            })
+            .collect()
+    }
+
+    /// Puts back what [`Optimizer::steps`] and [`Optimizer::moments`] gave.
+    pub fn restore(&mut self, steps: i32, moments: Vec<(Tensor, Tensor)>) -> Result<()> {
+        if moments.len() != self.slots.len() {
+            candle_core::bail!(
+                "{} moment pairs for {} parameters",
+                moments.len(),
+                self.slots.len()
+            )
+        }
+        for (slot, (m, v)) in self.slots.iter_mut().zip(moments) {
+            let (m, v) = (m.reshape(slot.var.shape())?, v.reshape(slot.var.shape())?);
+            slot.moments = match slot.moments {
+                Moments::Host { .. } => Moments::Host {
+                    m: m.flatten_all()?.to_vec1()?,
+                    v: v.flatten_all()?.to_vec1()?,
+                },
+                Moments::Tensors { .. } => Moments::Tensors {
+                    m: m.to_device(slot.var.device())?,
+                    v: v.to_device(slot.var.device())?,
+                },
+            };
+        }
+        self.steps = steps;
+        Ok(())
+    }
+
     /// One update at learning rate `lr`, gradients multiplied by `grad_scale` (clipping).
     /// Parameters without gradient are left alone. Parameters update in parallel.
     pub fn step(&mut self, grads: &GradStore, lr: f64, grad_scale: f64) -> Result<()> {

@@ -49,7 +49,7 @@ impl SelfAttention {
         kernels: Kernels,
         vb: VarBuilder,
     ) -> Result<Self> {
-        if heads == 0 || dim % heads != 0 {
+        if heads == 0 || !dim.is_multiple_of(heads) {
             candle_core::bail!("model dim {dim} is not divisible by {heads} heads")
         }
         Ok(Self {

@@ -11,7 +11,11 @@ use xp_framework::model::Model;
 use xp_framework::train::{LogRow, RunDir, RunSummary};
 use xp_framework::{Result, XpError};
 
-/// Writes `summary.json`, the figures, and per-class reports of class objectives.
+/// The summary's file name, written last.
+pub const SUMMARY: &str = "summary.json";
+
+/// Writes the figures, the per-class reports of class objectives, and last
+/// `summary.json`.
 /// Returns warnings for outputs that could not be drawn (e.g. no font for figures).
 pub fn write_reports(
     run: &RunDir,
@@ -19,8 +23,6 @@ pub fn write_reports(
     summary: &RunSummary,
     model: &Model,
 ) -> Result<Vec<String>> {
-    let json = serde_json::to_string_pretty(summary).map_err(|e| XpError::Run(e.to_string()))?;
-    xp_framework::files::write_atomic(&run.file("summary.json"), json.as_bytes())?;
     let mut warnings = Vec::new();
     let mut figure = |r: std::result::Result<(), String>| {
         if let Err(e) = r {
@@ -58,5 +60,8 @@ pub fn write_reports(
             &matrix,
         ));
     }
+    // Last: a run with a summary has all its reports.
+    let json = serde_json::to_string_pretty(summary).map_err(|e| XpError::Run(e.to_string()))?;
+    xp_framework::files::write_atomic(&run.file(SUMMARY), json.as_bytes())?;
     Ok(warnings)
 }

@@ -195,6 +195,11 @@ pub struct TrainConfig {
     /// `auto` (default), `fused` or `composed`: the layers' implementation. Both give
     /// the same maths; the fused CPU kernels are faster.
     pub kernels: KernelChoice,
+    /// Write a resume point every this many steps; 0: at every evaluation.
+    pub checkpoint_every: usize,
+    /// Steps whose loss or gradient is not finite that may be skipped (no update)
+    /// before the run stops; 0: stop at the first.
+    pub skip_nonfinite: usize,
 }
 
 impl Default for TrainConfig {
@@ -215,6 +220,8 @@ impl Default for TrainConfig {
             threads: 2,
             ema: 0.0,
             kernels: KernelChoice::Auto,
+            checkpoint_every: 0,
+            skip_nonfinite: 0,
         }
     }
 }

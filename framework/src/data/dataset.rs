@@ -75,6 +75,25 @@ impl Shuffler {
         }
     }
 
+    /// The current epoch's order and the position in it.
+    pub fn position(&self) -> (&[usize], usize) {
+        (&self.indices, self.cursor)
+    }
+
+    /// Continues from `position` (see [`Shuffler::position`]); refuses an order that
+    /// is not a permutation of this shuffler's names.
+    pub fn restore(&mut self, order: Vec<usize>, cursor: usize) -> Result<(), String> {
+        let mut mine = self.indices.clone();
+        let mut theirs = order.clone();
+        mine.sort_unstable();
+        theirs.sort_unstable();
+        if mine != theirs || cursor > order.len() {
+            return Err("the saved data order is not one of this split's names".into());
+        }
+        (self.indices, self.cursor) = (order, cursor);
+        Ok(())
+    }
+
     /// The next batch's indices.
     pub fn next_batch(&mut self, rng: &mut SmallRng) -> &[usize] {
         if self.cursor + self.batch_size > self.indices.len() {

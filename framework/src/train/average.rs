@@ -51,6 +51,33 @@ impl WeightAverage {
         })
     }
 
+    /// Updates folded in so far, and the averages in parameter order (call it with
+    /// the live weights in place).
+    pub fn state(&self) -> Result<(usize, Vec<Tensor>)> {
+        let averages = self
+            .shadow
+            .iter()
+            .map(|(_, a)| a.copy())
+            .collect::<Result<_>>()?;
+        Ok((self.updates, averages))
+    }
+
+    /// Puts back what [`WeightAverage::state`] gave.
+    pub fn restore(&mut self, updates: usize, averages: Vec<Tensor>) -> Result<()> {
+        if averages.len() != self.shadow.len() {
+            candle_core::bail!(
+                "{} averages for {} parameters",
+                averages.len(),
+                self.shadow.len()
+            )
+        }
+        for ((var, avg), saved) in self.shadow.iter_mut().zip(averages) {
+            *avg = saved.reshape(var.shape())?.to_device(var.device())?;
+        }
+        self.updates = updates;
+        Ok(())
+    }
+
     /// Exchanges the averaged and the live weights: call it before evaluating or
     /// saving the average, and again after, to train on.
     pub fn swap(&mut self) -> Result<()> {

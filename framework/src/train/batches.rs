@@ -9,7 +9,19 @@ use crate::model::Model;
 use crate::objective::Prepared;
 use crate::SmallRng;
 use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+/// Where a [`Batches`] source stands (see [`Batches::position`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchesPosition {
+    /// The generator's four state words.
+    pub rng: [u64; 4],
+    /// The epoch's order of names.
+    pub order: Vec<usize>,
+    /// The next name's place in `order`.
+    pub cursor: usize,
+}
 
 /// An endless source of training batches.
 pub struct Batches<'a> {
@@ -41,6 +53,24 @@ impl<'a> Batches<'a> {
         }
     }
 
+    /// Where the source stands: the generator's state, the epoch's order and the
+    /// position in it.
+    pub fn position(&self) -> Result<BatchesPosition, String> {
+        let (order, cursor) = self.shuffler.position();
+        Ok(BatchesPosition {
+            rng: rng_state(&self.rng)?,
+            order: order.to_vec(),
+            cursor,
+        })
+    }
+
+    /// Continues from `position`.
+    pub fn restore(&mut self, position: BatchesPosition) -> Result<(), String> {
+        self.shuffler.restore(position.order, position.cursor)?;
+        self.rng = rng_from_state(position.rng);
+        Ok(())
+    }
+
     /// The next batch, prepared for each objective of `model`.
     pub fn next(&mut self, model: &Model) -> Vec<Prepared> {
         self.next_timed(model).0
@@ -53,5 +83,52 @@ impl<'a> Batches<'a> {
             .batch(self.shuffler.next_batch(&mut self.rng))
             .training();
         model.prepare_timed(&names, &mut self.rng)
+    }
+}
+
+/// The four state words of `rng`. rand gives no accessor, so they are read from its
+/// `Debug` form (`SmallRng(Xoshiro256PlusPlus { s: [..] })`); the round trip is
+/// tested, and a change of that form is an error, not a wrong stream.
+fn rng_state(rng: &SmallRng) -> Result<[u64; 4], String> {
+    let text = format!("{rng:?}");
+    let words: Vec<u64> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let state: [u64; 4] = match words[..] {
+        [.., a, b, c, d] if text.contains("Xoshiro256PlusPlus") => [a, b, c, d],
+        _ => return Err(format!("cannot read the generator's state from {text}")),
+    };
+    if rng_from_state(state) != *rng {
+        return Err(format!(
+            "the generator's state read from {text} does not rebuild it"
+        ));
+    }
+    Ok(state)
+}
+
+/// The generator whose state words are `state` (xoshiro256++ seeds are its state).
+fn rng_from_state(state: [u64; 4]) -> SmallRng {
+    let mut seed = [0u8; 32];
+    for (chunk, word) in seed.chunks_exact_mut(8).zip(state) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    SmallRng::from_seed(seed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    #[test]
+    fn a_generator_continues_from_its_saved_state() -> Result<(), String> {
+        let mut rng = SmallRng::seed_from_u64(1234);
+        let _: [u64; 7] = rng.random();
+        let mut restored = rng_from_state(rng_state(&rng)?);
+        let (a, b): ([u64; 16], [u64; 16]) = (rng.random(), restored.random());
+        assert_eq!(a, b);
+        Ok(())
     }
 }

@@ -69,7 +69,8 @@ impl Checkpointer {
 
     /// Records `score` at `step`.
     fn judge(&mut self, step: usize, score: f64) -> Verdict {
-        let improved = score < self.best;
+        // A figure that is not finite is never the best.
+        let improved = score.is_finite() && score < self.best;
         if improved {
             (self.best, self.best_step, self.stale) = (score, step, 0);
         } else {
@@ -79,6 +80,18 @@ impl Checkpointer {
             improved,
             stop: self.patience > 0 && self.stale >= self.patience,
         }
+    }
+
+    /// `(best score, its step, evaluations since)`, the best `None` before any.
+    pub fn state(&self) -> (Option<f64>, usize, usize) {
+        let best = self.best.is_finite().then_some(self.best);
+        (best, self.best_step, self.stale)
+    }
+
+    /// Puts back what [`Checkpointer::state`] gave.
+    pub fn restore_state(&mut self, (best, best_step, stale): (Option<f64>, usize, usize)) {
+        self.best = best.unwrap_or(f64::INFINITY);
+        (self.best_step, self.stale) = (best_step, stale);
     }
 
     /// The step whose weights were saved last (0 before any).
@@ -97,6 +110,12 @@ impl Checkpointer {
 
     /// Loads the best weights back into `params`.
     pub fn restore(&self, params: &ParamStore, device: &Device) -> Result<()> {
+        if self.best_step == 0 {
+            return Err(crate::XpError::Run(format!(
+                "no evaluation gave a finite validation {}, so no checkpoint was saved: lower train.lr or raise train.grad_clip",
+                self.monitor.describe()
+            )));
+        }
         params.copy_from(&ParamStore::load(&self.path, device)?)
     }
 }

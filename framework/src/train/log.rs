@@ -7,6 +7,10 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+const CSV: &str = "metrics.csv";
+const JSONL: &str = "metrics.jsonl";
+const HEADER: &str = "step,split,objective,loss,accuracy,lr";
+
 /// One logged row.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct LogRow {
@@ -36,22 +40,54 @@ pub struct MetricsLog {
 impl MetricsLog {
     /// Creates `metrics.csv` and `metrics.jsonl` in `dir`.
     pub fn create(dir: &Path) -> Result<Self> {
-        let open = |name: &str| {
+        Self::start(dir, format!("{HEADER}\n"), String::new(), Vec::new())
+    }
+
+    /// Reopens the logs of a run resumed after `step`: rows of later evaluations
+    /// (logged before the run stopped, after its resume point) are dropped, to be
+    /// logged again; the rows kept are the files' own bytes.
+    pub fn resume(dir: &Path, step: usize) -> Result<Self> {
+        let read = |name: &str| {
             let path = dir.join(name);
-            File::create(&path)
+            std::fs::read_to_string(&path).map_err(|e| XpError::read(path, e))
+        };
+        let (csv, jsonl) = (read(CSV)?, read(JSONL)?);
+        let mut kept_csv = format!("{HEADER}\n");
+        for line in csv.lines().skip(1) {
+            let row_step = line.split(',').next().and_then(|s| s.parse::<usize>().ok());
+            if row_step.is_some_and(|s| s <= step) {
+                kept_csv.extend([line, "\n"]);
+            }
+        }
+        let (mut kept_jsonl, mut rows) = (String::new(), Vec::new());
+        for line in jsonl.lines() {
+            let Ok(row) = serde_json::from_str::<LogRow>(line) else {
+                continue; // a line cut short by the stop
+            };
+            if row.step <= step {
+                kept_jsonl.extend([line, "\n"]);
+                rows.push(row);
+            }
+        }
+        Self::start(dir, kept_csv, kept_jsonl, rows)
+    }
+
+    /// Writes the logs' first bytes atomically, then opens them to append.
+    fn start(dir: &Path, csv: String, jsonl: String, rows: Vec<LogRow>) -> Result<Self> {
+        let open = |name: &str, text: &str| {
+            let path = dir.join(name);
+            crate::files::write_atomic(&path, text.as_bytes())?;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
                 .map(BufWriter::new)
                 .map_err(|e| XpError::write(path, e))
         };
-        let mut csv = open("metrics.csv")?;
-        let jsonl = open("metrics.jsonl")?;
-        let csv_path = dir.join("metrics.csv");
-        writeln!(csv, "step,split,objective,loss,accuracy,lr")
-            .map_err(|e| XpError::write(&csv_path, e))?;
         Ok(Self {
-            csv,
-            jsonl,
-            csv_path,
-            rows: Vec::new(),
+            csv: open(CSV, &csv)?,
+            jsonl: open(JSONL, &jsonl)?,
+            csv_path: dir.join(CSV),
+            rows,
         })
     }
 

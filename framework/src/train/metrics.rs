@@ -52,6 +52,21 @@ impl Tally {
         self.predictions.extend(other.predictions);
     }
 
+    /// `(loss sum, correct, count)`, weighted by targets: what a resume point keeps.
+    pub fn sums(&self) -> [f64; 3] {
+        [self.loss_sum, self.correct, self.count]
+    }
+
+    /// A tally holding `sums` (see [`Tally::sums`]).
+    pub fn from_sums([loss_sum, correct, count]: [f64; 3]) -> Self {
+        Self {
+            loss_sum,
+            correct,
+            count,
+            predictions: Vec::new(),
+        }
+    }
+
     /// True when nothing was added.
     pub fn is_empty(&self) -> bool {
         self.count == 0.0
@@ -156,6 +171,16 @@ impl TrainWindow {
             )));
         }
         Ok(losses)
+    }
+
+    /// Each objective's sums (see [`Tally::sums`]).
+    pub fn sums(&self) -> Vec<[f64; 3]> {
+        self.tallies.iter().map(Tally::sums).collect()
+    }
+
+    /// Puts back what [`TrainWindow::sums`] gave.
+    pub fn restore(&mut self, sums: &[[f64; 3]]) {
+        self.tallies = sums.iter().copied().map(Tally::from_sums).collect();
     }
 
     /// The window's metrics; the window starts again empty.

@@ -83,7 +83,7 @@ pub fn step_losses(experiment: Experiment, steps: usize) -> Result<Vec<Vec<(Stri
     let mut batches = Batches::training(&session);
     (0..steps)
         .map(|step| {
-            let (outputs, _, _) = trainer.step(model, &batches.next(model), step)?;
+            let outputs = trainer.step(model, &batches.next(model), step)?.outputs;
             let mut losses = Vec::with_capacity(outputs.len() + 1);
             for (active, out) in model.objectives.iter().zip(&outputs) {
                 losses.push((active.name.clone(), out.loss.to_scalar::<f32>()? as f64));

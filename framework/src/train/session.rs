@@ -6,7 +6,10 @@ use crate::error::{Result, XpError};
 use crate::model::{DataInfo, Model};
 use crate::params::ParamStore;
 use candle_core::Device;
+use std::fs::File;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// An experiment with its corpus read, split, and its model built.
 pub struct Session {
@@ -100,11 +103,14 @@ impl Session {
     }
 }
 
-/// A run's folder: experiment, vocabulary, best checkpoint, metrics, figures.
+/// A run's folder: experiment, vocabulary, best checkpoint, metrics, figures, resume
+/// point. One opened to write holds its lock (see [`RunDir::create`]).
 #[derive(Debug, Clone)]
 pub struct RunDir {
     /// The folder.
     pub path: PathBuf,
+    /// The locked `.xp.lock`, while this process writes the run.
+    _lock: Option<Arc<File>>,
 }
 
 impl RunDir {
@@ -115,20 +121,42 @@ impl RunDir {
     /// File of the vocabulary and labels.
     pub const VOCAB: &'static str = "vocab.json";
 
-    /// Creates `path` for a new run; refuses one that already holds a run.
+    /// The lock file.
+    const LOCK: &'static str = ".xp.lock";
+
+    /// Creates `path` for a new run and locks it; refuses one that already holds a
+    /// run, or that another process is writing.
     pub fn create(path: &Path) -> Result<Self> {
+        std::fs::create_dir_all(path).map_err(|e| XpError::write(path, e))?;
+        let lock = lock(path)?;
         if path.join(Self::EXPERIMENT).exists() {
             return Err(XpError::Run(format!(
-                "{} already holds a run: choose another --out, or move that run away",
+                "{} already holds a run: choose another --out, move that run away, or continue it with `xp run --resume {}`",
+                path.display(),
                 path.display()
             )));
         }
-        std::fs::create_dir_all(path).map_err(|e| XpError::write(path, e))?;
-        let probe = path.join(".xp-write-test");
-        std::fs::write(&probe, b"").map_err(|e| XpError::write(path, e))?;
-        let _ = std::fs::remove_file(probe);
         Ok(Self {
             path: path.to_path_buf(),
+            _lock: Some(Arc::new(lock)),
+        })
+    }
+
+    /// Opens the run at `path` to continue it and locks it; refuses a folder without
+    /// a run, or one another process is writing.
+    pub fn reopen(path: &Path) -> Result<Self> {
+        if !path.join(Self::EXPERIMENT).exists() {
+            return Err(XpError::Run(format!(
+                "{} is not a run directory: it has no {}",
+                path.display(),
+                Self::EXPERIMENT
+            )));
+        }
+        let lock = lock(path)?;
+        remove_temporaries(path)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            _lock: Some(Arc::new(lock)),
         })
     }
 
@@ -153,6 +181,7 @@ impl RunDir {
     pub fn load(path: &Path, device: &Device) -> Result<(Experiment, DataInfo, Model)> {
         let dir = Self {
             path: path.to_path_buf(),
+            _lock: None,
         };
         let exp_path = dir.file(Self::EXPERIMENT);
         if !exp_path.exists() {
@@ -173,4 +202,51 @@ impl RunDir {
         })?;
         Ok((experiment, info, model))
     }
+}
+
+/// Locks `dir/.xp.lock` for this process (an advisory lock the system drops when the
+/// process ends, however it ends) and writes this process's id in it; a lock held by
+/// a live process is refused with that process's id.
+fn lock(dir: &Path) -> Result<File> {
+    let path = dir.join(RunDir::LOCK);
+    let io = |e| XpError::write(&path, e);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io)?;
+    if let Err(e) = file.try_lock() {
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        let holder = holder.trim();
+        return Err(XpError::Run(match e {
+            std::fs::TryLockError::WouldBlock => format!(
+                "{} is being written by another xp (process {}): wait for it to end, or stop it",
+                dir.display(),
+                if holder.is_empty() { "unknown" } else { holder }
+            ),
+            std::fs::TryLockError::Error(e) => format!("cannot lock {}: {e}", path.display()),
+        }));
+    }
+    file.set_len(0).map_err(io)?;
+    file.rewind().map_err(io)?;
+    write!(file, "{}", std::process::id()).map_err(io)?;
+    file.flush().map_err(io)?;
+    Ok(file)
+}
+
+/// Removes what writers killed mid-file left in `dir`: their temporary files.
+fn remove_temporaries(dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| XpError::read(dir, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".xp-tmp-") || name.starts_with(".tmp") {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| XpError::write(path, e))?;
+        }
+    }
+    Ok(())
 }

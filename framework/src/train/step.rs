@@ -8,7 +8,7 @@ use crate::model::{Model, ObjectiveOutput};
 use crate::objective::Prepared;
 use crate::optim::{clip_factor, learning_rate, Optimizer};
 use candle_core::backprop::GradStore;
-use candle_core::Var;
+use candle_core::{Tensor, Var};
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
 use xp_models::Mode;
@@ -28,9 +28,37 @@ pub struct StepTimes {
 pub struct Trainer {
     optimizer: Optimizer,
     vars: Vec<Var>,
+    names: Vec<String>,
     config: TrainConfig,
     seed: u64,
     slices: usize,
+}
+
+/// What one training step did.
+pub struct Step {
+    /// Each objective's output on the batch (for metrics).
+    pub outputs: Vec<ObjectiveOutput>,
+    /// The learning rate used.
+    pub lr: f64,
+    /// The phase times.
+    pub times: StepTimes,
+    /// What was not finite (`the loss of MLM`, `the gradient`), when something was:
+    /// the weights were then left as they were.
+    pub not_finite: Option<String>,
+}
+
+/// Names the first loss of `outputs` that is not finite.
+fn not_finite(model: &Model, outputs: &[ObjectiveOutput]) -> Result<Option<String>> {
+    for (active, out) in model.objectives.iter().zip(outputs) {
+        let loss = out
+            .loss
+            .to_dtype(candle_core::DType::F64)?
+            .to_scalar::<f64>()?;
+        if !loss.is_finite() {
+            return Ok(Some(format!("the loss of {} ({loss})", active.name)));
+        }
+    }
+    Ok(None)
 }
 
 /// One slice's forward and backward.
@@ -43,7 +71,7 @@ struct SliceResult {
 impl Trainer {
     /// A fresh optimiser over every parameter of `model`.
     pub fn new(model: &Model, config: &TrainConfig, seed: u64) -> Result<Self> {
-        let vars: Vec<Var> = model.params.vars().into_iter().map(|(_, v)| v).collect();
+        let (names, vars): (Vec<String>, Vec<Var>) = model.params.vars().into_iter().unzip();
         Ok(Self {
             optimizer: Optimizer::new(
                 vars.clone(),
@@ -52,21 +80,47 @@ impl Trainer {
                 model.kernels,
             )?,
             vars,
+            names,
             config: config.clone(),
             seed,
             slices: slice_count(config.threads, &model.device),
         })
     }
 
-    /// Trains on `prepared` as 0-based step `step`; returns the outputs (for metrics),
-    /// the learning rate used, and the phase times. The batch is cut into slices that
-    /// run on the thread pool (see [`super::slices`]).
-    pub fn step(
-        &mut self,
-        model: &Model,
-        prepared: &[Prepared],
-        step: usize,
-    ) -> Result<(Vec<ObjectiveOutput>, f64, StepTimes)> {
+    /// Names the parameters whose gradient in `grads` is not finite (the parameter
+    /// names say which encoder layer or objective head they belong to).
+    fn gradient_not_finite(&self, grads: &GradStore) -> Result<String> {
+        let mut bad = Vec::new();
+        for (name, var) in self.names.iter().zip(&self.vars) {
+            if let Some(g) = grads.get(var) {
+                let sum = g.sqr()?.sum_all()?.to_dtype(candle_core::DType::F64)?;
+                if !sum.to_scalar::<f64>()?.is_finite() {
+                    bad.push(name.as_str());
+                }
+            }
+        }
+        let shown = bad.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+        let more = bad.len().saturating_sub(3);
+        Ok(match more {
+            0 => format!("the gradient of {shown}"),
+            n => format!("the gradient of {shown} and {n} more"),
+        })
+    }
+
+    /// The optimiser's updates so far and its moments, in parameter-name order.
+    pub fn optimizer_state(&self) -> Result<(i32, Vec<(Tensor, Tensor)>)> {
+        Ok((self.optimizer.steps(), self.optimizer.moments()?))
+    }
+
+    /// Puts back what [`Trainer::optimizer_state`] gave.
+    pub fn restore_optimizer(&mut self, steps: i32, moments: Vec<(Tensor, Tensor)>) -> Result<()> {
+        Ok(self.optimizer.restore(steps, moments)?)
+    }
+
+    /// Trains on `prepared` as 0-based step `step` (see [`Step`]). The batch is cut
+    /// into slices that run on the thread pool (see [`super::slices`]). A loss or
+    /// gradient that is not finite leaves the weights as they were.
+    pub fn step(&mut self, model: &Model, prepared: &[Prepared], step: usize) -> Result<Step> {
         let t0 = Instant::now();
         let slices = Slices::new(prepared, self.slices);
         let seed = self
@@ -91,15 +145,27 @@ impl Trainer {
         let (outputs, stores): (Vec<_>, Vec<_>) =
             results.into_iter().map(|r| (r.outputs, r.grads)).unzip();
         let grads = sum_gradients(stores, &self.vars)?;
-        let (_, factor) = clip_factor(&grads, &self.vars, self.config.grad_clip)?;
+        let (norm, factor) = clip_factor(&grads, &self.vars, self.config.grad_clip)?;
+        let outputs = merge_outputs(outputs, &slices.shares)?;
+        let not_finite = match not_finite(model, &outputs)? {
+            None if !norm.is_finite() => Some(self.gradient_not_finite(&grads)?),
+            found => found,
+        };
         let lr = learning_rate(&self.config, step);
-        self.optimizer.step(&grads, lr, factor)?;
+        if not_finite.is_none() {
+            self.optimizer.step(&grads, lr, factor)?;
+        }
         let times = StepTimes {
             forward,
             backward: (t1 - t0).saturating_sub(forward),
             update: t1.elapsed(),
         };
-        Ok((merge_outputs(outputs, &slices.shares)?, lr, times))
+        Ok(Step {
+            outputs,
+            lr,
+            times,
+            not_finite,
+        })
     }
 }
 

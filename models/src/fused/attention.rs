@@ -81,7 +81,7 @@ impl AttentionOp {
     fn dims(&self, width: usize) -> Result<Dims> {
         let (batch, seq) = self.rows.grid_dims();
         let dim = width / 3;
-        if width % 3 != 0 || dim % self.heads != 0 {
+        if !width.is_multiple_of(3) || !dim.is_multiple_of(self.heads) {
             candle_core::bail!(
                 "attention: {width} columns are not 3 x {} heads",
                 self.heads

@@ -1,0 +1,223 @@
+//! Resume points: what a run needs to continue exactly where it stopped, in one file
+//! written atomically (`resume.safetensors`): the live weights, the optimiser's
+//! moments, the weight average, and as JSON in the file's metadata the step, the
+//! data order and the generator's state, the early-stopping state, the running train
+//! losses, and the experiment it was written under. A run resumed from it ends with
+//! the files an uninterrupted run writes, byte for byte.
+
+use super::BatchesPosition;
+use crate::error::{Result, XpError};
+use crate::params::ParamStore;
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The metadata key holding the JSON state.
+const STATE_KEY: &str = "xp.resume";
+
+/// Everything of a resume point but the tensors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResumeState {
+    /// Layout version.
+    pub format: u32,
+    /// Optimiser steps done.
+    pub step: usize,
+    /// The run's resolved experiment (TOML) when the point was written.
+    pub experiment: String,
+    /// The optimiser's update count.
+    pub optimizer_steps: i32,
+    /// The training batches' position.
+    pub batches: BatchesPosition,
+    /// Early stopping: best monitored figure, its step, evaluations since.
+    pub best: Option<f64>,
+    /// Step of the best checkpoint.
+    pub best_step: usize,
+    /// Evaluations without improvement.
+    pub stale: usize,
+    /// The running train losses since the last evaluation (see `Tally::sums`).
+    pub window: Vec<[f64; 3]>,
+    /// Updates folded into the weight average, when averaging.
+    pub average_updates: Option<usize>,
+    /// Steps skipped for a loss or gradient that was not finite.
+    pub skipped: usize,
+    /// Whether patience had run out.
+    pub stopped_early: bool,
+    /// Wall time of the loop so far, evaluations included.
+    pub train_seconds: f64,
+    /// Wall time of evaluations so far.
+    pub eval_seconds: f64,
+}
+
+/// The tensors of a resume point, by parameter name.
+#[derive(Debug, Clone, Default)]
+pub struct ResumeTensors {
+    /// The live weights.
+    pub weights: Vec<(String, Tensor)>,
+    /// The optimiser's first and second moments.
+    pub moments: Vec<(String, (Tensor, Tensor))>,
+    /// The weight average, when averaging.
+    pub averages: Vec<(String, Tensor)>,
+}
+
+/// A resume point read back.
+#[derive(Debug, Clone)]
+pub struct ResumePoint {
+    /// The state.
+    pub state: ResumeState,
+    tensors: HashMap<String, Tensor>,
+}
+
+impl ResumeState {
+    /// The version of this layout.
+    pub const FORMAT: u32 = 1;
+}
+
+impl ResumePoint {
+    /// The file name in a run directory.
+    pub const FILE: &'static str = "resume.safetensors";
+
+    /// Writes `state` and `tensors` to `path`, whole or not at all.
+    pub fn save(path: &Path, state: &ResumeState, tensors: &ResumeTensors) -> Result<()> {
+        let mut all: Vec<(String, Tensor)> = Vec::new();
+        for (name, t) in &tensors.weights {
+            all.push((format!("weight/{name}"), t.clone()));
+        }
+        for (name, (m, v)) in &tensors.moments {
+            all.push((format!("adam.m/{name}"), m.clone()));
+            all.push((format!("adam.v/{name}"), v.clone()));
+        }
+        for (name, t) in &tensors.averages {
+            all.push((format!("average/{name}"), t.clone()));
+        }
+        let json = serde_json::to_string(state).map_err(|e| XpError::Run(e.to_string()))?;
+        let metadata = HashMap::from([(STATE_KEY.to_owned(), json)]);
+        crate::files::write_atomic_with(path, |tmp| {
+            safetensors::serialize_to_file(all, Some(metadata), tmp).map_err(std::io::Error::other)
+        })
+    }
+
+    /// Reads the resume point at `path`, its tensors onto `device`.
+    pub fn load(path: &Path, device: &Device) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| XpError::read(path, e))?;
+        let corrupt = |why: String| {
+            XpError::Run(format!(
+                "{} is not a usable resume point ({why}): start the run again, or copy back an intact resume.safetensors",
+                path.display()
+            ))
+        };
+        let (_, header) =
+            safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        let json = header
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(STATE_KEY))
+            .ok_or_else(|| corrupt(format!("no {STATE_KEY} metadata")))?;
+        let state: ResumeState = serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
+        if state.format != ResumeState::FORMAT {
+            return Err(corrupt(format!(
+                "layout {} where this xp reads {}",
+                state.format,
+                ResumeState::FORMAT
+            )));
+        }
+        let tensors = candle_core::safetensors::load_buffer(&bytes, device)
+            .map_err(|e| corrupt(e.to_string()))?;
+        Ok(Self { state, tensors })
+    }
+
+    /// The saved tensor of `kind` (`weight`, `adam.m`, `adam.v`, `average`) for
+    /// parameter `name`.
+    fn tensor(&self, kind: &str, name: &str) -> Result<Tensor> {
+        self.tensors
+            .get(&format!("{kind}/{name}"))
+            .cloned()
+            .ok_or_else(|| {
+                XpError::Run(format!(
+                    "the resume point has no {kind} of parameter {name}: it belongs to another model"
+                ))
+            })
+    }
+
+    /// The saved tensors of `kind` for every parameter of `params`, in name order.
+    pub fn tensors(&self, kind: &str, params: &ParamStore) -> Result<Vec<Tensor>> {
+        params
+            .vars()
+            .iter()
+            .map(|(name, _)| self.tensor(kind, name))
+            .collect()
+    }
+
+    /// Sets every parameter of `params` to its saved live weight.
+    pub fn restore_weights(&self, params: &ParamStore) -> Result<()> {
+        for ((_, var), saved) in params.vars().iter().zip(self.tensors("weight", params)?) {
+            var.set(&saved.reshape(var.shape())?.to_device(var.device())?)?;
+        }
+        Ok(())
+    }
+
+    /// The saved optimiser moments, in name order.
+    pub fn moments(&self, params: &ParamStore) -> Result<Vec<(Tensor, Tensor)>> {
+        let m = self.tensors("adam.m", params)?;
+        let v = self.tensors("adam.v", params)?;
+        Ok(m.into_iter().zip(v).collect())
+    }
+}
+
+/// The dotted fields whose values differ between two experiments (TOML texts), or
+/// that only one of them has; `train.steps`, which may be raised to extend a run, is
+/// left out.
+pub fn changed_fields(saved: &str, current: &str) -> Result<Vec<String>> {
+    let parse = |text: &str| {
+        toml::from_str::<toml::Table>(text)
+            .map_err(|e| XpError::Run(format!("cannot read an experiment: {e}")))
+    };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    flatten("", &parse(saved)?, &mut a);
+    flatten("", &parse(current)?, &mut b);
+    let mut changed: Vec<String> = a
+        .iter()
+        .filter(|(k, v)| b.iter().find(|(k2, _)| k2 == k).map(|(_, v2)| v2) != Some(v))
+        .chain(b.iter().filter(|(k, _)| !a.iter().any(|(k2, _)| k2 == k)))
+        .map(|(k, _)| k.clone())
+        .filter(|k| k != "train.steps")
+        .collect();
+    changed.sort();
+    changed.dedup();
+    Ok(changed)
+}
+
+/// Every leaf of `table` as `(dotted key, value)`.
+fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
+    for (key, value) in table {
+        let key = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            toml::Value::Table(t) => flatten(&key, t, out),
+            v => out.push((key, v.clone())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_fields_are_named_and_steps_may_change() -> Result<()> {
+        let saved = "name = \"a\"\n[train]\nsteps = 10\nlr = 0.1\n[objectives.CLS]\nweight = 1.0\n";
+        let same = changed_fields(saved, &saved.replace("steps = 10", "steps = 20"))?;
+        assert!(same.is_empty(), "{same:?}");
+        let current = saved
+            .replace("lr = 0.1", "lr = 0.2")
+            .replace("weight = 1.0", "weight = 1.0\ndetach = true");
+        assert_eq!(
+            changed_fields(saved, &current)?,
+            ["objectives.CLS.detach", "train.lr"]
+        );
+        Ok(())
+    }
+}
