@@ -386,3 +386,55 @@ fn a_loss_that_is_not_finite_stops_the_run_cleanly() {
         );
     }
 }
+
+#[test]
+fn a_resume_with_another_experiment_is_refused_naming_the_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    trained(dir.path(), &run, 20);
+    let run_arg = run.to_str().unwrap();
+    let resume = |extra: &[&str]| {
+        let args = [&["run", "--resume", run_arg, "--plain"][..], extra].concat();
+        finish(xp_child(&args))
+    };
+    let (ok, err) = resume(&["--set", "model.dim=8", "--set", "train.lr=0.5"]);
+    assert!(!ok && err.contains("in model.dim, train.lr:"), "{err}");
+    let experiment = run.join("experiment.toml");
+    let text = std::fs::read_to_string(&experiment).unwrap();
+    std::fs::write(&experiment, text.replace("seed = 7", "seed = 8")).unwrap();
+    let (ok, err) = resume(&[]);
+    assert!(!ok && err.contains("differs from the experiment of its resume point in seed"), "{err}");
+    std::fs::write(&experiment, text).unwrap();
+    let (ok, err) = resume(&[]);
+    assert!(!ok && err.contains("is finished at step 20"), "{err}");
+    let (ok, err) = resume(&["--set", "train.steps=30"]);
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn outputs_follow_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = write(
+        dir.path(),
+        "u.toml",
+        &tiny_experiment("u", "[objectives.CLS]\n"),
+    );
+    for (umask, mode) in [("022", 0o644), ("027", 0o640)] {
+        let run = dir.path().join(umask);
+        let script = format!("umask {umask}; exec \"$0\" run \"$1\" --out \"$2\" --plain");
+        let out = Command::new("bash")
+            .args(["-c", &script, env!("CARGO_BIN_EXE_xp")])
+            .args([exp.to_str().unwrap(), run.to_str().unwrap()])
+            .env_remove("XP_DATA_DIR")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        for entry in std::fs::read_dir(&run).unwrap() {
+            use std::os::unix::fs::PermissionsExt;
+            let entry = entry.unwrap();
+            let got = entry.metadata().unwrap().permissions().mode() & 0o777;
+            let name = entry.file_name();
+            assert_eq!(got, mode, "umask {umask}: {name:?} is {got:o}");
+        }
+    }
+}
