@@ -403,7 +403,10 @@ fn a_resume_with_another_experiment_is_refused_naming_the_fields() {
     let text = std::fs::read_to_string(&experiment).unwrap();
     std::fs::write(&experiment, text.replace("seed = 7", "seed = 8")).unwrap();
     let (ok, err) = resume(&[]);
-    assert!(!ok && err.contains("differs from the experiment of its resume point in seed"), "{err}");
+    assert!(
+        !ok && err.contains("differs from the experiment of its resume point in seed"),
+        "{err}"
+    );
     std::fs::write(&experiment, text).unwrap();
     let (ok, err) = resume(&[]);
     assert!(!ok && err.contains("is finished at step 20"), "{err}");
@@ -428,7 +431,11 @@ fn outputs_follow_the_umask() {
             .env_remove("XP_DATA_DIR")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         for entry in std::fs::read_dir(&run).unwrap() {
             use std::os::unix::fs::PermissionsExt;
             let entry = entry.unwrap();

@@ -149,22 +149,61 @@ fn samples_names_reproducibly() {
 
 #[test]
 fn bad_names_get_clear_errors() {
-    assert_clean_failure(&predict(&[""]), "has no character the model reads");
-    assert_clean_failure(&predict(&["123"]), "has no character the model reads");
-    assert_clean_failure(
-        &predict(&["Abcdefghijklmnop"]),
-        "the model reads at most 11",
-    );
-    assert_clean_failure(
-        &predict(&["Mr.Smith"]),
+    // A bad name costs its own row: the error is printed in its place.
+    let row_fails = |out: Output, needle: &str| {
+        assert_clean_failure(&out, "1 of 1 inputs could not be predicted");
+        let rows = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(rows.contains(needle), "expected `{needle}` in: {rows}");
+    };
+    row_fails(predict(&[""]), "has no character the model reads");
+    row_fails(predict(&["123"]), "has no character the model reads");
+    row_fails(predict(&[&"a".repeat(300)]), "the model reads at most 256");
+    row_fails(
+        predict(&["Mr.Smith"]),
         "character '.' is not in the model's vocabulary",
     );
-    assert_clean_failure(&predict(&["--objective", "mlm", "Martin"]), "has no [MASK]");
+    row_fails(predict(&["--objective", "mlm", "Martin"]), "has no [MASK]");
     assert_clean_failure(
         &predict(&["--objective", "SOP", "Martin"]),
         "has no objective SOP; it has CLS, LA, MLM, NSP",
     );
     assert_clean_failure(&with_stdin(&[], "\n"), "no names given");
+}
+
+#[test]
+fn a_bad_line_costs_that_line_only() {
+    // Papadopoulos (12 letters) is longer than the training names (4..11): the
+    // sinusoidal positions read it, and its record says so.
+    let out = with_stdin(&["--json"], "Nakamura\nPapadopoulos\nSchmidt\n");
+    let records: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = records
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Nakamura", "Papadopoulos", "Schmidt"]);
+    assert_eq!(records[1]["outside_training_lengths"], true);
+    assert!(records[0].get("outside_training_lengths").is_none());
+    // An unreadable line gets an error record in its place; the others are kept.
+    let out = with_stdin(&["--json"], "Nakamura\n12345\nSchmidt\n");
+    assert_clean_failure(&out, "1 of 3 inputs could not be predicted");
+    let records: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[1]["name"], "12345");
+    assert!(records[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("no character"));
+    assert!(records[0]["top"].is_array() && records[2]["top"].is_array());
+    // The table shows the error in the row.
+    let out = with_stdin(&[], "Nakamura\n12345\n");
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(table.lines().nth(1).unwrap().contains("error:"), "{table}");
 }
 
 #[test]

@@ -121,42 +121,80 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         return Ok(());
     }
     let inputs = inputs(&args.names)?;
-    if served.classes.is_some() {
-        let results =
+    let failed = if served.classes.is_some() {
+        let answers =
             predict::classify(&mut model, &objective, &inputs, args.top_k, args.batch_size)?;
-        for r in results {
-            if args.json {
-                println!("{}", serde_json::to_string(&r)?);
-            } else {
-                let top: Vec<String> = r
-                    .top
-                    .iter()
-                    .map(|s| format!("{} {:.3}", s.label, s.probability))
-                    .collect();
-                println!("{:<20} {}", r.name, top.join("  "));
-            }
-        }
+        print_answers(&inputs, answers, args.json, |r| {
+            let top: Vec<String> = r
+                .top
+                .iter()
+                .map(|s| format!("{} {:.3}", s.label, s.probability))
+                .collect();
+            (top.join("  "), r.outside_training_lengths)
+        })?
     } else {
-        for f in predict::fill_masks(&mut model, &objective, &inputs, args.top_k)? {
-            if args.json {
-                println!("{}", serde_json::to_string(&f)?);
-            } else {
-                let masks: Vec<String> = f
-                    .masks
-                    .iter()
-                    .map(|m| {
-                        let top: Vec<String> = m
-                            .iter()
-                            .map(|s| format!("{:?} {:.3}", s.label, s.probability))
-                            .collect();
-                        format!("[{}]", top.join(" "))
-                    })
-                    .collect();
-                println!("{:<20} {:<14} {}", f.input, f.filled, masks.join(" "));
+        let answers = predict::fill_masks(&mut model, &objective, &inputs, args.top_k)?;
+        print_answers(&inputs, answers, args.json, |f| {
+            let masks: Vec<String> = f
+                .masks
+                .iter()
+                .map(|m| {
+                    let top: Vec<String> = m
+                        .iter()
+                        .map(|s| format!("{:?} {:.3}", s.label, s.probability))
+                        .collect();
+                    format!("[{}]", top.join(" "))
+                })
+                .collect();
+            (
+                format!("{:<14} {}", f.filled, masks.join(" ")),
+                f.outside_training_lengths,
+            )
+        })?
+    };
+    if failed > 0 {
+        bail!(
+            "{failed} of {} inputs could not be predicted (see their rows); the others were",
+            inputs.len()
+        );
+    }
+    Ok(())
+}
+
+/// Prints one row (or JSON line) per input in input order: its answer, or its error
+/// in its place; returns how many inputs failed. `row` gives an answer's table text
+/// and whether it lies outside the training lengths.
+fn print_answers<T: serde::Serialize>(
+    inputs: &[String],
+    answers: Vec<predict::Answer<T>>,
+    json: bool,
+    row: impl Fn(&T) -> (String, bool),
+) -> Result<usize> {
+    let mut failed = 0;
+    for (input, answer) in inputs.iter().zip(answers) {
+        match (answer, json) {
+            (Ok(a), true) => println!("{}", serde_json::to_string(&a)?),
+            (Ok(a), false) => {
+                let (text, outside) = row(&a);
+                let note = if outside {
+                    "  (outside the training lengths)"
+                } else {
+                    ""
+                };
+                println!("{input:<20} {text}{note}");
+            }
+            (Err(e), true) => {
+                failed += 1;
+                let record = serde_json::json!({ "name": input, "error": e.to_string() });
+                println!("{record}");
+            }
+            (Err(e), false) => {
+                failed += 1;
+                println!("{input:<20} error: {e}");
             }
         }
     }
-    Ok(())
+    Ok(failed)
 }
 
 /// The names given as arguments, else the lines of standard input.

@@ -129,6 +129,7 @@ fn metadata(
         labels: info.labels.clone(),
         min_len: exp.data.min_len,
         max_len: info.max_len,
+        readable_len: model.encoder.positions().served_rows()? - 1,
         folding: info.folding.clone(),
         objectives,
         weights_sha256: weights_hash(model)?,

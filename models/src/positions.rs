@@ -17,6 +17,9 @@ pub enum PositionEncoding {
 }
 
 impl PositionEncoding {
+    /// Rows of an exported sinusoidal table: `[CLS]` and names of up to 256 characters.
+    pub const SERVED_POSITIONS: usize = 257;
+
     /// Builds the table for `max_positions` positions of width `dim`.
     pub fn new(kind: Positions, max_positions: usize, dim: usize, vb: VarBuilder) -> Result<Self> {
         match kind {
@@ -38,6 +41,28 @@ impl PositionEncoding {
         match self {
             Self::Sinusoidal(t) => t,
             Self::Learned(e) => e.embeddings(),
+        }
+    }
+
+    /// Positions an exported model reads: a sinusoidal table extends to
+    /// [`Self::SERVED_POSITIONS`] (its rows are a function of the position), a learned
+    /// one is what was trained.
+    pub fn served_rows(&self) -> Result<usize> {
+        let own = self.table().dim(0)?;
+        Ok(match self {
+            Self::Sinusoidal(_) => own.max(Self::SERVED_POSITIONS),
+            Self::Learned(_) => own,
+        })
+    }
+
+    /// The table an exported model reads, [`Self::served_rows`] rows.
+    pub fn served_table(&self) -> Result<Tensor> {
+        match self {
+            Self::Sinusoidal(t) => {
+                let (_, dim) = t.dims2()?;
+                sinusoid_table(self.served_rows()?, dim, t.device())
+            }
+            Self::Learned(e) => Ok(e.embeddings().clone()),
         }
     }
 

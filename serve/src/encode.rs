@@ -13,7 +13,10 @@ pub const MASK_MARK: &str = "[MASK]";
 pub struct Tokenizer {
     ids: HashMap<char, i64>,
     tokens: Vec<String>,
-    max_len: usize,
+    /// Lengths of the training names.
+    trained: std::ops::RangeInclusive<usize>,
+    /// The longest name the positions allow.
+    readable_len: usize,
     /// `[PAD]`
     pub pad: i64,
     /// `[CLS]`
@@ -48,7 +51,8 @@ impl Tokenizer {
         Ok(Self {
             ids,
             tokens: info.vocab.clone(),
-            max_len: info.max_len,
+            trained: info.min_len..=info.max_len,
+            readable_len: info.readable_len,
             pad: special("[PAD]")?,
             cls: special("[CLS]")?,
             mask: special("[MASK]")?,
@@ -84,14 +88,19 @@ impl Tokenizer {
                  and \" .,;'\"); give a non-empty name"
             )));
         }
-        if ids.len() > self.max_len {
+        if ids.len() > self.readable_len {
             return Err(ServeError::Input(format!(
-                "{name:?} has {} characters; the model reads at most {}",
+                "{name:?} has {} characters; the model reads at most {} (its positions end there)",
                 ids.len(),
-                self.max_len
+                self.readable_len
             )));
         }
         Ok(ids)
+    }
+
+    /// Whether `len` characters are outside the training names' lengths.
+    pub fn outside_training(&self, len: usize) -> bool {
+        !self.trained.contains(&len)
     }
 
     /// The token string of `id`.

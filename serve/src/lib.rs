@@ -10,7 +10,7 @@ pub mod runtime;
 pub use model::{Logits, ModelInfo, OnnxModel};
 
 /// Why a model could not be served.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServeError {
     /// ONNX Runtime is missing or failed.
     #[error("{0}")]

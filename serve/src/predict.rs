@@ -24,6 +24,10 @@ pub struct Classified {
     pub name: String,
     /// Most probable first.
     pub top: Vec<Scored>,
+    /// The name's length is outside the training names' (the model reads it, but
+    /// never saw one so long or so short).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub outside_training_lengths: bool,
 }
 
 /// One input with its `[MASK]`s filled.
@@ -35,7 +39,14 @@ pub struct Filled {
     pub filled: String,
     /// Per mask, the top characters.
     pub masks: Vec<Vec<Scored>>,
+    /// As in [`Classified`].
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub outside_training_lengths: bool,
 }
+
+/// What one input line gave: its prediction, or why it has none. A bad line costs
+/// that line only.
+pub type Answer<T> = Result<T, ServeError>;
 
 /// Numerically stable softmax of `logits / temperature`.
 pub fn softmax(logits: &[f32], temperature: f32) -> Vec<f32> {
@@ -56,14 +67,15 @@ fn top_k(probs: &[f32], k: usize) -> Vec<(usize, f32)> {
     ranked
 }
 
-/// Classifies `names` with the class objective `objective`, `batch_size` at a time.
+/// Classifies `names` with class objective `objective`, in batches of `batch_size`:
+/// the top `k` classes of each, or per name why it cannot be read.
 pub fn classify(
     model: &mut OnnxModel,
     objective: &str,
     names: &[String],
     k: usize,
     batch_size: usize,
-) -> Result<Vec<Classified>, ServeError> {
+) -> Result<Vec<Answer<Classified>>, ServeError> {
     let (name, served) = model.objective(objective)?;
     let classes = served.classes.clone().ok_or_else(|| {
         ServeError::Input(format!(
@@ -76,42 +88,49 @@ pub fn classify(
         )));
     }
     let tokenizer = Tokenizer::new(&model.info)?;
-    let rows = names
+    let rows: Vec<Answer<Vec<i64>>> = names.iter().map(|n| tokenizer.encode(n, false)).collect();
+    let readable: Vec<(usize, &Vec<i64>)> = rows
         .iter()
-        .map(|n| tokenizer.encode(n, false))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut out = Vec::with_capacity(names.len());
-    for (chunk, chunk_names) in rows
-        .chunks(batch_size.max(1))
-        .zip(names.chunks(batch_size.max(1)))
-    {
-        let (ids, batch, _) = tokenizer.pad_rows(chunk, served.cls_first);
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().ok().map(|r| (i, r)))
+        .collect();
+    let mut answers: Vec<Answer<Classified>> = rows
+        .iter()
+        .map(|r| match r {
+            Ok(_) => Err(ServeError::Input("not predicted".into())),
+            Err(e) => Err(e.clone()),
+        })
+        .collect();
+    for chunk in readable.chunks(batch_size.max(1)) {
+        let batch: Vec<Vec<i64>> = chunk.iter().map(|(_, r)| (*r).clone()).collect();
+        let (ids, batch, _) = tokenizer.pad_rows(&batch, served.cls_first);
         let logits = model.run(&served.output, ids, batch, None)?;
-        let n = classes.len();
-        for (row, name) in logits.values.chunks(n).zip(chunk_names) {
+        for (row, (i, tokens)) in logits.values.chunks(classes.len()).zip(chunk) {
             let top = top_k(&softmax(row, 1.0), k)
                 .into_iter()
-                .map(|(i, p)| Scored {
-                    label: classes[i].clone(),
+                .map(|(c, p)| Scored {
+                    label: classes[c].clone(),
                     probability: p,
                 })
                 .collect();
-            out.push(Classified {
-                name: name.clone(),
+            answers[*i] = Ok(Classified {
+                name: names[*i].clone(),
                 top,
+                outside_training_lengths: tokenizer.outside_training(tokens.len()),
             });
         }
     }
-    Ok(out)
+    Ok(answers)
 }
 
-/// Fills each `[MASK]` of `inputs` with the bidirectional token objective `objective`.
+/// Fills each `[MASK]` of `inputs` with the bidirectional token objective `objective`;
+/// per input, its filling or why it has none.
 pub fn fill_masks(
     model: &mut OnnxModel,
     objective: &str,
     inputs: &[String],
     k: usize,
-) -> Result<Vec<Filled>, ServeError> {
+) -> Result<Vec<Answer<Filled>>, ServeError> {
     let (name, served) = model.objective(objective)?;
     if served.classes.is_some() || served.causal || served.segments {
         return Err(ServeError::Input(format!(
@@ -121,40 +140,60 @@ pub fn fill_masks(
     let tokenizer = Tokenizer::new(&model.info)?;
     let mut out = Vec::new();
     for input in inputs {
-        let row = tokenizer.encode(input, true)?;
-        if !row.contains(&tokenizer.mask) {
-            return Err(ServeError::Input(format!(
-                "{input:?} has no [MASK] to fill; write one, as in Ma[MASK]tin"
-            )));
-        }
-        let (ids, batch, seq) = tokenizer.pad_rows(std::slice::from_ref(&row), served.cls_first);
-        let logits = model.run(&served.output, ids.clone(), batch, None)?;
-        let vocab = logits.shape.last().copied().unwrap_or(0);
-        let mut filled = String::new();
-        let mut masks = Vec::new();
-        for (t, &id) in ids.iter().enumerate().take(seq) {
-            if id == tokenizer.mask {
-                let row = &logits.values[t * vocab..(t + 1) * vocab];
-                let top: Vec<Scored> = top_k(&char_probs(&tokenizer, row, 1.0), k)
-                    .into_iter()
-                    .map(|(i, p)| Scored {
-                        label: tokenizer.token(i).to_owned(),
-                        probability: p,
-                    })
-                    .collect();
-                filled.push_str(top.first().map(|s| s.label.as_str()).unwrap_or("?"));
-                masks.push(top);
-            } else if id != tokenizer.cls && id != tokenizer.pad {
-                filled.push_str(tokenizer.token(id as usize));
+        let row = match tokenizer.encode(input, true) {
+            Ok(row) if row.contains(&tokenizer.mask) => row,
+            Ok(_) => {
+                out.push(Err(ServeError::Input(format!(
+                    "{input:?} has no [MASK] to fill; write one, as in Ma[MASK]tin"
+                ))));
+                continue;
             }
-        }
-        out.push(Filled {
-            input: input.clone(),
-            filled,
-            masks,
-        });
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
+        };
+        out.push(Ok(fill_one(model, &tokenizer, &served, input, &row, k)?));
     }
     Ok(out)
+}
+
+/// The filling of one encoded input.
+fn fill_one(
+    model: &mut OnnxModel,
+    tokenizer: &Tokenizer,
+    served: &xp_format::ServedObjective,
+    input: &str,
+    row: &[i64],
+    k: usize,
+) -> Result<Filled, ServeError> {
+    let (ids, batch, seq) = tokenizer.pad_rows(&[row.to_vec()], served.cls_first);
+    let logits = model.run(&served.output, ids.clone(), batch, None)?;
+    let vocab = logits.shape.last().copied().unwrap_or(0);
+    let mut filled = String::new();
+    let mut masks = Vec::new();
+    for (t, &id) in ids.iter().enumerate().take(seq) {
+        if id == tokenizer.mask {
+            let row = &logits.values[t * vocab..(t + 1) * vocab];
+            let top: Vec<Scored> = top_k(&char_probs(tokenizer, row, 1.0), k)
+                .into_iter()
+                .map(|(i, p)| Scored {
+                    label: tokenizer.token(i).to_owned(),
+                    probability: p,
+                })
+                .collect();
+            filled.push_str(top.first().map(|s| s.label.as_str()).unwrap_or("?"));
+            masks.push(top);
+        } else if id != tokenizer.cls && id != tokenizer.pad {
+            filled.push_str(tokenizer.token(id as usize));
+        }
+    }
+    Ok(Filled {
+        input: input.to_owned(),
+        filled,
+        masks,
+        outside_training_lengths: tokenizer.outside_training(row.len()),
+    })
 }
 
 /// Softmax over the character ids only (specials get probability zero).

@@ -99,8 +99,10 @@ pub struct ModelMetadata {
     pub labels: Vec<String>,
     /// Shortest name of the training corpus.
     pub min_len: usize,
-    /// Longest name the positions allow.
+    /// Longest name of the training corpus.
     pub max_len: usize,
+    /// Longest name the model's positions allow (at least `max_len`).
+    pub readable_len: usize,
     /// How names were folded.
     pub folding: String,
     /// Exported objectives by name.
@@ -137,6 +139,7 @@ impl ModelMetadata {
             ("labels", json(&self.labels)),
             ("min_len", self.min_len.to_string()),
             ("max_len", self.max_len.to_string()),
+            ("readable_len", self.readable_len.to_string()),
             ("folding", self.folding.clone()),
             ("objectives", json(&self.objectives)),
             ("weights_sha256", self.weights_sha256.clone()),
@@ -166,6 +169,11 @@ impl ModelMetadata {
             labels: from_json(&text("labels")?).map_err(|e| bad("labels", e))?,
             min_len: parsed("min_len")?,
             max_len: parsed("max_len")?,
+            // Models exported before this key read what they were trained on.
+            readable_len: match text("readable_len") {
+                Ok(_) => parsed("readable_len")?,
+                Err(_) => parsed("max_len")?,
+            },
             folding: text("folding")?,
             objectives: from_json(&text("objectives")?).map_err(|e| bad("objectives", e))?,
             weights_sha256: text("weights_sha256")?,
@@ -196,6 +204,7 @@ mod tests {
             labels: vec!["Czech".into()],
             min_len: 4,
             max_len: 11,
+            readable_len: 256,
             folding: "NFD".into(),
             objectives: [("CLS".to_owned(), served)].into(),
             weights_sha256: "00ff".into(),

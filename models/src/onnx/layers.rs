@@ -142,7 +142,7 @@ impl Encoder {
     ) -> Result<String> {
         let emb = g.weight("encoder.tok_emb.weight", self.token_embeddings())?;
         let mut x = g.op("Gather", &[&emb, tokens], &[]);
-        let table = g.weight("encoder.positions", self.positions().table())?;
+        let table = g.weight("encoder.positions", &self.positions().served_table()?)?;
         let seq = g.op(
             "Shape",
             &[tokens],
