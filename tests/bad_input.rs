@@ -203,3 +203,72 @@ fn a_missing_experiment_file_is_named() {
     let err = common::stderr(&out);
     assert_eq!(err.matches("No such file").count(), 1, "{err}");
 }
+
+/// A copy of the test corpus in `dir`, with `edit` applied to its files' bytes.
+fn odd_corpus(
+    dir: &std::path::Path,
+    edit: impl Fn(&str, Vec<u8>) -> Vec<u8>,
+) -> std::path::PathBuf {
+    let corpus = dir.join("names");
+    std::fs::create_dir_all(&corpus).unwrap();
+    for entry in std::fs::read_dir(common::corpus_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        std::fs::write(
+            corpus.join(&name),
+            edit(&name, std::fs::read(&path).unwrap()),
+        )
+        .unwrap();
+    }
+    corpus
+}
+
+#[test]
+fn corpus_oddities_load_with_warnings_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = odd_corpus(dir.path(), |name, bytes| match name {
+        // A byte-order mark, Windows line ends, blank lines, a name of symbols only.
+        "Arabic.txt" => [&b"\xef\xbb\xbf"[..], &bytes].concat(),
+        "Chinese.txt" => String::from_utf8(bytes)
+            .unwrap()
+            .replace('\n', "\r\n")
+            .into_bytes(),
+        "Czech.txt" => [&bytes[..], b"\n\n   \n\xe2\x98\x83\xe2\x98\x83\n"].concat(),
+        _ => bytes,
+    });
+    std::fs::write(corpus.join("Tiny.txt"), "Onlyone\n").unwrap();
+    let text = tiny_experiment("odd", "[objectives.CLS]\n").replace(
+        &common::corpus_dir().display().to_string(),
+        &corpus.display().to_string(),
+    );
+    let exp = write(dir.path(), "odd.toml", &text);
+    let run = dir.path().join("run");
+    let out = xp(&["run", exp.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+    let err = common::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("Czech.txt, line ") && err.contains("has no character the corpus keeps"),
+        "{err}"
+    );
+    assert!(err.contains("Tiny.txt: only 1 kept name(s)"), "{err}");
+    // The mark and the line ends are gone: the vocabulary holds letters only.
+    let vocab = std::fs::read_to_string(run.join("vocab.json")).unwrap();
+    assert!(
+        !vocab.contains("\\r") && !vocab.contains("\\ufeff"),
+        "{vocab}"
+    );
+    // Bytes that are not UTF-8 stop the run, naming the file and the line.
+    let broken = odd_corpus(&dir.path().join("broken"), |name, bytes| match name {
+        "Dutch.txt" => [&b"Smit\nBad\xff\xfeName\n"[..], &bytes].concat(),
+        _ => bytes,
+    });
+    let text = tiny_experiment("broken", "[objectives.CLS]\n").replace(
+        &common::corpus_dir().display().to_string(),
+        &broken.display().to_string(),
+    );
+    let exp = write(dir.path(), "broken.toml", &text);
+    assert_clean_failure(
+        &xp(&["check", exp.to_str().unwrap()]),
+        "Dutch.txt, line 2, is not UTF-8 text",
+    );
+}

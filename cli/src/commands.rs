@@ -60,7 +60,17 @@ fn open(args: &ExperimentArgs) -> Result<Session> {
     let overrides = args.all_overrides();
     let experiment = Experiment::load(&args.experiment, &overrides)?;
     crate::threads::set_threads(experiment.train.threads);
-    Session::open(with_corpus(experiment)?).map_err(|e| locate(e, &args.experiment, &overrides))
+    let session = Session::open(with_corpus(experiment)?)
+        .map_err(|e| locate(e, &args.experiment, &overrides))?;
+    warn(&session.warnings);
+    Ok(session)
+}
+
+/// Prints each warning on standard error.
+pub(crate) fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
 }
 
 /// `error` with, when it is about a field of the experiment at `path` (an
@@ -258,6 +268,7 @@ fn show_data(dir: Option<PathBuf>, fetch: bool, url: &str) -> Result<()> {
     let all =
         Corpus::load(&dir, 1, usize::MAX).with_context(|| format!("reading {}", dir.display()))?;
     let kept = Corpus::load(&dir, 4, 11)?;
+    warn(&all.warnings);
     println!("corpus: {}", dir.display());
     println!(
         "{:<12} {:>7} {:>9} {:>11}",

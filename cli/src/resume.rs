@@ -23,6 +23,7 @@ pub fn resume_run(dir: &Path, overrides: &[String], plain: bool) -> Result<()> {
     }
     crate::threads::set_threads(experiment.train.threads);
     let session = Session::open(crate::fetch::with_corpus(experiment)?)?;
+    crate::commands::warn(&session.warnings);
     let step = point.as_ref().map_or(0, |p| p.state.step);
     eprintln!(
         "{}: resuming at step {step} of {} in {}",

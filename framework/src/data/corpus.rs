@@ -26,9 +26,14 @@ pub enum CorpusError {
         /// The cause.
         source: std::io::Error,
     },
-    /// A file is not UTF-8.
-    #[error("corpus file {0} is not UTF-8 text: re-download the corpus (`xp data --fetch`)")]
-    NotUtf8(PathBuf),
+    /// A line is not UTF-8.
+    #[error("corpus file {path}, line {line}, is not UTF-8 text: fix or remove that line, or re-download the corpus (`xp data --fetch`)")]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line of the first byte that is not UTF-8.
+        line: usize,
+    },
     /// A file holds no name.
     #[error("corpus file {0} is empty: every language file needs at least one name")]
     EmptyFile(PathBuf),
@@ -56,7 +61,13 @@ pub struct Corpus {
     /// The longest kept name, in characters: sequences, position tables and masks are
     /// sized by it, not by the filter's bound, so a loose bound costs nothing.
     pub max_len: usize,
+    /// What is odd in the corpus but not fatal, for the user to see.
+    pub warnings: Vec<String>,
 }
+
+/// Fewer kept names than this in a language is worth a warning: too few to both
+/// train and test it.
+const FEW_NAMES: usize = 10;
 
 /// The `.txt` files of `dir`, sorted by name.
 pub fn language_files(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
@@ -74,16 +85,33 @@ pub fn language_files(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
 
 /// The non-blank lines of a corpus file.
 pub fn read_names(path: &Path) -> Result<Vec<String>, CorpusError> {
+    Ok(read_lines(path)?
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect())
+}
+
+/// The non-blank lines of a corpus file with their 1-based numbers; a byte-order
+/// mark and Windows line ends are dropped.
+pub fn read_lines(path: &Path) -> Result<Vec<(usize, String)>, CorpusError> {
     let bytes = std::fs::read(path).map_err(|source| CorpusError::Unreadable {
         path: path.to_path_buf(),
         source,
     })?;
-    let text = String::from_utf8(bytes).map_err(|_| CorpusError::NotUtf8(path.to_path_buf()))?;
-    let names: Vec<String> = text
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        CorpusError::NotUtf8 {
+            path: path.to_path_buf(),
+            line: valid.iter().filter(|&&b| b == b'\n').count() + 1,
+        }
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let names: Vec<(usize, String)> = text
         .lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_owned)
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i, l.to_owned()))
         .collect();
     if names.is_empty() {
         return Err(CorpusError::EmptyFile(path.to_path_buf()));
@@ -97,17 +125,35 @@ impl Corpus {
     pub fn load(dir: &Path, min_len: usize, max_len: usize) -> Result<Self, CorpusError> {
         let mut labels = Vec::new();
         let mut examples = Vec::new();
+        let mut warnings = Vec::new();
         for (label, path) in language_files(dir)?.iter().enumerate() {
             let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
             labels.push(stem.unwrap_or_default());
-            for raw in read_names(path)? {
+            let mut kept = 0;
+            for (line, raw) in read_lines(path)? {
                 let name = fold_name(&raw);
-                if (min_len..=max_len).contains(&name.chars().count()) {
+                if name.is_empty() {
+                    warnings.push(format!(
+                        "{}, line {line}: {raw:?} has no character the corpus keeps (letters and \" .,;'\"); skipped",
+                        path.display()
+                    ));
+                } else if (min_len..=max_len).contains(&name.chars().count()) {
+                    kept += 1;
                     examples.push(Example {
                         name,
                         label: label as u32,
                     });
                 }
+            }
+            if kept < FEW_NAMES {
+                let within = match max_len {
+                    usize::MAX => String::new(),
+                    _ => format!(" of {min_len}..={max_len} characters"),
+                };
+                warnings.push(format!(
+                    "{}: only {kept} kept name(s){within}; a language needs more to be both trained and tested",
+                    path.display()
+                ));
             }
         }
         if examples.is_empty() {
@@ -124,6 +170,7 @@ impl Corpus {
             examples,
             vocab,
             max_len: longest.unwrap_or(max_len),
+            warnings,
         })
     }
 

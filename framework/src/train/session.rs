@@ -25,6 +25,8 @@ pub struct Session {
     pub model: Model,
     /// Where the corpus was read.
     pub corpus_dir: PathBuf,
+    /// What is odd in the corpus (see [`Corpus::warnings`]).
+    pub warnings: Vec<String>,
 }
 
 /// The device named by `train.device`: `cpu`, `cuda` or `cuda:N`.
@@ -99,6 +101,7 @@ impl Session {
             sets,
             model,
             corpus_dir,
+            warnings: corpus.warnings,
         })
     }
 }
