@@ -244,3 +244,32 @@ fn a_missing_onnx_runtime_says_how_to_install_it() {
         .unwrap();
     assert_clean_failure(&out, "pip install onnxruntime");
 }
+
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xp"))
+        .args(["predict", "-m", model(), "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Far more output than a pipe holds, so the writer meets the closed pipe.
+    let names = "Nakamura\n".repeat(5000);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(names.as_bytes())
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone, as with `xp predict ... | head -1`.
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(first.contains("Nakamura"), "{first}");
+    assert!(!err.contains("panicked"), "{err}");
+}

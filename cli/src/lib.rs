@@ -33,6 +33,7 @@ use xp_framework::objective::registered;
 /// arguments, runs the command, prints any error chain once, and returns the exit code
 /// (0 on success, 1 on error, 2 on bad usage).
 pub fn main_with(linked: &[ObjectiveEntry]) -> std::process::ExitCode {
+    quiet_broken_pipe();
     if let Err(e) = check_linked(linked) {
         eprintln!("error: {e}");
         return std::process::ExitCode::FAILURE;
@@ -86,4 +87,17 @@ fn describe(e: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+/// Ends the process quietly when its output is closed (`xp objectives | head`), as
+/// other command-line tools do, instead of panicking in `println!`: Rust starts
+/// programs with SIGPIPE ignored, so a write to a closed pipe is an error it panics on.
+fn quiet_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition at start-up, before any thread
+    // exists, touches no memory; it is what a C program starts with.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

@@ -203,8 +203,11 @@ fn inputs(names: &[String]) -> Result<Vec<String>> {
         return Ok(names.to_vec());
     }
     let mut lines = Vec::new();
-    for line in std::io::stdin().lock().lines() {
+    for line in std::io::stdin().lock().split(b'\n') {
         let line = line.context("cannot read names from standard input")?;
+        // Bytes that are not UTF-8 become U+FFFD, which no model reads: that line's
+        // row says so, the others are predicted.
+        let line = String::from_utf8_lossy(&line);
         if !line.trim().is_empty() {
             lines.push(line.trim().to_owned());
         }
