@@ -130,7 +130,7 @@ fn empty_or_unreadable_corpus_files_are_named() {
     std::fs::write(corpus.join("Czech.txt"), [0xff, 0xfe, 0x00, 0x41]).unwrap();
     assert_clean_failure(
         &xp(&["check", path.to_str().unwrap()]),
-        "Czech.txt is not UTF-8",
+        "Czech.txt, line 1, is not UTF-8",
     );
 }
 
