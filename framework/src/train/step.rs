@@ -87,8 +87,8 @@ impl Trainer {
         })
     }
 
-    /// Names the parameters whose gradient in `grads` is not finite (the parameter
-    /// names say which encoder layer or objective head they belong to).
+    /// Says whose gradient in `grads` is not finite: the objectives whose heads it
+    /// reaches (`heads.NAME.*`), the encoder, and the first such parameter.
     fn gradient_not_finite(&self, grads: &GradStore) -> Result<String> {
         let mut bad = Vec::new();
         for (name, var) in self.names.iter().zip(&self.vars) {
@@ -99,12 +99,21 @@ impl Trainer {
                 }
             }
         }
-        let shown = bad.iter().take(3).copied().collect::<Vec<_>>().join(", ");
-        let more = bad.len().saturating_sub(3);
-        Ok(match more {
-            0 => format!("the gradient of {shown}"),
-            n => format!("the gradient of {shown} and {n} more"),
-        })
+        let mut heads: Vec<&str> = bad
+            .iter()
+            .filter_map(|n| n.strip_prefix("heads.")?.split('.').next())
+            .collect();
+        heads.dedup();
+        let mut parts: Vec<String> = heads.iter().map(|h| format!("{h} head")).collect();
+        if bad.iter().any(|n| n.starts_with("encoder.")) {
+            parts.push("encoder".into());
+        }
+        Ok(format!(
+            "the gradient of the {} ({} parameter tensors, first {})",
+            parts.join(", "),
+            bad.len(),
+            bad.first().copied().unwrap_or("?")
+        ))
     }
 
     /// The optimiser's updates so far and its moments, in parameter-name order.
