@@ -74,6 +74,24 @@ pub enum Command {
         #[arg(long)]
         plain: bool,
     },
+    /// Run every point of a sweep (a base experiment and axes of values), each seed,
+    /// `--jobs` at a time; started again, it skips finished runs and resumes the rest.
+    Sweep {
+        /// The sweep (TOML), e.g. experiments/reference_study.toml.
+        sweep: PathBuf,
+        /// Override a field of every run: --set train.steps=500
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Print the runs and the estimated cost; run nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The sweep's folder (default: runs/NAME).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Runs at once (default: cores / train.threads).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Check that every parameter gets a gradient from each objective.
     Check {
         /// The experiment.

@@ -32,6 +32,21 @@ pub fn run(cli: Cli) -> Result<()> {
             (None, None) => bail!("give an experiment file, or --resume RUN_DIR"),
         },
         Command::Check { experiment } => check(&experiment),
+        Command::Sweep {
+            sweep,
+            overrides,
+            dry_run,
+            out,
+            jobs,
+        } => crate::sweep::sweep(
+            &sweep,
+            &crate::sweep::SweepOptions {
+                overrides,
+                dry_run,
+                out,
+                jobs,
+            },
+        ),
         Command::Parity {
             experiment,
             steps,

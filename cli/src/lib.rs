@@ -21,6 +21,7 @@ mod report;
 mod resume;
 mod serving;
 mod signals;
+mod sweep;
 mod threads;
 
 pub use args::Cli;

@@ -1,0 +1,196 @@
+//! Sweeps: a grid of runs from a base experiment and axes, its names, include and
+//! exclude, clear errors for bad sweep files, and a local sweep that, stopped in the
+//! middle and started again, reruns nothing it finished.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+extern crate xp_objective_cls as _;
+extern crate xp_objective_la as _;
+extern crate xp_objective_mlm as _;
+extern crate xp_objective_nsp as _;
+
+use common::{tiny_experiment, write, ALL_OBJECTIVES};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use xp_framework::sweep::Sweep;
+
+/// A tiny base experiment and a sweep over it in `dir`; returns the sweep's path.
+fn sweep_file(dir: &Path, body: &str) -> PathBuf {
+    write(dir, "base.toml", &tiny_experiment("base", ALL_OBJECTIVES));
+    write(
+        dir,
+        "sweep.toml",
+        &format!("name = \"tiny\"\nbase = \"base.toml\"\n{body}"),
+    )
+}
+
+const GRID: &str = r#"
+[axes]
+objectives = [["CLS", "MLM"], ["CLS", "MLM", "LA", "NSP"]]
+"model.norm_first" = [false, true]
+seed = [1, 2]
+[set]
+"train.steps" = 30
+"#;
+
+#[test]
+fn axes_expand_to_a_named_grid_with_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = Sweep::load(&sweep_file(dir.path(), GRID), &["train.lr=0.01".into()]).unwrap();
+    assert_eq!(sweep.name, "tiny");
+    assert_eq!(
+        sweep.points(),
+        [
+            "norm_first=false_CLS+MLM",
+            "norm_first=false_CLS+MLM+LA+NSP",
+            "norm_first=true_CLS+MLM",
+            "norm_first=true_CLS+MLM+LA+NSP",
+        ]
+    );
+    assert_eq!(sweep.runs.len(), 8);
+    let run = &sweep.runs[3];
+    assert_eq!(
+        (run.point.as_str(), run.seed),
+        ("norm_first=false_CLS+MLM+LA+NSP", 2)
+    );
+    let exp = &run.experiment;
+    assert_eq!(exp.seed, 2);
+    assert_eq!(exp.train.steps, 30, "[set]");
+    assert_eq!(exp.train.lr, 0.01, "--set");
+    assert!(!exp.model.norm_first);
+    let names: Vec<&str> = exp.objectives.keys().map(String::as_str).collect();
+    assert_eq!(names, ["CLS", "LA", "MLM", "NSP"]);
+    assert_eq!(
+        run.dir(Path::new("runs/tiny")),
+        Path::new("runs/tiny/norm_first=false_CLS+MLM+LA+NSP/seed-2")
+    );
+    assert!(sweep.resolved.contains("train.lr"), "{}", sweep.resolved);
+}
+
+#[test]
+fn exclude_include_and_fields_of_absent_objectives() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = r#"
+[axes]
+objectives = [["MLM"], ["CLS", "MLM"]]
+"objectives.CLS.detach" = [false, true]
+[[exclude]]
+objectives = ["CLS", "MLM"]
+"objectives.CLS.detach" = true
+[[include]]
+objectives = ["CLS", "MLM", "LA"]
+"objectives.CLS.detach" = true
+"#;
+    let sweep = Sweep::load(&sweep_file(dir.path(), body), &[]).unwrap();
+    // MLM alone has no CLS to detach: its two points are one run.
+    assert_eq!(
+        sweep.points(),
+        [
+            "MLM_CLS.detach=false",
+            "CLS+MLM_CLS.detach=false",
+            "CLS+MLM+LA_CLS.detach=true"
+        ]
+    );
+    let included = &sweep.runs[2].experiment;
+    assert_eq!(included.objectives["CLS"]["detach"].as_bool(), Some(true));
+    assert!(!sweep.runs[0].experiment.objectives.contains_key("CLS"));
+}
+
+#[test]
+fn bad_sweep_files_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let fails = |body: &str, needle: &str| {
+        let err = Sweep::load(&sweep_file(dir.path(), body), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "expected `{needle}` in: {err}");
+    };
+    fails("[axis]\nseed = [1]\n", "unknown field `axis`");
+    fails("[axes]\n\"model.norm_first\" = []\n", "the axis is empty");
+    fails(
+        "[axes]\n\"model.norm_first\" = [1, 2]\n",
+        "`model.norm_first`: invalid type",
+    );
+    fails(
+        "[axes]\nobjectives = [[\"CLS\", \"MLMM\"]]\n",
+        "unknown objective `MLMM`",
+    );
+    fails("[axes]\nseed = [\"one\"]\n", "seeds are whole numbers");
+    fails(
+        "[axes]\nseed = [1]\n[[include]]\nseed = 2\n",
+        "gives values for the sweep's axes only",
+    );
+}
+
+/// `xp sweep` on `sweep` with `--jobs 2`, as a child.
+fn run_sweep(sweep: &Path, out: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_xp"))
+        .args([
+            "sweep",
+            sweep.to_str().unwrap(),
+            "--jobs",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env_remove("XP_DATA_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_stopped_sweep_started_again_reruns_nothing_it_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = sweep_file(dir.path(), GRID);
+    let out = dir.path().join("runs");
+    let summaries = || -> Vec<(PathBuf, std::time::SystemTime)> {
+        Sweep::load(&sweep, &[])
+            .unwrap()
+            .runs
+            .iter()
+            .map(|r| r.dir(&out).join("summary.json"))
+            .filter(|p| p.exists())
+            .map(|p| {
+                let modified = std::fs::metadata(&p).unwrap().modified().unwrap();
+                (p, modified)
+            })
+            .collect()
+    };
+    // Stopped (SIGINT, as Ctrl-C) once some runs are done.
+    let child = run_sweep(&sweep, &out);
+    while summaries().len() < 2 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stopped = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let first = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    let done_before = summaries();
+    assert!(
+        done_before.len() < 8,
+        "the sweep ended before it was stopped: {err}"
+    );
+    // Started again: the finished runs are left alone, the others run or resume.
+    let again = run_sweep(&sweep, &out).wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("{} already done", done_before.len())),
+        "{err}"
+    );
+    let done_after = summaries();
+    assert_eq!(done_after.len(), 8, "{err}");
+    for (path, modified) in done_before {
+        let now = done_after.iter().find(|(p, _)| *p == path).unwrap().1;
+        assert_eq!(now, modified, "{} was run again", path.display());
+    }
+    assert!(out.join("sweep.toml").exists());
+}
