@@ -177,6 +177,8 @@ fn a_run_writes_everything_and_learns() {
         "confusion_CLS.csv",
         "confusion_CLS.png",
         "classes_CLS.csv",
+        "test_predictions_CLS.csv",
+        "resume.safetensors",
     ] {
         assert!(run.join(file).is_file(), "missing {file}");
     }
@@ -199,9 +201,23 @@ fn a_run_writes_everything_and_learns() {
     // `xp eval`: draw 0 is the run's own test figure; more draws spread MLM and NSP.
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
-    let reported = summary["splits"][2][1]["objectives"][0][1]["accuracy"]
+    let reported = summary["splits"]["test"]["objectives"]["CLS"]["accuracy"]
         .as_f64()
         .unwrap();
+    // The layout a jq or pandas user expects: objects keyed by split and objective.
+    assert_eq!(summary["format"], 2);
+    assert_eq!(summary["seed"], 7);
+    let hash = summary["experiment_sha256"].as_str().unwrap();
+    assert!(
+        hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+        "{hash}"
+    );
+    assert!(summary["splits"]["valid"]["total"].is_f64());
+    let predictions = std::fs::read_to_string(run.join("test_predictions_CLS.csv")).unwrap();
+    assert!(
+        predictions.starts_with("row,true,predicted\n0,"),
+        "{predictions}"
+    );
     let eval = |draws: &str| {
         let out = xp(&["eval", run.to_str().unwrap(), "--draws", draws]);
         assert!(out.status.success(), "{}", common::stderr(&out));

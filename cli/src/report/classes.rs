@@ -64,6 +64,17 @@ pub fn write_confusion_csv(path: &Path, classes: &[String], matrix: &[Vec<usize>
     xp_framework::files::write_atomic(path, out.as_bytes())
 }
 
+/// `test_predictions_NAME.csv`: each test target in split order, its true and its
+/// predicted class (what a paired test between two runs of one seed reads).
+pub fn write_predictions_csv(path: &Path, classes: &[String], pairs: &[(u32, u32)]) -> Result<()> {
+    let name = |c: u32| classes.get(c as usize).map_or("?", String::as_str);
+    let mut out = String::from("row,true,predicted\n");
+    for (row, (predicted, truth)) in pairs.iter().enumerate() {
+        let _ = writeln!(out, "{row},{},{}", name(*truth), name(*predicted));
+    }
+    xp_framework::files::write_atomic(path, out.as_bytes())
+}
+
 /// `classes_NAME.csv`: precision, recall, F1 and support per class.
 pub fn write_scores_csv(path: &Path, classes: &[String], scores: &[ClassScores]) -> Result<()> {
     let mut out = String::from("class,precision,recall,f1,support\n");

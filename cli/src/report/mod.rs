@@ -54,6 +54,11 @@ pub fn write_reports(
             &classes,
             &per_class(&matrix),
         )?;
+        classes::write_predictions_csv(
+            &run.file(&format!("test_predictions_{}.csv", active.name)),
+            &classes,
+            pairs,
+        )?;
         figure(figures::confusion(
             &run.file(&format!("confusion_{}.png", active.name)),
             &classes,

@@ -85,13 +85,28 @@ impl Tally {
 /// Every objective's metric on one split, and the weighted total loss.
 #[derive(Debug, Clone, Serialize)]
 pub struct SplitMetrics {
-    /// `(objective, metric)` in objective order.
+    /// `(objective, metric)` in objective order; written as an object keyed by
+    /// objective.
+    #[serde(serialize_with = "as_object")]
     pub objectives: Vec<(String, Metric)>,
     /// `sum(weight * loss)`.
     pub total: f64,
     /// `(objective, (predicted, true) pairs)` for objectives with class names.
     #[serde(skip)]
     pub predictions: Vec<(String, Vec<(u32, u32)>)>,
+}
+
+/// Writes `(key, value)` pairs as an object, in their order.
+pub fn as_object<S: serde::Serializer, T: Serialize>(
+    pairs: &[(String, T)],
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(pairs.len()))?;
+    for (key, value) in pairs {
+        map.serialize_entry(key, value)?;
+    }
+    map.end()
 }
 
 impl SplitMetrics {

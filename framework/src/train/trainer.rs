@@ -14,11 +14,18 @@ use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-/// What a finished run reports.
+/// What a finished run reports (`summary.json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
+    /// Layout version of `summary.json`.
+    pub format: u32,
     /// Experiment name.
     pub name: String,
+    /// The experiment's seed.
+    pub seed: u64,
+    /// SHA-256 of the resolved experiment (`experiment.toml`): runs of one
+    /// configuration share it.
+    pub experiment_sha256: String,
     /// Steps trained.
     pub steps: usize,
     /// Step of the best checkpoint.
@@ -33,8 +40,15 @@ pub struct RunSummary {
     pub steps_per_second: f64,
     /// Number of scalar parameters.
     pub parameters: usize,
-    /// Metrics of the best checkpoint on train, valid and test.
+    /// Metrics of the best checkpoint on train, valid and test; written as an
+    /// object keyed by split.
+    #[serde(serialize_with = "super::metrics::as_object")]
     pub splits: Vec<(String, SplitMetrics)>,
+}
+
+impl RunSummary {
+    /// The layout version written in `format`.
+    pub const FORMAT: u32 = 2;
 }
 
 /// A finished run: its summary and every logged metric row.
@@ -281,7 +295,10 @@ impl<'a> Loop<'a> {
         let train_seconds = self.seconds();
         self.checkpoints.restore(&model.params, &model.device)?;
         let summary = RunSummary {
+            format: RunSummary::FORMAT,
             name: self.session.experiment.name.clone(),
+            seed: self.session.experiment.seed,
+            experiment_sha256: sha256_hex(self.experiment_toml.as_bytes()),
             steps: self.steps,
             best_step: self.checkpoints.best_step(),
             stopped_early: self.stopped_early,
@@ -361,4 +378,10 @@ fn write_run_description(session: &Session, run: &RunDir) -> Result<String> {
     crate::files::write_atomic(&run.file(RunDir::EXPERIMENT), text.as_bytes())?;
     session.info.save(&run.file(RunDir::VOCAB))?;
     Ok(text)
+}
+
+/// The SHA-256 of `bytes`, in hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
 }
