@@ -194,3 +194,42 @@ fn a_stopped_sweep_started_again_reruns_nothing_it_finished() {
     }
     assert!(out.join("sweep.toml").exists());
 }
+
+/// A finished run folder holding only a summary with these test figures.
+fn hand_made_run(dir: &Path, seed: u64, cls_accuracy: f64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let summary = serde_json::json!({
+        "format": 2, "name": "h", "seed": seed, "experiment_sha256": "00",
+        "steps": 100, "best_step": 100, "stopped_early": false, "skipped_steps": 0,
+        "train_seconds": 10.0, "steps_per_second": 10.0, "parameters": 1,
+        "splits": {"test": {"total": 1.0, "objectives": {"CLS": {"loss": 1.0, "accuracy": cls_accuracy}}}}
+    });
+    std::fs::write(dir.join("summary.json"), summary.to_string()).unwrap();
+}
+
+#[test]
+fn compare_pools_seeds_with_known_means_and_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path().join("sweep");
+    for (seed, acc) in [(1, 0.70), (2, 0.72), (3, 0.75)] {
+        hand_made_run(&sweep.join("a").join(format!("seed-{seed}")), seed, acc);
+    }
+    hand_made_run(&sweep.join("b").join("seed-1"), 1, 0.5);
+    let out = common::xp(&["compare", sweep.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    // Mean 0.7233, 95% half-width 0.0625 (t with 2 degrees of freedom), sd 0.0252.
+    let a = table.lines().find(|l| l.starts_with("a ")).unwrap();
+    assert!(a.contains("0.723 ±0.063 (sd 0.025)"), "{table}");
+    let b = table.lines().find(|l| l.starts_with("b ")).unwrap();
+    assert!(b.contains("0.500 ±0.000 (sd 0.000)"), "{table}");
+    let out = common::xp(&["compare", sweep.to_str().unwrap(), "--csv"]);
+    let csv = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        csv.starts_with("point,seed,split,objective,metric,value\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("a,3,test,CLS,accuracy,0.75\n"), "{csv}");
+    let missing = common::xp(&["compare", dir.path().join("none").to_str().unwrap()]);
+    common::assert_clean_failure(&missing, "holds no finished run");
+}

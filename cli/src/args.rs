@@ -92,6 +92,22 @@ pub enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// Compare finished runs (seeds of one point pooled): test loss and accuracy per
+    /// objective as mean, sd and 95% confidence interval, steps to best, wall time.
+    Compare {
+        /// Run folders or sweep folders (runs/SWEEP holds POINT/seed-N runs).
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// A Markdown table.
+        #[arg(long, conflicts_with_all = ["csv", "json"])]
+        markdown: bool,
+        /// Long-form CSV rows: point, seed, split, objective, metric, value.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        /// The long-form rows as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check that every parameter gets a gradient from each objective.
     Check {
         /// The experiment.

@@ -32,6 +32,21 @@ pub fn run(cli: Cli) -> Result<()> {
             (None, None) => bail!("give an experiment file, or --resume RUN_DIR"),
         },
         Command::Check { experiment } => check(&experiment),
+        Command::Compare {
+            runs,
+            markdown,
+            csv,
+            json,
+        } => {
+            use crate::compare::Format;
+            let format = match (markdown, csv, json) {
+                (true, _, _) => Format::Markdown,
+                (_, true, _) => Format::Csv,
+                (_, _, true) => Format::Json,
+                _ => Format::Table,
+            };
+            crate::compare::compare(&runs, format)
+        }
         Command::Sweep {
             sweep,
             overrides,

@@ -13,6 +13,7 @@
 mod args;
 mod bench;
 mod commands;
+pub mod compare;
 pub mod export_check;
 mod fetch;
 mod progress;
