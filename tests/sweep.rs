@@ -233,3 +233,42 @@ fn compare_pools_seeds_with_known_means_and_intervals() {
     let missing = common::xp(&["compare", dir.path().join("none").to_str().unwrap()]);
     common::assert_clean_failure(&missing, "holds no finished run");
 }
+
+/// Writes `test_predictions_CLS.csv` in `run`: `right[i]` says whether name i is right.
+fn predictions(run: &Path, right: impl Iterator<Item = bool>) {
+    let mut csv = String::from("row,true,predicted\n");
+    for (i, ok) in right.enumerate() {
+        csv.push_str(&format!(
+            "{i},Czech,{}\n",
+            if ok { "Czech" } else { "Dutch" }
+        ));
+    }
+    std::fs::write(run.join("test_predictions_CLS.csv"), csv).unwrap();
+}
+
+#[test]
+fn compare_against_a_point_gives_the_paired_difference_and_mcnemar() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path().join("sweep");
+    let (a, b) = (sweep.join("a/seed-1"), sweep.join("b/seed-1"));
+    hand_made_run(&a, 1, 0.5);
+    hand_made_run(&b, 1, 0.6);
+    // 100 names: both right on 0..40, only b on 40..50 and only a on 50..52.
+    predictions(&a, (0..100).map(|i| i < 40 || (50..52).contains(&i)));
+    predictions(&b, (0..100).map(|i| i < 50));
+    let out = common::xp(&["compare", sweep.to_str().unwrap(), "--against", "a"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    let row = table
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("b "))
+        .unwrap()
+        .to_owned();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    // b - a = (50 - 42) / 100; b = 10, c = 2: chi2 = (8 - 1)^2 / 12, p = 0.0433.
+    assert_eq!(cells[2], "+0.0800", "{table}");
+    assert_eq!(&cells[5..], ["10", "2", "4.083", "0.0433"], "{table}");
+    let missing = common::xp(&["compare", sweep.to_str().unwrap(), "--against", "z"]);
+    common::assert_clean_failure(&missing, "no such point; the points are a, b");
+}

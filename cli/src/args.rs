@@ -107,6 +107,10 @@ pub enum Command {
         /// The long-form rows as JSON.
         #[arg(long)]
         json: bool,
+        /// Also compare every other point with this one, on their common seeds:
+        /// difference in CLS test accuracy with a bootstrap interval, McNemar's test.
+        #[arg(long, value_name = "POINT")]
+        against: Option<String>,
     },
     /// Check that every parameter gets a gradient from each objective.
     Check {

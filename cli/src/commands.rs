@@ -37,6 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
             markdown,
             csv,
             json,
+            against,
         } => {
             use crate::compare::Format;
             let format = match (markdown, csv, json) {
@@ -45,7 +46,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 (_, _, true) => Format::Json,
                 _ => Format::Table,
             };
-            crate::compare::compare(&runs, format)
+            crate::compare::compare(&runs, format, against.as_deref())
         }
         Command::Sweep {
             sweep,

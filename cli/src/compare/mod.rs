@@ -3,6 +3,8 @@
 //! seeds, steps to the best checkpoint and wall time; as a table, Markdown, or
 //! long-form CSV/JSON rows.
 
+mod paired;
+
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
@@ -26,6 +28,7 @@ pub enum Format {
 #[derive(Debug, Clone)]
 struct Run {
     point: String,
+    dir: PathBuf,
     summary: serde_json::Value,
 }
 
@@ -56,9 +59,18 @@ pub fn mean_sd_ci(values: &[f64]) -> (f64, f64, f64) {
     (mean, sd, t * sd / n.sqrt())
 }
 
-/// `xp compare`.
-pub fn compare(paths: &[PathBuf], format: Format) -> Result<()> {
+/// `xp compare`; with `against`, every other point is also compared with that one.
+pub fn compare(paths: &[PathBuf], format: Format, against: Option<&str>) -> Result<()> {
     let runs = collect(paths)?;
+    if let Some(reference) = against {
+        if !runs.iter().any(|r| r.point == reference) {
+            let points: Vec<&str> = runs.iter().map(|r| r.point.as_str()).collect();
+            bail!(
+                "--against {reference}: no such point; the points are {}",
+                points.join(", ")
+            );
+        }
+    }
     let rows = long_rows(&runs);
     match format {
         Format::Csv => {
@@ -73,6 +85,54 @@ pub fn compare(paths: &[PathBuf], format: Format) -> Result<()> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
         Format::Table | Format::Markdown => print_table(&runs, format),
     }
+    if let Some(reference) = against {
+        print_paired(&runs, reference)?;
+    }
+    Ok(())
+}
+
+/// The class objective the paired comparison reads.
+const PAIRED_OBJECTIVE: &str = "CLS";
+
+/// Every other point against `reference`, on the seeds both ran.
+fn print_paired(runs: &[Run], reference: &str) -> Result<()> {
+    let seed = |r: &Run| r.summary["seed"].as_u64();
+    let mut points: Vec<&str> = runs.iter().map(|r| r.point.as_str()).collect();
+    points.dedup();
+    println!(
+        "\nagainst {reference}, {PAIRED_OBJECTIVE} test accuracy on the seeds both ran (names resampled within each seed for the interval; McNemar's test pools the seeds):"
+    );
+    println!(
+        "{:<40} {:>5} {:>9} {:>20} {:>6} {:>6} {:>8} {:>8}",
+        "point", "seeds", "diff", "95% bootstrap", "b", "c", "chi2", "p"
+    );
+    for point in points.into_iter().filter(|p| *p != reference) {
+        let mut pairs = Vec::new();
+        for run in runs.iter().filter(|r| r.point == point) {
+            let Some(other) = runs
+                .iter()
+                .find(|r| r.point == reference && seed(r) == seed(run))
+            else {
+                continue;
+            };
+            pairs.push((
+                paired::correct(&run.dir, PAIRED_OBJECTIVE)?,
+                paired::correct(&other.dir, PAIRED_OBJECTIVE)?,
+            ));
+        }
+        let p = paired::paired(&pairs).with_context(|| format!("{point} against {reference}"))?;
+        println!(
+            "{point:<40} {:>5} {:>+9.4} {:>20} {:>6} {:>6} {:>8.3} {:>8.4}",
+            p.seeds,
+            p.difference,
+            format!("[{:+.4}, {:+.4}]", p.interval.0, p.interval.1),
+            p.only_this,
+            p.only_reference,
+            p.chi_square,
+            p.p_value
+        );
+    }
+    println!("(b: names this point gets right and the reference wrong; c: the reverse)");
     Ok(())
 }
 
@@ -114,7 +174,11 @@ fn find_runs(dir: &Path, out: &mut Vec<Run>) -> Result<()> {
             (n, _) => n,
         };
         let point = point.unwrap_or_else(|| "run".into());
-        out.push(Run { point, summary });
+        out.push(Run {
+            point,
+            dir: dir.to_path_buf(),
+            summary,
+        });
         return Ok(());
     }
     let Ok(entries) = std::fs::read_dir(dir) else {
