@@ -193,6 +193,17 @@ fn a_stopped_sweep_started_again_reruns_nothing_it_finished() {
         assert_eq!(now, modified, "{} was run again", path.display());
     }
     assert!(out.join("sweep.toml").exists());
+    // The comparison of the sweep draws its validation curves too.
+    let compared = common::xp(&["compare", out.to_str().unwrap()]);
+    assert!(compared.status.success(), "{}", common::stderr(&compared));
+    for figure in ["compare_valid.png", "compare_CLS.png"] {
+        assert!(
+            std::fs::read(out.join(figure))
+                .unwrap()
+                .starts_with(b"\x89PNG"),
+            "{figure}"
+        );
+    }
 }
 
 /// A finished run folder holding only a summary with these test figures.
@@ -223,6 +234,10 @@ fn compare_pools_seeds_with_known_means_and_intervals() {
     assert!(a.contains("0.723 ±0.063 (sd 0.025)"), "{table}");
     let b = table.lines().find(|l| l.starts_with("b ")).unwrap();
     assert!(b.contains("0.500 ±0.000 (sd 0.000)"), "{table}");
+    // The dot-and-interval figure of CLS test accuracy (no metrics logged: no curves).
+    let figure = std::fs::read(sweep.join("compare_CLS.png")).unwrap();
+    assert!(figure.starts_with(b"\x89PNG"));
+    assert!(!sweep.join("compare_valid.png").exists());
     let out = common::xp(&["compare", sweep.to_str().unwrap(), "--csv"]);
     let csv = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(

@@ -3,6 +3,7 @@
 //! seeds, steps to the best checkpoint and wall time; as a table, Markdown, or
 //! long-form CSV/JSON rows.
 
+mod figures;
 mod paired;
 
 use anyhow::{bail, Context, Result};
@@ -88,7 +89,80 @@ pub fn compare(paths: &[PathBuf], format: Format, against: Option<&str>) -> Resu
     if let Some(reference) = against {
         print_paired(&runs, reference)?;
     }
+    if let Some(dir) = paths.first().filter(|p| p.is_dir()) {
+        write_figures(&runs, dir);
+    }
     Ok(())
+}
+
+/// The figures, in `dir`: validation curves and the test accuracy of CLS per point.
+/// A figure that cannot be drawn is a warning.
+fn write_figures(runs: &[Run], dir: &Path) {
+    let mut names: Vec<&str> = runs.iter().map(|r| r.point.as_str()).collect();
+    names.dedup();
+    let read_rows = |run: &Run| -> Vec<xp_framework::train::LogRow> {
+        std::fs::read_to_string(run.dir.join("metrics.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    let curves: Vec<figures::PointCurves> = names
+        .iter()
+        .map(|name| figures::PointCurves {
+            name,
+            runs: runs
+                .iter()
+                .filter(|r| r.point == *name)
+                .map(read_rows)
+                .collect(),
+        })
+        .collect();
+    let mut objectives: Vec<String> = curves
+        .iter()
+        .flat_map(|c| c.runs.iter().flatten())
+        .filter(|r| r.accuracy.is_some())
+        .map(|r| r.objective.clone())
+        .collect();
+    objectives.sort();
+    objectives.dedup();
+    let mut drawn = Vec::new();
+    let mut draw = |file: &str, result: Result<(), String>| match result {
+        Ok(()) => drawn.push(dir.join(file).display().to_string()),
+        Err(e) => eprintln!("warning: {file} not drawn: {e}"),
+    };
+    if !objectives.is_empty() {
+        let path = dir.join("compare_valid.png");
+        draw(
+            "compare_valid.png",
+            figures::validation_curves(&path, &curves, &objectives),
+        );
+    }
+    let accuracy: Vec<(String, f64, f64)> = names
+        .iter()
+        .filter_map(|name| {
+            let values: Vec<f64> = runs
+                .iter()
+                .filter(|r| r.point == *name)
+                .filter_map(|r| {
+                    r.summary["splits"]["test"]["objectives"][PAIRED_OBJECTIVE]["accuracy"].as_f64()
+                })
+                .collect();
+            let (mean, _, half) = mean_sd_ci(&values);
+            (!values.is_empty()).then(|| ((*name).to_owned(), mean, half))
+        })
+        .collect();
+    if !accuracy.is_empty() {
+        let file = format!("compare_{PAIRED_OBJECTIVE}.png");
+        let path = dir.join(&file);
+        draw(
+            &file,
+            figures::accuracy_intervals(&path, PAIRED_OBJECTIVE, &accuracy),
+        );
+    }
+    if !drawn.is_empty() {
+        eprintln!("figures: {}", drawn.join(", "));
+    }
 }
 
 /// The class objective the paired comparison reads.

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use std::path::Path;
 use xp_framework::train::LogRow;
 
-type Drawn = Result<(), String>;
+pub(crate) type Drawn = Result<(), String>;
 
 const SPLITS: [(&str, RGBColor); 3] = [
     ("train", RED),
@@ -15,12 +15,12 @@ const SPLITS: [(&str, RGBColor); 3] = [
     ("test", BLUE),
 ];
 
-fn err(e: impl std::fmt::Display) -> String {
+pub(crate) fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
 /// Draws into a PNG at `path`, atomically.
-fn png(
+pub(crate) fn png(
     path: &Path,
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Drawn,

@@ -1,7 +1,7 @@
 //! What a finished run leaves for a person: figures, confusion matrices, tables.
 
 mod classes;
-mod figures;
+pub(crate) mod figures;
 mod table;
 
 pub use classes::{confusion_matrix, per_class};
