@@ -281,7 +281,7 @@ fn same_seed_same_metrics_and_the_checkpoint_reloads() {
             false,
         )
         .unwrap();
-        serde_json::to_value(&test.objectives).unwrap()
+        serde_json::to_value(&test).unwrap()["objectives"].clone()
     };
     let first = train("r0", &[]);
     assert_eq!(first, train("r1", &[]));
