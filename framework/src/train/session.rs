@@ -139,6 +139,8 @@ impl RunDir {
                 path.display()
             )));
         }
+        // What a run killed before its first file was whole may have left.
+        remove_temporaries(path)?;
         Ok(Self {
             path: path.to_path_buf(),
             _lock: Some(Arc::new(lock)),
@@ -240,7 +242,8 @@ fn lock(dir: &Path) -> Result<File> {
     Ok(file)
 }
 
-/// Removes what writers killed mid-file left in `dir`: their temporary files.
+/// Removes what writers killed mid-file left in `dir`: their temporary files (call
+/// it holding the folder's lock).
 fn remove_temporaries(dir: &Path) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| XpError::read(dir, e))?;
     for entry in entries.flatten() {
