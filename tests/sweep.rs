@@ -161,8 +161,12 @@ fn a_stopped_sweep_started_again_reruns_nothing_it_finished() {
             .collect()
     };
     // Stopped (SIGINT, as Ctrl-C) once some runs are done.
-    let child = run_sweep(&sweep, &out);
+    let mut child = run_sweep(&sweep, &out);
     while summaries().len() < 2 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended before two runs finished"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let stopped = Command::new("kill")
