@@ -10,7 +10,7 @@ use crate::error::{Result, XpError};
 use crate::params::ParamStore;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 /// The metadata key holding the JSON state.
@@ -172,23 +172,20 @@ pub fn changed_fields(saved: &str, current: &str) -> Result<Vec<String>> {
         toml::from_str::<toml::Table>(text)
             .map_err(|e| XpError::Run(format!("cannot read an experiment: {e}")))
     };
-    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
     flatten("", &parse(saved)?, &mut a);
     flatten("", &parse(current)?, &mut b);
-    let mut changed: Vec<String> = a
-        .iter()
-        .filter(|(k, v)| b.iter().find(|(k2, _)| k2 == k).map(|(_, v2)| v2) != Some(v))
-        .chain(b.iter().filter(|(k, _)| !a.iter().any(|(k2, _)| k2 == k)))
-        .map(|(k, _)| k.clone())
-        .filter(|k| k != "train.steps")
-        .collect();
-    changed.sort();
-    changed.dedup();
-    Ok(changed)
+    // Both maps are sorted, so the union of their keys comes out sorted too.
+    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    Ok(keys
+        .into_iter()
+        .filter(|k| *k != "train.steps" && a.get(*k) != b.get(*k))
+        .cloned()
+        .collect())
 }
 
-/// Every leaf of `table` as `(dotted key, value)`.
-fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
+/// Every leaf of `table` by dotted key.
+fn flatten(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, toml::Value>) {
     for (key, value) in table {
         let key = if prefix.is_empty() {
             key.clone()
@@ -197,7 +194,9 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, toml::Value
         };
         match value {
             toml::Value::Table(t) => flatten(&key, t, out),
-            v => out.push((key, v.clone())),
+            v => {
+                out.insert(key, v.clone());
+            }
         }
     }
 }
