@@ -20,11 +20,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 data=target/gpu-check/names
+libs=target/gpu-check/lib
 if [ "${1:-}" = "--prepare" ]; then
     src=${XP_TEST_CORPUS:-../shared/data/names}
     [ -d "$src" ] || { echo "gpu-check: no corpus at $src (set XP_TEST_CORPUS)" >&2; exit 1; }
     mkdir -p "$(dirname "$data")" && rm -rf "$data" && cp -r "$src" "$data"
-    echo "gpu-check: corpus copied to $data; carry target/cuda/xp and target/gpu-check"
+    # The shared libraries the binary needs beyond libc, libstdc++ and CUDA (fontconfig
+    # and its kin, for the figures): a bare GPU machine may lack them.
+    rm -rf "$libs" && mkdir -p "$libs"
+    ldd "${XP_BIN:-target/cuda/xp}" | awk '$3 ~ /^\// { print $3 }' |
+        grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^/]*)\.so|cuda|cublas|curand|nvrtc|cudart' |
+        xargs -r cp -L -t "$libs"
+    echo "gpu-check: corpus copied to $data, libraries to $libs; carry target/cuda/xp and target/gpu-check"
     exit 0
 fi
 
@@ -34,10 +41,11 @@ budget=${XP_GPU_BUDGET:-420}
 quick=${XP_GPU_QUICK:-}
 out=${OUT:-target/gpu-check/out}
 mkdir -p "$out"
-export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-/usr/local/cuda-13.0/targets/x86_64-linux/lib}
+export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-/usr/local/cuda-13.0/targets/x86_64-linux/lib}:$PWD/$libs
 export XP_DATA_DIR=${XP_DATA_DIR:-$PWD/$data}
 [ -x "$xp" ] || { echo "gpu-check: $xp missing: run scripts/build-cuda.sh (or set XP_BIN)" >&2; exit 1; }
 [ -d "$XP_DATA_DIR" ] || { echo "gpu-check: no corpus at $XP_DATA_DIR: run scripts/gpu-check.sh --prepare" >&2; exit 1; }
+"$xp" --version >/dev/null 2>"$out/start.log" || { echo "gpu-check: $xp does not start:" >&2; cat "$out/start.log" >&2; exit 1; }
 start=$(date +%s)
 elapsed() { echo $(($(date +%s) - start)); }
 
@@ -81,8 +89,10 @@ timeout $((left > 10 ? left : 10)) "$xp" run experiments/best_cls.toml --device 
     --out "$out/best_cls" --set "train.steps=$steps" --set "train.eval_every=$((steps / 4))" \
     >"$out/best_cls.log" 2>&1 || run_status=failed
 run_seconds=$(($(date +%s) - run_start))
+# summary.json (format 2): splits.test.objectives.CLS.accuracy; "test" is the last split.
 test_cls=$(tr -d ' \n' <"$out/best_cls/summary.json" 2>/dev/null |
-    sed -n 's/.*\["test",{[^]]*"CLS",{"loss":[^,]*,"accuracy":\([0-9.eE+-]*\).*/\1/p' || true)
+    sed -e 's/.*"test":{"objectives":{//' |
+    sed -n 's/.*"CLS":{"loss":[^,]*,"accuracy":\([0-9.eE+-]*\).*/\1/p' || true)
 
 json_or_null() { if [ -s "$1" ]; then cat "$1"; else echo null; fi; }
 # A top-level field of the parity report (its worst difference), or null.
