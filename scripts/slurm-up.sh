@@ -16,6 +16,11 @@ if [ "${1:-}" = "--stop" ]; then
     exit 0
 fi
 
+up() { sinfo --noheader --format=%t 2>/dev/null | grep -qE '^(idle|mix|alloc)'; }
+if up; then
+    sinfo
+    exit 0
+fi
 [ "$(id -u)" = 0 ] || { echo "slurm-up: run as root (it installs packages and starts daemons)" >&2; exit 1; }
 if ! command -v sbatch >/dev/null || ! command -v munged >/dev/null; then
     echo "slurm-up: installing slurm-wlm and munge"
@@ -67,7 +72,7 @@ fi
 running slurmctld || /usr/sbin/slurmctld
 running slurmd || /usr/sbin/slurmd
 for _ in $(seq 60); do
-    if sinfo -h -o %t 2>/dev/null | grep -qE '^(idle|mix|alloc)'; then
+    if up; then
         sinfo
         exit 0
     fi

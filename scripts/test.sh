@@ -2,7 +2,8 @@
 # The test command of the README: lints, every test of the workspace, then the exported
 # ONNX test models checked by the Python `onnx` checker and run by Python onnxruntime.
 # Tests read the corpus at ../shared/data/names (override with XP_TEST_CORPUS).
-# ONNX Runtime comes from the onnxruntime wheel, installed into ./.venv if missing.
+# ONNX Runtime comes from the onnxruntime wheel, installed into ./.venv if missing;
+# Slurm (for the Slurm backend's test) from Debian's packages, started by slurm-up.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,10 @@ if ! .venv/bin/python -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
     python3 -m venv .venv
     .venv/bin/pip install --quiet "onnxruntime==1.31.1" onnx numpy
 fi
+
+# The Slurm backend's test needs a Slurm cluster: start a one-node one (installs
+# slurm-wlm and munge with apt-get when missing; needs root unless one already runs).
+./scripts/slurm-up.sh
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

@@ -182,6 +182,16 @@ fn a_stopped_sweep_started_again_reruns_nothing_it_finished() {
         done_before.len() < 8,
         "the sweep ended before it was stopped: {err}"
     );
+    // `--status` sees the finished runs, and the others stopped or not started.
+    let status = common::xp(&["sweep", "--status", out.to_str().unwrap()]);
+    assert!(status.status.success(), "{}", common::stderr(&status));
+    let report = String::from_utf8_lossy(&status.stdout).into_owned();
+    let done = report.lines().filter(|l| l.contains(" done ")).count();
+    assert_eq!(done, done_before.len(), "{report}");
+    assert!(
+        !report.contains("failed") && !report.contains("running"),
+        "{report}"
+    );
     // Started again: the finished runs are left alone, the others run or resume.
     let again = run_sweep(&sweep, &out).wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&again.stderr);
@@ -290,4 +300,39 @@ fn compare_against_a_point_gives_the_paired_difference_and_mcnemar() {
     assert_eq!(&cells[5..], ["10", "2", "4.083", "0.0433"], "{table}");
     let missing = common::xp(&["compare", sweep.to_str().unwrap(), "--against", "z"]);
     common::assert_clean_failure(&missing, "no such point; the points are a, b");
+}
+
+#[test]
+fn only_picks_points_and_names_the_points_when_it_misses() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = sweep_file(dir.path(), GRID);
+    let out = dir.path().join("runs");
+    let sweep_arg = sweep.to_str().unwrap();
+    let out_arg = out.to_str().unwrap();
+    let only = ["--only", "norm_first=true_CLS+MLM"];
+    let plan = common::xp(
+        &[
+            &["sweep", sweep_arg, "--dry-run", "--out", out_arg][..],
+            &only[..],
+        ]
+        .concat(),
+    );
+    assert!(plan.status.success(), "{}", common::stderr(&plan));
+    let lines = String::from_utf8_lossy(&plan.stdout).into_owned();
+    let runs: Vec<&str> = lines.lines().filter(|l| l.contains(" seed ")).collect();
+    assert_eq!(runs.len(), 2, "{lines}");
+    assert!(
+        runs.iter()
+            .all(|l| l.starts_with("norm_first=true_CLS+MLM ")),
+        "{lines}"
+    );
+    assert!(lines.contains("2 runs of 1 point, 2 to run"), "{lines}");
+    let wrong = common::xp(&["sweep", sweep_arg, "--only", "norm_first=maybe"]);
+    common::assert_clean_failure(
+        &wrong,
+        "--only norm_first=maybe: the sweep has no such point",
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let not_a_sweep = common::xp(&["sweep", "--status", empty.path().to_str().unwrap()]);
+    common::assert_clean_failure(&not_a_sweep, "is not a sweep folder");
 }

@@ -75,10 +75,16 @@ pub enum Command {
         plain: bool,
     },
     /// Run every point of a sweep (a base experiment and axes of values), each seed,
-    /// `--jobs` at a time; started again, it skips finished runs and resumes the rest.
+    /// here (`--jobs` at a time) or as one Slurm job array; started again, it skips
+    /// finished runs and resumes the rest. `--status DIR` says where each run stands.
     Sweep {
         /// The sweep (TOML), e.g. experiments/reference_study.toml.
-        sweep: PathBuf,
+        #[arg(required_unless_present = "status")]
+        sweep: Option<PathBuf>,
+        /// Where each run of the sweep in DIR stands (done, running, queued, failed,
+        /// stopped, pending), from its folder and Slurm's queue; runs nothing.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["dry_run", "overrides", "only"])]
+        status: Option<PathBuf>,
         /// Override a field of every run: --set train.steps=500
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
@@ -88,9 +94,34 @@ pub enum Command {
         /// The sweep's folder (default: runs/NAME).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Runs at once (default: cores / train.threads).
+        /// Runs at once (default: cores / train.threads here; on Slurm, no limit of
+        /// ours: the array's tasks run as the cluster allows).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Run only this point (repeat for more); its folder name, as --dry-run lists.
+        #[arg(long, value_name = "POINT")]
+        only: Vec<String>,
+        /// Where the runs train: here, or as one Slurm job array (sbatch --array).
+        #[arg(long, value_enum, default_value = "local")]
+        backend: crate::sweep::Backend,
+        /// Slurm partition (--backend slurm).
+        #[arg(long)]
+        partition: Option<String>,
+        /// Slurm time limit of each task, e.g. 1:00:00 (--backend slurm).
+        #[arg(long)]
+        time: Option<String>,
+        /// CPUs of each Slurm task (default: the runs' train.threads, at least 1).
+        #[arg(long)]
+        cpus_per_task: Option<usize>,
+    },
+    /// What a Slurm task of `xp sweep --backend slurm` runs: the run on line INDEX of
+    /// TASKS, started or resumed.
+    #[command(hide = true)]
+    SweepTask {
+        /// The submission's task list.
+        tasks: PathBuf,
+        /// The array task's index ($SLURM_ARRAY_TASK_ID).
+        index: usize,
     },
     /// Compare finished runs (seeds of one point pooled): test loss and accuracy per
     /// objective as mean, sd and 95% confidence interval, steps to best, wall time.

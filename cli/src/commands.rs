@@ -50,19 +50,37 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Sweep {
             sweep,
+            status,
             overrides,
             dry_run,
             out,
             jobs,
-        } => crate::sweep::sweep(
-            &sweep,
-            &crate::sweep::SweepOptions {
-                overrides,
-                dry_run,
-                out,
-                jobs,
-            },
-        ),
+            only,
+            backend,
+            partition,
+            time,
+            cpus_per_task,
+        } => match (status, sweep) {
+            (Some(dir), _) => crate::sweep::status(&dir),
+            (None, Some(sweep)) => crate::sweep::sweep(
+                &sweep,
+                &crate::sweep::SweepOptions {
+                    overrides,
+                    dry_run,
+                    out,
+                    jobs,
+                    only,
+                    backend,
+                    slurm: crate::sweep::SlurmOptions {
+                        partition,
+                        time,
+                        cpus_per_task,
+                    },
+                },
+            ),
+            (None, None) => anyhow::bail!("give a sweep file, or --status DIR"),
+        },
+        Command::SweepTask { tasks, index } => crate::sweep::run_task(&tasks, index),
         Command::Parity {
             experiment,
             steps,
@@ -166,7 +184,7 @@ pub(crate) fn train_and_report(
     plain: bool,
 ) -> Result<()> {
     let mut reporter: Box<dyn Reporter> = if plain || !std::io::stderr().is_terminal() {
-        Box::new(PlainReporter)
+        Box::new(PlainReporter::new())
     } else {
         Box::new(ProgressReporter::new())
     };

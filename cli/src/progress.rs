@@ -2,6 +2,7 @@
 //! terminal, plain lines when the output is piped.
 
 use indicatif::{ProgressBar, ProgressStyle};
+use std::time::{Duration, Instant};
 use xp_framework::train::{Reporter, SplitMetrics};
 
 fn eval_line(step: usize, valid: &SplitMetrics, best: bool) -> String {
@@ -18,9 +19,55 @@ fn eval_line(step: usize, valid: &SplitMetrics, best: bool) -> String {
     )
 }
 
-/// Plain lines at each evaluation, for logs and pipes.
-pub struct PlainReporter;
+/// Plain lines for logs and pipes: one at each evaluation, and between them a
+/// progress line (`progress STEP/STEPS ...`, what `xp sweep` follows) every
+/// [`PlainReporter::EVERY`].
+pub struct PlainReporter {
+    steps: usize,
+    last: Instant,
+    started: Instant,
+}
+
+impl PlainReporter {
+    /// How often a progress line is printed.
+    pub const EVERY: Duration = Duration::from_secs(10);
+    /// The start of a progress line.
+    pub const PROGRESS: &str = "progress ";
+
+    /// A reporter that has printed nothing yet.
+    pub fn new() -> Self {
+        Self {
+            steps: 0,
+            last: Instant::now(),
+            started: Instant::now(),
+        }
+    }
+
+    /// The step of a progress line, if `line` is one.
+    pub fn progress_step(line: &str) -> Option<usize> {
+        let rest = line.strip_prefix(Self::PROGRESS)?;
+        rest.split('/').next()?.parse().ok()
+    }
+}
+
+impl Default for PlainReporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Reporter for PlainReporter {
+    fn start(&mut self, steps: usize) {
+        self.steps = steps;
+        self.started = Instant::now();
+        self.last = self.started;
+    }
+    fn step(&mut self, step: usize, _losses: &[(String, f64)]) {
+        if self.last.elapsed() >= Self::EVERY {
+            self.last = Instant::now();
+            eprintln!("{}{step}/{} steps", Self::PROGRESS, self.steps);
+        }
+    }
     fn eval(&mut self, step: usize, valid: &SplitMetrics, best: bool) {
         eprintln!("{}", eval_line(step, valid, best));
     }

@@ -124,8 +124,8 @@ impl RunDir {
     /// File of the vocabulary and labels.
     pub const VOCAB: &'static str = "vocab.json";
 
-    /// The lock file.
-    const LOCK: &'static str = ".xp.lock";
+    /// The lock file: held by the process writing the run, which writes its id in it.
+    pub const LOCK: &'static str = ".xp.lock";
 
     /// Creates `path` for a new run and locks it; refuses one that already holds a
     /// run, or that another process is writing.
