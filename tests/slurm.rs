@@ -70,6 +70,13 @@ fn queued(job: &str) -> String {
     )
 }
 
+/// `xp sweep SWEEP --backend slurm --out OUT` with `more` arguments.
+fn submit(sweep: &Path, out: &Path, more: &[&str]) -> std::process::Output {
+    let (sweep, out) = (sweep.to_str().unwrap(), out.to_str().unwrap());
+    let args = ["sweep", sweep, "--backend", "slurm", "--out", out];
+    common::xp(&[&args[..], more].concat())
+}
+
 #[test]
 fn a_sweep_runs_as_one_job_array_and_a_cancelled_task_requeued_resumes() {
     require_cluster();
@@ -95,16 +102,7 @@ seed = [1, 2]
 "#,
     );
     let out = dir.path().join("runs");
-    let submitted = common::xp(&[
-        "sweep",
-        sweep.to_str().unwrap(),
-        "--backend",
-        "slurm",
-        "--out",
-        out.to_str().unwrap(),
-        "--cpus-per-task",
-        "1",
-    ]);
+    let submitted = submit(&sweep, &out, &["--cpus-per-task", "1"]);
     let said = common::stderr(&submitted);
     assert!(submitted.status.success(), "{said}");
     let job = said
@@ -167,14 +165,7 @@ seed = [1, 2]
     }
 
     // Submitted again, a finished sweep sends nothing.
-    let resubmitted = common::xp(&[
-        "sweep",
-        sweep.to_str().unwrap(),
-        "--backend",
-        "slurm",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let resubmitted = submit(&sweep, &out, &[]);
     let said = common::stderr(&resubmitted);
     assert!(resubmitted.status.success(), "{said}");
     assert!(said.contains("all 8 runs are done"), "{said}");

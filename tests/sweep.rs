@@ -336,3 +336,25 @@ fn only_picks_points_and_names_the_points_when_it_misses() {
     let not_a_sweep = common::xp(&["sweep", "--status", empty.path().to_str().unwrap()]);
     common::assert_clean_failure(&not_a_sweep, "is not a sweep folder");
 }
+
+#[test]
+fn the_slurm_backend_without_slurm_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = sweep_file(dir.path(), GRID);
+    let out = dir.path().join("runs");
+    let submitted = Command::new(env!("CARGO_BIN_EXE_xp"))
+        .args(["sweep", sweep.to_str().unwrap(), "--backend", "slurm"])
+        .args(["--out", out.to_str().unwrap()])
+        .env("PATH", dir.path().join("no-slurm-here"))
+        .env_remove("XP_DATA_DIR")
+        .output()
+        .unwrap();
+    common::assert_clean_failure(
+        &submitted,
+        "sbatch not found: the Slurm backend submits with sbatch",
+    );
+    // Nothing was half-submitted: the runs' experiments are written, ready for a retry.
+    let status = common::xp(&["sweep", "--status", out.to_str().unwrap()]);
+    let report = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(report.contains("tiny: 8 runs: 8 pending"), "{report}");
+}

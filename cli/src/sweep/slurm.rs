@@ -158,20 +158,11 @@ fn sbatch(
         command.arg(format!("--time={time}"));
     }
     command.arg(script).arg(tasks);
-    let output = command.output().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => anyhow::anyhow!(
-            "sbatch not found: the Slurm backend submits with sbatch; run on a machine of the Slurm cluster (a login node), or use --backend local"
-        ),
-        _ => anyhow::anyhow!("cannot run sbatch: {e}"),
-    })?;
-    if !output.status.success() {
-        bail!(
-            "sbatch refused the job array: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
+    let stdout = slurm_output(
+        &mut command,
+        "the Slurm backend submits with sbatch; run on a machine of the Slurm cluster (a login node), or use --backend local",
+    )?;
     // `--parsable` prints `ID` or `ID;CLUSTER`.
-    let stdout = String::from_utf8_lossy(&output.stdout);
     let job = stdout
         .trim()
         .split(';')
@@ -267,18 +258,23 @@ pub(super) fn queued_runs(dir: &Path) -> Result<BTreeMap<PathBuf, Task>> {
 
 /// `squeue`'s array tasks, one per line: array job id, task index, state, reason.
 fn squeue() -> Result<String> {
-    let output = Command::new("squeue")
-        .args(["--noheader", "--array", "--format=%F|%K|%T|%r"])
-        .output()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => anyhow::anyhow!(
-                "squeue not found: this sweep went to Slurm; ask from a machine of the cluster"
-            ),
-            _ => anyhow::anyhow!("cannot run squeue: {e}"),
-        })?;
+    slurm_output(
+        Command::new("squeue").args(["--noheader", "--array", "--format=%F|%K|%T|%r"]),
+        "this sweep went to Slurm; ask from a machine of the cluster",
+    )
+}
+
+/// The standard output of a Slurm command; its error output when it fails, and
+/// `missing` (what to do) when the command is not installed.
+fn slurm_output(command: &mut Command, missing: &str) -> Result<String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let output = command.output().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => anyhow::anyhow!("{program} not found: {missing}"),
+        _ => anyhow::anyhow!("cannot run {program}: {e}"),
+    })?;
     if !output.status.success() {
         bail!(
-            "squeue failed: {}",
+            "{program} failed: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
