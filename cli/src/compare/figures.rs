@@ -3,6 +3,7 @@
 //! point as a dot with its 95% interval.
 
 use crate::report::figures::{err, png, Drawn};
+use crate::report::style::{legend_on_right, step_label, Entry};
 use plotters::prelude::*;
 use std::path::Path;
 use xp_framework::train::LogRow;
@@ -48,14 +49,23 @@ fn band(runs: &[Vec<LogRow>], objective: &str) -> Vec<(f64, f64, f64, f64)> {
 
 /// `compare_valid.png`: a panel per objective, validation accuracy against step.
 pub fn validation_curves(path: &Path, points: &[PointCurves], objectives: &[String]) -> Drawn {
-    let width = 520 * objectives.len().max(1) as u32;
+    // One legend for every panel: a point keeps its colour across them.
+    let entries: Vec<Entry> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.to_owned(), Palette99::pick(i).to_rgba()))
+        .collect();
+    let legend_width = entries.iter().map(|e| e.0.len()).max().unwrap_or(0) as u32 * 8 + 60;
+    let width = 480 * objectives.len().max(1) as u32 + legend_width;
     png(path, (width, 440), |root| {
-        let panels = root.split_evenly((1, objectives.len().max(1)));
+        let panels = legend_on_right(root, &entries)?.split_evenly((1, objectives.len().max(1)));
         for (area, objective) in panels.iter().zip(objectives) {
             let bands: Vec<Vec<(f64, f64, f64, f64)>> =
                 points.iter().map(|p| band(&p.runs, objective)).collect();
             let max_x = bands.iter().flatten().map(|b| b.0).fold(1.0, f64::max);
             let hi = bands.iter().flatten().map(|b| b.3).fold(0.0, f64::max);
+            let lo = bands.iter().flatten().map(|b| b.2).fold(hi, f64::min);
+            let pad = ((hi - lo) * 0.05).max(0.005);
             let mut chart = ChartBuilder::on(area)
                 .caption(
                     format!("{objective}: validation accuracy"),
@@ -64,7 +74,7 @@ pub fn validation_curves(path: &Path, points: &[PointCurves], objectives: &[Stri
                 .margin(10)
                 .x_label_area_size(32)
                 .y_label_area_size(48)
-                .build_cartesian_2d(0.0..max_x, 0.0..(hi * 1.1).clamp(0.05, 1.0))
+                .build_cartesian_2d(0.0..max_x, (lo - pad).max(0.0)..(hi + pad).min(1.0))
                 .map_err(err)?;
             chart
                 .configure_mesh()
@@ -73,9 +83,8 @@ pub fn validation_curves(path: &Path, points: &[PointCurves], objectives: &[Stri
                 .max_light_lines(2)
                 .draw()
                 .map_err(err)?;
-            // Colours follow the point across panels; a point without the objective
-            // has no line and no legend entry there.
-            for (i, (point, band)) in points.iter().zip(&bands).enumerate() {
+            // A point without the objective has no line in its panel.
+            for (i, band) in bands.iter().enumerate() {
                 if band.is_empty() {
                     continue;
                 }
@@ -93,30 +102,11 @@ pub fn validation_curves(path: &Path, points: &[PointCurves], objectives: &[Stri
                         band.iter().map(|b| (b.0, b.1)),
                         color.stroke_width(2),
                     ))
-                    .map_err(err)?
-                    .label(point.name)
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
-                    });
+                    .map_err(err)?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-                .map_err(err)?;
         }
         Ok(())
     })
-}
-
-/// Steps as whole numbers, thousands with a k.
-fn step_label(x: f64) -> String {
-    match x {
-        x if x >= 1000.0 => format!("{}k", (x / 100.0).round() / 10.0),
-        x => format!("{}", x.round()),
-    }
 }
 
 /// `compare_OBJECTIVE.png`: each point's mean test accuracy with its 95% interval.

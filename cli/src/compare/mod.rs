@@ -333,8 +333,11 @@ fn print_table(runs: &[Run], format: Format) {
             runs.iter().filter_map(|r| f(&r.summary)).collect()
         };
         let cell = |v: Vec<f64>, digits: usize| {
-            if v.is_empty() {
-                return "-".to_owned();
+            match v.len() {
+                0 => return "-".to_owned(),
+                // One seed has no spread to show: its value alone.
+                1 => return format!("{:.digits$}", v[0]),
+                _ => {}
             }
             let (mean, sd, ci) = mean_sd_ci(&v);
             format!("{mean:.digits$} ±{ci:.digits$} (sd {sd:.digits$})")
@@ -383,7 +386,7 @@ fn print_table(runs: &[Run], format: Format) {
     }
     if format == Format::Table {
         println!(
-            "(mean ±half-width of a 95% confidence interval over seeds, Student's t; test split)"
+            "(mean ±half-width of a 95% confidence interval over seeds, Student's t; a point with one seed: its value; test split)"
         );
     }
 }

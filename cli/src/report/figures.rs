@@ -1,9 +1,11 @@
 //! The run's figures, drawn with plotters: a grid with one column per objective (loss
 //! row, accuracy row; train red, validation yellow, test blue), the total loss, and
-//! confusion matrices. Each PNG is written atomically.
+//! confusion matrices, in the shared style (`style`). Each PNG is written atomically.
 
+use super::style::{color_bar, legend_on_top, share_color, step_label, Entry};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 use xp_framework::train::LogRow;
 
@@ -81,6 +83,7 @@ fn line_chart(
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 18))
         .margin(8)
+        .margin_right(20)
         .x_label_area_size(28)
         .y_label_area_size(48)
         .build_cartesian_2d(0.0..max_x, (lo - pad)..(hi + pad))
@@ -88,24 +91,24 @@ fn line_chart(
     chart
         .configure_mesh()
         .x_desc("step")
+        .x_label_formatter(&|x| step_label(*x))
         .max_light_lines(2)
         .draw()
         .map_err(err)?;
-    for ((split, color), points) in SPLITS.iter().zip(all) {
+    for ((_, color), points) in SPLITS.iter().zip(all) {
         chart
             .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(err)?
-            .label(*split)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
-            });
+            .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)
+    Ok(())
+}
+
+/// The splits' legend entries.
+fn split_entries() -> Vec<Entry> {
+    SPLITS
+        .iter()
+        .map(|(s, c)| ((*s).to_owned(), c.to_rgba()))
+        .collect()
 }
 
 /// `metrics.png`: per objective, loss (top) and accuracy (bottom) on each split.
@@ -119,8 +122,8 @@ pub fn metrics_grid(path: &Path, rows: &[LogRow]) -> Drawn {
     objectives.sort();
     objectives.dedup();
     let cols = objectives.len().max(1);
-    png(path, (420 * cols as u32, 640), |root| {
-        let cells = root.split_evenly((2, cols));
+    png(path, (420 * cols as u32, 670), |root| {
+        let cells = legend_on_top(root, &split_entries())?.split_evenly((2, cols));
         for (i, objective) in objectives.iter().enumerate() {
             line_chart(
                 &cells[i],
@@ -143,35 +146,38 @@ pub fn metrics_grid(path: &Path, rows: &[LogRow]) -> Drawn {
 
 /// `total_loss.png`: the weighted total loss on each split.
 pub fn total_loss(path: &Path, rows: &[LogRow]) -> Drawn {
-    png(path, (640, 420), |root| {
-        line_chart(root, "total loss", rows, "total", |r| Some(r.loss))
+    png(path, (640, 450), |root| {
+        let area = legend_on_top(root, &split_entries())?;
+        line_chart(&area, "total loss", rows, "total", |r| Some(r.loss))
     })
 }
 
 /// `confusion_NAME.png`: rows are true classes (first at the top), columns
-/// predictions, shaded by the share of the row.
+/// predictions; each cell shaded by, and labelled with, its share of the row (in
+/// percent, empty cells blank), with a colour bar.
 pub fn confusion(path: &Path, classes: &[String], matrix: &[Vec<usize>]) -> Drawn {
     let n = classes.len();
-    png(path, (780, 760), |root| {
-        let mut chart = ChartBuilder::on(root)
+    let longest = classes.iter().map(|c| c.chars().count()).max().unwrap_or(4) as u32;
+    let names_width = longest * 8 + 16;
+    let side = 44 * n.max(1) as u32;
+    let size = (side + names_width + 120, side + names_width + 70);
+    png(path, size, |root| {
+        let (main, bar) = root.split_horizontally(size.0 - 80);
+        color_bar(&bar, "% of row")?;
+        let mut chart = ChartBuilder::on(&main)
             .caption(
-                "confusion on test (row: true, column: predicted)",
+                "confusion on test (row: true language, column: predicted; % of the row)",
                 ("sans-serif", 18),
             )
             .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(90)
+            .x_label_area_size(names_width)
+            .y_label_area_size(names_width)
             .build_cartesian_2d(
                 (0..n.saturating_sub(1)).into_segmented(),
                 (0..n.saturating_sub(1)).into_segmented(),
             )
             .map_err(err)?;
         let name = |i: usize| classes.get(i).cloned().unwrap_or_default();
-        let column = |v: &SegmentValue<usize>| match v {
-            // Columns are narrow: the first four letters name a language well enough.
-            SegmentValue::CenterOf(i) => name(*i).chars().take(4).collect(),
-            _ => String::new(),
-        };
         let row = |v: &SegmentValue<usize>| match v {
             SegmentValue::CenterOf(i) => (n - 1).checked_sub(*i).map(name).unwrap_or_default(),
             _ => String::new(),
@@ -181,27 +187,65 @@ pub fn confusion(path: &Path, classes: &[String], matrix: &[Vec<usize>]) -> Draw
             .disable_mesh()
             .x_labels(n)
             .y_labels(n)
-            .x_label_formatter(&column)
+            .x_label_formatter(&|_| String::new())
             .y_label_formatter(&row)
-            .x_label_style(("sans-serif", 11))
-            .y_label_style(("sans-serif", 12))
+            .y_label_style(("sans-serif", 13))
             .draw()
             .map_err(err)?;
-        let cells = matrix.iter().enumerate().flat_map(|(t, counts)| {
-            let total = counts.iter().sum::<usize>().max(1) as f64;
-            counts.iter().enumerate().map(move |(p, &c)| {
-                let v = (255.0 * (1.0 - c as f64 / total)) as u8;
+        // Column names run down from the axis, whole (plotters' own x labels would be
+        // laid out across and cut).
+        let down = ("sans-serif", 13)
+            .into_font()
+            .transform(FontTransform::Rotate90)
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        for p in 0..n {
+            let (x, y) = chart.backend_coord(&(SegmentValue::CenterOf(p), SegmentValue::Exact(0)));
+            main.draw(&Text::new(name(p), (x, y + 9), down.clone()))
+                .map_err(err)?;
+        }
+        let shares: Vec<(usize, usize, f64)> = matrix
+            .iter()
+            .enumerate()
+            .flat_map(|(t, counts)| {
+                let total = counts.iter().sum::<usize>().max(1) as f64;
+                counts
+                    .iter()
+                    .enumerate()
+                    .map(move |(p, &c)| (t, p, c as f64 / total))
+            })
+            .collect();
+        chart
+            .draw_series(shares.iter().map(|&(t, p, share)| {
                 let (y0, y1) = (n - 1 - t, n - t);
                 Rectangle::new(
                     [
                         (SegmentValue::Exact(p), SegmentValue::Exact(y0)),
                         (SegmentValue::Exact(p + 1), SegmentValue::Exact(y1)),
                     ],
-                    RGBColor(v, v, 255).filled(),
+                    share_color(share).filled(),
                 )
-            })
-        });
-        chart.draw_series(cells).map_err(err)?;
+            }))
+            .map_err(err)?;
+        chart
+            .draw_series(
+                shares
+                    .iter()
+                    .filter(|s| s.2 >= 0.005)
+                    .map(|&(t, p, share)| {
+                        let ink = if share > 0.5 { WHITE } else { BLACK };
+                        let style = ("sans-serif", 12)
+                            .into_font()
+                            .color(&ink)
+                            .pos(Pos::new(HPos::Center, VPos::Center));
+                        Text::new(
+                            format!("{:.0}", share * 100.0),
+                            (SegmentValue::CenterOf(p), SegmentValue::CenterOf(n - 1 - t)),
+                            style,
+                        )
+                    }),
+            )
+            .map_err(err)?;
         Ok(())
     })
 }

@@ -2,6 +2,7 @@
 
 mod classes;
 pub(crate) mod figures;
+pub(crate) mod style;
 mod table;
 
 pub use classes::{confusion_matrix, per_class};

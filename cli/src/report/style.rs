@@ -1,0 +1,108 @@
+//! What every figure shares: step ticks as whole numbers, legends in a strip of their
+//! own (never on the data), a blue scale for shares with its colour bar.
+
+use super::figures::{err, Drawn};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// A drawing area of a PNG.
+pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+/// Steps as whole numbers, thousands with a k (`500`, `2k`, `12.5k`).
+pub(crate) fn step_label(x: f64) -> String {
+    match x {
+        x if x >= 1000.0 => format!("{}k", (x / 100.0).round() / 10.0),
+        x => format!("{}", x.round()),
+    }
+}
+
+/// A legend entry: a label and its line colour.
+pub(crate) type Entry = (String, RGBAColor);
+
+/// Width in pixels of `text` at `size` (sans-serif, roughly).
+fn text_width(text: &str, size: u32) -> u32 {
+    (text.chars().count() as u32 * size * 11).div_ceil(20)
+}
+
+/// Splits a strip off the top of `root` and draws `entries` across it, left to right;
+/// returns the rest of `root` for the charts.
+pub(crate) fn legend_on_top<'a>(root: &Area<'a>, entries: &[Entry]) -> Result<Area<'a>, String> {
+    let (strip, rest) = root.split_vertically(30);
+    let widths: Vec<u32> = entries
+        .iter()
+        .map(|(l, _)| 34 + text_width(l, 14) + 18)
+        .collect();
+    let total: u32 = widths.iter().sum();
+    let mut x = (strip.dim_in_pixel().0.saturating_sub(total) / 2) as i32;
+    for ((label, color), width) in entries.iter().zip(widths) {
+        entry(&strip, (x, 15), label, *color)?;
+        x += width as i32;
+    }
+    Ok(rest)
+}
+
+/// Splits a strip off the right of `root` and draws `entries` down it; returns the
+/// rest of `root` for the charts.
+pub(crate) fn legend_on_right<'a>(root: &Area<'a>, entries: &[Entry]) -> Result<Area<'a>, String> {
+    let widest = entries
+        .iter()
+        .map(|(l, _)| text_width(l, 13))
+        .max()
+        .unwrap_or(0);
+    let (rest, strip) = root.split_horizontally(root.dim_in_pixel().0.saturating_sub(widest + 50));
+    for (i, (label, color)) in entries.iter().enumerate() {
+        entry(&strip, (8, 50 + 22 * i as i32), label, *color)?;
+    }
+    Ok(rest)
+}
+
+/// One legend entry: a short thick line and its label, centred on `y`.
+fn entry(area: &Area, (x, y): (i32, i32), label: &str, color: RGBAColor) -> Drawn {
+    area.draw(&PathElement::new(
+        vec![(x, y), (x + 26, y)],
+        color.stroke_width(3),
+    ))
+    .map_err(err)?;
+    let style = ("sans-serif", 14)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    area.draw(&Text::new(label.to_owned(), (x + 34, y), style))
+        .map_err(err)
+}
+
+/// The colour of `share` (0 to 1) on the blue scale: white to full blue.
+pub(crate) fn share_color(share: f64) -> RGBColor {
+    let v = (255.0 * (1.0 - share.clamp(0.0, 1.0))) as u8;
+    RGBColor(v, v, 255)
+}
+
+/// A vertical colour bar of the blue scale, 0% at the bottom to 100% at the top, in
+/// `area` (a strip beside the chart).
+pub(crate) fn color_bar(area: &Area, title: &str) -> Drawn {
+    let mut chart = ChartBuilder::on(area)
+        .margin_top(60)
+        .margin_bottom(60)
+        .margin_right(8)
+        .y_label_area_size(40)
+        .caption(title, ("sans-serif", 13))
+        .build_cartesian_2d(0.0..1.0, 0.0..100.0)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(6)
+        .y_label_style(("sans-serif", 12))
+        .y_label_formatter(&|v| format!("{v:.0}%"))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series((0..100).map(|i| {
+            let y = i as f64;
+            Rectangle::new([(0.0, y), (1.0, y + 1.0)], share_color(y / 100.0).filled())
+        }))
+        .map_err(err)?;
+    Ok(())
+}
