@@ -28,6 +28,7 @@ fn compare_variant(name: &str, overrides: &[&str]) {
     assert_eq!(names, ["CLS", "LA", "MLM", "NSP", "SOP"], "{name}");
     for check in &checks {
         assert_eq!(check.output, output_name(&check.objective));
+        assert_eq!(check.attention_worst, None, "exported without --attention");
         assert!(check.names > 1000, "{name}: {} test names", check.names);
         eprintln!(
             "{name} {}: max |candle - onnxruntime| = {:e}",
@@ -80,4 +81,34 @@ fn mean_pooling_and_clean_input_match_candle() {
             "model.positions=\"learned\"",
         ],
     );
+}
+
+#[test]
+fn attention_outputs_match_candle_and_name_their_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let overrides = ["model.layers=2", "model.norm_first=true"];
+    let (run, plain) = trained_export(dir.path(), "attention", ALL_OBJECTIVES, &overrides);
+    let with = dir.path().join("with_attention.onnx");
+    let (run_arg, with_arg) = (run.to_str().unwrap(), with.to_str().unwrap());
+    let out = common::xp(&["export", "--onnx", run_arg, "-o", with_arg, "--attention"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(said.contains("cls and attention (CLS)"), "{said}");
+    assert!(said.contains("la and attention_causal (LA)"), "{said}");
+    assert!(said.contains("nsp and attention_pairs (NSP)"), "{said}");
+    // The plain file is smaller: no attention outputs, nothing else changed in kind.
+    assert!(std::fs::metadata(&plain).unwrap().len() < std::fs::metadata(&with).unwrap().len());
+    for check in compare_export(&run, &with).unwrap() {
+        let worst = check.attention_worst.expect("attention compared");
+        eprintln!(
+            "{} attention: max |candle - onnxruntime| = {worst:e}",
+            check.objective
+        );
+        assert!(
+            check.passed(),
+            "{}: {} / {worst}",
+            check.objective,
+            check.worst
+        );
+    }
 }

@@ -195,6 +195,10 @@ pub enum Command {
         /// Fail, writing nothing, when an objective has no ONNX export.
         #[arg(long)]
         strict: bool,
+        /// Also export each encoder pass's attention weights, (layers, batch, heads,
+        /// seq, seq): outputs attention, attention_causal, attention_pairs.
+        #[arg(long)]
+        attention: bool,
     },
     /// Predict with an exported ONNX model through ONNX Runtime.
     Predict(PredictArgs),

@@ -98,7 +98,17 @@ pub fn run(cli: Cli) -> Result<()> {
             output,
             check,
             strict,
-        } => crate::serving::export(onnx, &run, output, ExportChecks { check, strict }),
+            attention,
+        } => crate::serving::export(
+            onnx,
+            &run,
+            output,
+            ExportChecks {
+                check,
+                strict,
+                attention,
+            },
+        ),
         Command::Predict(args) => crate::serving::predict(&args),
         Command::Eval { run, splits, draws } => crate::reeval::evaluate_run(&run, &splits, draws),
         Command::Bench { what, json } => crate::bench::run(what, json.as_deref()),

@@ -30,6 +30,9 @@ pub struct ObjectiveCheck {
     pub names: usize,
     /// Largest `|candle - onnxruntime|` over every compared value.
     pub worst: f32,
+    /// The same over the attention weights of its encoder pass (token queries), when
+    /// the file has them.
+    pub attention_worst: Option<f32>,
     /// The first full batches: inputs and candle's outputs.
     pub samples: Vec<Sample>,
 }
@@ -37,7 +40,7 @@ pub struct ObjectiveCheck {
 impl ObjectiveCheck {
     /// Whether the difference is within [`TOLERANCE`].
     pub fn passed(&self) -> bool {
-        self.worst < TOLERANCE
+        self.worst < TOLERANCE && self.attention_worst.is_none_or(|w| w < TOLERANCE)
     }
 }
 
@@ -73,6 +76,7 @@ pub fn compare_export(run: &Path, onnx: &Path) -> Result<Vec<ObjectiveCheck>> {
             output: served.output.clone(),
             names: 0,
             worst: 0.0,
+            attention_worst: None,
             samples: Vec::new(),
         };
         for chunk in session.sets.test.chunks(BATCH) {
@@ -93,6 +97,24 @@ pub fn compare_export(run: &Path, onnx: &Path) -> Result<Vec<ObjectiveCheck>> {
                 expected.shape
             );
             check.worst = check.worst.max(input.difference(&got.values, &expected));
+            if let Some(output) = &served.attention {
+                let maps = input.candle_attention(&model, &active.name)?;
+                let got = runtime.run(
+                    output,
+                    input.tokens.clone(),
+                    input.rows,
+                    input.segments.clone(),
+                )?;
+                anyhow::ensure!(
+                    got.shape == maps.shape,
+                    "{}: ONNX Runtime's {output} has shape {:?}, candle's {:?}",
+                    active.name,
+                    got.shape,
+                    maps.shape
+                );
+                let worst = input.attention_difference(&got.values, &maps);
+                check.attention_worst = Some(check.attention_worst.unwrap_or(0.0).max(worst));
+            }
             check.names += input.rows;
             if check.samples.len() < SAMPLES && input.rows == BATCH {
                 check.samples.push(input.sample(&served.output, expected));
@@ -118,6 +140,15 @@ struct Expected {
     values: Vec<f32>,
 }
 
+impl Expected {
+    fn of(tensor: &Tensor) -> Result<Self> {
+        Ok(Self {
+            shape: tensor.dims().to_vec(),
+            values: tensor.flatten_all()?.to_vec1::<f32>()?,
+        })
+    }
+}
+
 impl Input {
     fn trimmed(ids: &EncoderIds) -> Self {
         let rows = ids.tokens.len() / ids.seq_len.max(1);
@@ -141,19 +172,48 @@ impl Input {
         }
     }
 
-    fn candle(&self, model: &Model, objective: &str) -> Result<Expected> {
+    /// The batch as candle tensors: tokens and segments.
+    fn tensors(&self) -> Result<(Tensor, Option<Tensor>)> {
         let as_tensor = |values: &[i64]| -> Result<Tensor> {
             let ids: Vec<u32> = values.iter().map(|&v| v as u32).collect();
             Ok(Tensor::from_vec(ids, (self.rows, self.seq), &Device::Cpu)?)
         };
         let segments = self.segments.as_deref().map(as_tensor).transpose()?;
+        Ok((as_tensor(&self.tokens)?, segments))
+    }
+
+    fn candle(&self, model: &Model, objective: &str) -> Result<Expected> {
+        let (tokens, segments) = self.tensors()?;
         let logits = model
-            .serve(objective, &as_tensor(&self.tokens)?, segments.as_ref())
+            .serve(objective, &tokens, segments.as_ref())
             .with_context(|| format!("candle's {objective}"))?;
-        Ok(Expected {
-            shape: logits.dims().to_vec(),
-            values: logits.flatten_all()?.to_vec1::<f32>()?,
-        })
+        Expected::of(&logits)
+    }
+
+    fn candle_attention(&self, model: &Model, objective: &str) -> Result<Expected> {
+        let (tokens, segments) = self.tensors()?;
+        let (_, maps) = model
+            .serve_with_attention(objective, &tokens, segments.as_ref())
+            .with_context(|| format!("candle's attention for {objective}"))?;
+        Expected::of(&maps)
+    }
+
+    /// The largest difference of attention weights `(layers, batch, heads, seq, seq)`,
+    /// over the rows of token queries (a pad query's row is unspecified).
+    fn attention_difference(&self, got: &[f32], expected: &Expected) -> f32 {
+        let [_, batch, heads, seq, _] = expected.shape[..] else {
+            return f32::INFINITY;
+        };
+        got.chunks(seq)
+            .zip(expected.values.chunks(seq))
+            .enumerate()
+            .filter(|(row, _)| {
+                let (query, row) = (row % seq, row / seq);
+                let name = (row / heads) % batch;
+                self.tokens[name * seq + query] != PAD_ID as i64
+            })
+            .flat_map(|(_, (a, b))| a.iter().zip(b).map(|(a, b)| (a - b).abs()))
+            .fold(0.0, f32::max)
     }
 
     /// The largest difference. Per-position outputs count at token positions only:

@@ -4,19 +4,21 @@ use crate::args::PredictArgs;
 use anyhow::{bail, Context, Result};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use xp_framework::export::to_onnx;
+use xp_framework::export::{to_onnx, ExportOptions};
 use xp_framework::files::write_atomic;
 use xp_framework::train::RunDir;
 use xp_serve::predict::{self, Sampling};
 use xp_serve::OnnxModel;
 
-/// What `xp export` checks besides writing.
+/// What `xp export` adds and checks besides writing.
 #[derive(Debug, Clone, Copy)]
 pub struct ExportChecks {
     /// Compare ONNX Runtime with candle after writing.
     pub check: bool,
     /// Refuse a model with an objective left out.
     pub strict: bool,
+    /// Add the attention weights as outputs.
+    pub attention: bool,
 }
 
 /// `xp export --onnx RUN [-o FILE] [--check] [--strict]`.
@@ -28,7 +30,10 @@ pub fn export(onnx: bool, run: &Path, output: Option<PathBuf>, checks: ExportChe
         );
     }
     let (experiment, info, model) = RunDir::load(run, &candle_core::Device::Cpu)?;
-    let exported = to_onnx(&model, &experiment, &info)?;
+    let options = ExportOptions {
+        attention: checks.attention,
+    };
+    let exported = to_onnx(&model, &experiment, &info, options)?;
     if checks.strict && !exported.skipped.is_empty() {
         bail!(
             "nothing written: {} has no ONNX export (--strict); give its head an export (see docs/objectives.md), or export without --strict to leave it out",
@@ -45,7 +50,10 @@ pub fn export(onnx: bool, run: &Path, output: Option<PathBuf>, checks: ExportChe
     let outputs: Vec<String> = exported
         .objectives
         .iter()
-        .map(|(name, o)| format!("{} ({name})", o.output))
+        .map(|(name, o)| match &o.attention {
+            Some(attention) => format!("{} and {attention} ({name})", o.output),
+            None => format!("{} ({name})", o.output),
+        })
         .collect();
     println!(
         "wrote {} ({:.1} MB): outputs {}",
@@ -71,8 +79,11 @@ fn check_export(run: &Path, onnx: &Path) -> Result<()> {
     let mut failed = Vec::new();
     for c in &checks {
         let verdict = if c.passed() { "ok" } else { "DIFFERS" };
+        let attention = c
+            .attention_worst
+            .map_or(String::new(), |w| format!(", attention {w:.1e}"));
         println!(
-            "check {} ({}): {} test names, max |candle - onnxruntime| = {:.1e}  {verdict}",
+            "check {} ({}): {} test names, max |candle - onnxruntime| = {:.1e}{attention}  {verdict}",
             c.objective, c.output, c.names, c.worst
         );
         if !c.passed() {

@@ -9,8 +9,8 @@ use crate::model::{DataInfo, Model};
 use candle_core::{DType, Tensor};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use xp_format::{ModelMetadata, ServedObjective, Serving};
-use xp_models::onnx::{Dim, Message, OnnxGraph};
+use xp_format::{attention_output, ModelMetadata, ServedObjective, Serving};
+use xp_models::onnx::{stack_layers, Dim, Message, OnnxGraph};
 use xp_models::{Causal, EncoderInput, Mode};
 
 /// The result of [`to_onnx`].
@@ -23,8 +23,22 @@ pub struct OnnxExport {
     pub skipped: Vec<String>,
 }
 
+/// What an export holds beyond the objectives' outputs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportOptions {
+    /// Add each encoder pass's attention weights as an output
+    /// (`attention`, `attention_causal`, `attention_pairs`), `(layers, batch, heads,
+    /// seq, seq)`, named in each objective's metadata.
+    pub attention: bool,
+}
+
 /// Builds the ONNX model of `model`.
-pub fn to_onnx(model: &Model, exp: &Experiment, info: &DataInfo) -> Result<OnnxExport> {
+pub fn to_onnx(
+    model: &Model,
+    exp: &Experiment,
+    info: &DataInfo,
+    options: ExportOptions,
+) -> Result<OnnxExport> {
     let mut g = OnnxGraph::new();
     let token_dims = [Dim::Dynamic("batch"), Dim::Dynamic("seq")];
     let tokens = g.input_i64("tokens", &token_dims);
@@ -45,9 +59,14 @@ pub fn to_onnx(model: &Model, exp: &Experiment, info: &DataInfo) -> Result<OnnxE
             Some(h) => h.clone(),
             None => {
                 let seg = segments.as_deref().filter(|_| serving.segments);
-                let h = model
-                    .encoder
-                    .to_onnx(&mut g, &tokens, seg, serving.causal)?;
+                let (h, maps) =
+                    model
+                        .encoder
+                        .to_onnx_with_attention(&mut g, &tokens, seg, serving.causal)?;
+                if options.attention {
+                    let stacked = stack_layers(&mut g, &maps);
+                    g.output_f32(&attention_output(*serving), &stacked, &attention_dims());
+                }
                 passes.insert(key, h.clone());
                 h
             }
@@ -57,7 +76,9 @@ pub fn to_onnx(model: &Model, exp: &Experiment, info: &DataInfo) -> Result<OnnxE
             .objective
             .head()
             .export(&mut g, &hidden, &tokens, &prefix)?;
-        let entry = ServedObjective::new(&active.name, *serving, active.objective.class_names());
+        let mut entry =
+            ServedObjective::new(&active.name, *serving, active.objective.class_names());
+        entry.attention = options.attention.then(|| attention_output(*serving));
         let rank = sample_output(model, &active.name, serving)?;
         g.output_f32(&entry.output, &out, &output_dims(&rank));
         objectives.insert(active.name.clone(), entry);
@@ -83,6 +104,17 @@ pub fn to_onnx(model: &Model, exp: &Experiment, info: &DataInfo) -> Result<OnnxE
         objectives,
         skipped,
     })
+}
+
+/// Axes of an attention output: `(layers, batch, heads, seq, seq)`.
+fn attention_dims() -> Vec<Dim> {
+    vec![
+        Dim::Dynamic("layers"),
+        Dim::Dynamic("batch"),
+        Dim::Dynamic("heads"),
+        Dim::Dynamic("seq"),
+        Dim::Dynamic("seq"),
+    ]
 }
 
 /// Output axes: `batch`, then `seq` for per-position outputs, then the fixed class axis.
@@ -156,6 +188,29 @@ impl Model {
     /// Candle inference for objective `name`: eval-mode encoder over `tokens`
     /// `(batch, seq)` u32 (and `segments` when it reads them), then its served output.
     pub fn serve(&self, name: &str, tokens: &Tensor, segments: Option<&Tensor>) -> Result<Tensor> {
+        let (active, serving) = self.served(name)?;
+        let input = served_input(tokens, segments, serving);
+        let hidden = self.encoder.forward(input, &Mode::eval())?;
+        Ok(active.objective.head().serve(&hidden, tokens)?)
+    }
+
+    /// Like [`Model::serve`], also returning the attention weights of the encoder pass,
+    /// every layer stacked: `(layers, batch, heads, seq, seq)`.
+    pub fn serve_with_attention(
+        &self,
+        name: &str,
+        tokens: &Tensor,
+        segments: Option<&Tensor>,
+    ) -> Result<(Tensor, Tensor)> {
+        let (active, serving) = self.served(name)?;
+        let input = served_input(tokens, segments, serving);
+        let out = self.encoder.forward_with_attention(input, &Mode::eval())?;
+        let maps = Tensor::stack(&out.attention, 0)?;
+        Ok((active.objective.head().serve(&out.hidden, tokens)?, maps))
+    }
+
+    /// Objective `name` and how it is served.
+    fn served(&self, name: &str) -> Result<(&crate::model::Active, Serving)> {
         let active = self
             .objectives
             .iter()
@@ -165,16 +220,23 @@ impl Model {
             .objective
             .serving()
             .ok_or_else(|| XpError::Run(format!("objective {name} is not served")))?;
-        let input = EncoderInput {
-            tokens,
-            segments: segments.filter(|_| serving.segments),
-            causal: if serving.causal {
-                Causal::All
-            } else {
-                Causal::None
-            },
-        };
-        let hidden = self.encoder.forward(input, &Mode::eval())?;
-        Ok(active.objective.head().serve(&hidden, tokens)?)
+        Ok((active, serving))
+    }
+}
+
+/// The encoder input of a served objective.
+fn served_input<'a>(
+    tokens: &'a Tensor,
+    segments: Option<&'a Tensor>,
+    serving: Serving,
+) -> EncoderInput<'a> {
+    EncoderInput {
+        tokens,
+        segments: segments.filter(|_| serving.segments),
+        causal: if serving.causal {
+            Causal::All
+        } else {
+            Causal::None
+        },
     }
 }

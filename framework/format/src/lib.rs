@@ -10,5 +10,7 @@ mod metadata;
 mod vocab;
 
 pub use fold::{fold_name, FOLDING_RULE, KEPT_PUNCTUATION};
-pub use metadata::{output_name, MetadataError, ModelMetadata, ServedObjective, Serving, META};
+pub use metadata::{
+    attention_output, output_name, MetadataError, ModelMetadata, ServedObjective, Serving, META,
+};
 pub use vocab::{UnknownChar, Vocab, CLS, MASK, PAD, SEP, SPECIALS};

@@ -64,6 +64,10 @@ pub struct ServedObjective {
     pub segments: bool,
     /// Names of the output classes, for class outputs.
     pub classes: Option<Vec<String>>,
+    /// The ONNX output holding the attention weights of its encoder pass,
+    /// `(layers, batch, heads, seq, seq)`, when exported with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention: Option<String>,
 }
 
 impl ServedObjective {
@@ -75,7 +79,18 @@ impl ServedObjective {
             causal: serving.causal,
             segments: serving.segments,
             classes,
+            attention: None,
         }
+    }
+}
+
+/// The ONNX output name of the attention weights of the encoder pass `serving` reads.
+pub fn attention_output(serving: Serving) -> String {
+    match (serving.causal, serving.segments) {
+        (false, false) => "attention".to_owned(),
+        (true, false) => "attention_causal".to_owned(),
+        (false, true) => "attention_pairs".to_owned(),
+        (true, true) => "attention_causal_pairs".to_owned(),
     }
 }
 

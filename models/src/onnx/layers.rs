@@ -53,8 +53,15 @@ impl Activation {
 }
 
 impl SelfAttention {
-    /// `x (batch, seq, dim)`, `bias (batch, 1, 1|seq, seq)` -> `(batch, seq, dim)`.
-    pub fn to_onnx(&self, g: &mut OnnxGraph, x: &str, bias: &str, prefix: &str) -> Result<String> {
+    /// `x (batch, seq, dim)`, `bias (batch, 1, 1|seq, seq)` -> `(batch, seq, dim)`, and
+    /// the attention weights `(batch, heads, seq, seq)`.
+    pub fn to_onnx(
+        &self,
+        g: &mut OnnxGraph,
+        x: &str,
+        bias: &str,
+        prefix: &str,
+    ) -> Result<(String, String)> {
         let (in_proj, out_proj) = self.projections();
         let dim = out_proj.weight().dim(0)? as i64;
         let heads = self.heads() as i64;
@@ -90,12 +97,14 @@ impl SelfAttention {
         );
         let merged = g.const_i64(&[0, 0, dim], &[3]);
         let out = g.op("Reshape", &[&out, &merged], &[]);
-        out_proj.to_onnx(g, &out, &format!("{prefix}.out_proj"))
+        let out = out_proj.to_onnx(g, &out, &format!("{prefix}.out_proj"))?;
+        Ok((out, weights))
     }
 }
 
 impl EncoderLayer {
-    /// One layer, post-norm or pre-norm as configured.
+    /// One layer, post-norm or pre-norm as configured; also returns its attention
+    /// weights.
     pub fn to_onnx(
         &self,
         g: &mut OnnxGraph,
@@ -103,7 +112,7 @@ impl EncoderLayer {
         bias: &str,
         activation: Activation,
         prefix: &str,
-    ) -> Result<String> {
+    ) -> Result<(String, String)> {
         let (attn, (lin1, lin2), norm1, norm2) = self.parts();
         let attn_prefix = format!("{prefix}.attn");
         let (n1, n2) = (format!("{prefix}.norm1"), format!("{prefix}.norm2"));
@@ -114,18 +123,18 @@ impl EncoderLayer {
         };
         if self.norm_first() {
             let h = norm1.to_onnx(g, x, &n1)?;
-            let a = attn.to_onnx(g, &h, bias, &attn_prefix)?;
+            let (a, weights) = attn.to_onnx(g, &h, bias, &attn_prefix)?;
             let x = g.op("Add", &[x, &a], &[]);
             let h = norm2.to_onnx(g, &x, &n2)?;
             let f = ffn(g, &h)?;
-            Ok(g.op("Add", &[&x, &f], &[]))
+            Ok((g.op("Add", &[&x, &f], &[]), weights))
         } else {
-            let a = attn.to_onnx(g, x, bias, &attn_prefix)?;
+            let (a, weights) = attn.to_onnx(g, x, bias, &attn_prefix)?;
             let x = g.op("Add", &[x, &a], &[]);
             let x = norm1.to_onnx(g, &x, &n1)?;
             let f = ffn(g, &x)?;
             let x = g.op("Add", &[&x, &f], &[]);
-            norm2.to_onnx(g, &x, &n2)
+            Ok((norm2.to_onnx(g, &x, &n2)?, weights))
         }
     }
 }
@@ -140,6 +149,18 @@ impl Encoder {
         segments: Option<&str>,
         causal: bool,
     ) -> Result<String> {
+        Ok(self.to_onnx_with_attention(g, tokens, segments, causal)?.0)
+    }
+
+    /// Like [`Encoder::to_onnx`], also returning each layer's attention weights
+    /// `(batch, heads, seq, seq)` (nodes the pass has anyway: see [`stack_layers`]).
+    pub fn to_onnx_with_attention(
+        &self,
+        g: &mut OnnxGraph,
+        tokens: &str,
+        segments: Option<&str>,
+        causal: bool,
+    ) -> Result<(String, Vec<String>)> {
         let emb = g.weight("encoder.tok_emb.weight", self.token_embeddings())?;
         let mut x = g.op("Gather", &[&emb, tokens], &[]);
         let table = g.weight("encoder.positions", &self.positions().served_table()?)?;
@@ -158,11 +179,27 @@ impl Encoder {
         }
         let bias = attention_bias(g, tokens, &seq, causal);
         let activation = self.config().activation;
+        let mut maps = Vec::new();
         for (i, layer) in self.layers().iter().enumerate() {
-            x = layer.to_onnx(g, &x, &bias, activation, &format!("encoder.layers.{i}"))?;
+            let (next, weights) =
+                layer.to_onnx(g, &x, &bias, activation, &format!("encoder.layers.{i}"))?;
+            x = next;
+            maps.push(weights);
         }
-        Ok(x)
+        Ok((x, maps))
     }
+}
+
+/// The layers' attention weights `(batch, heads, seq, seq)` stacked into one
+/// `(layers, batch, heads, seq, seq)` tensor.
+pub fn stack_layers(g: &mut OnnxGraph, maps: &[String]) -> String {
+    let first = g.const_i64(&[0], &[1]);
+    let stacked: Vec<String> = maps
+        .iter()
+        .map(|m| g.op("Unsqueeze", &[m, &first], &[]))
+        .collect();
+    let refs: Vec<&str> = stacked.iter().map(String::as_str).collect();
+    g.op("Concat", &refs, &[("axis", Attr::Int(0))])
 }
 
 impl Head {

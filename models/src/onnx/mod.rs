@@ -6,5 +6,7 @@
 mod graph;
 mod layers;
 
+pub use layers::stack_layers;
+
 pub use graph::{Attr, Dim, OnnxGraph, IR_VERSION, OPSET};
 pub use onnx_protobuf::{Message, ModelProto};
