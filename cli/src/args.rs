@@ -200,6 +200,22 @@ pub enum Command {
         #[arg(long)]
         attention: bool,
     },
+    /// Draw every layer's and head's attention map for names: one PNG per name, with
+    /// the predicted language in its title.
+    Attention {
+        /// A run folder (exported in memory) or a model exported with --attention.
+        model: PathBuf,
+        /// Names to draw; pair objectives read `A|B` (or the name cut in half).
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Whose encoder pass to read: cls, mlm (bidirectional), la (causal), nsp or
+        /// sop (pairs).
+        #[arg(long, default_value = "cls")]
+        objective: String,
+        /// Folder of the figures (default: RUN/attention, or ./attention for a model).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Predict with an exported ONNX model through ONNX Runtime.
     Predict(PredictArgs),
     /// Evaluate a run's checkpoint again, over one or more draws of the objectives'

@@ -110,6 +110,12 @@ pub fn run(cli: Cli) -> Result<()> {
             },
         ),
         Command::Predict(args) => crate::serving::predict(&args),
+        Command::Attention {
+            model,
+            names,
+            objective,
+            out,
+        } => crate::attention::run(&model, &names, &objective, out),
         Command::Eval { run, splits, draws } => crate::reeval::evaluate_run(&run, &splits, draws),
         Command::Bench { what, json } => crate::bench::run(what, json.as_deref()),
     }

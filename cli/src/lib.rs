@@ -11,6 +11,7 @@
 //! the linker from dropping the crate and its registration.
 
 mod args;
+mod attention;
 mod bench;
 mod commands;
 pub mod compare;

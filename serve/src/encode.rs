@@ -23,6 +23,8 @@ pub struct Tokenizer {
     pub cls: i64,
     /// `[MASK]`
     pub mask: i64,
+    /// `[SEP]`
+    pub sep: i64,
 }
 
 impl Tokenizer {
@@ -56,6 +58,7 @@ impl Tokenizer {
             pad: special("[PAD]")?,
             cls: special("[CLS]")?,
             mask: special("[MASK]")?,
+            sep: special("[SEP]")?,
         })
     }
 

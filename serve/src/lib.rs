@@ -2,6 +2,7 @@
 //! and its metadata, tokenizing names as training did, and the predictions of
 //! `xp predict`.
 
+pub mod attention;
 pub mod encode;
 pub mod model;
 pub mod predict;

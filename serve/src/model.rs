@@ -35,18 +35,26 @@ impl OnnxModel {
             )));
         }
         let env = runtime::environment()?;
-        let session = Session::builder(env)
-            .and_then(|mut b| b.commit_from_file(path))
-            .map_err(|e| {
-                ServeError::Model(format!(
-                    "{} is not a valid ONNX model: {e}; export it again with `xp export --onnx`",
-                    path.display()
-                ))
-            })?;
+        let session = Session::builder(env).and_then(|mut b| b.commit_from_file(path));
+        Self::checked(session, &path.display().to_string())
+    }
+
+    /// Loads a model from the bytes of an ONNX file (`origin` names it in errors).
+    pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Self, ServeError> {
+        let env = runtime::environment()?;
+        let session = Session::builder(env).and_then(|mut b| b.commit_from_memory(bytes));
+        Self::checked(session, origin)
+    }
+
+    fn checked(session: ort::Result<Session>, origin: &str) -> Result<Self, ServeError> {
+        let session = session.map_err(|e| {
+            ServeError::Model(format!(
+                "{origin} is not a valid ONNX model: {e}; export it again with `xp export --onnx`"
+            ))
+        })?;
         let info = read_info(&session).map_err(|e| {
             ServeError::Model(format!(
-                "{} is not a model exported by xp ({e}); export one with `xp export --onnx`",
-                path.display()
+                "{origin} is not a model exported by xp ({e}); export one with `xp export --onnx`"
             ))
         })?;
         Ok(Self { session, info })

@@ -2,7 +2,7 @@
 //! row, accuracy row; train red, validation yellow, test blue), the total loss, and
 //! confusion matrices, in the shared style (`style`). Each PNG is written atomically.
 
-use super::style::{color_bar, legend_on_top, share_color, step_label, Entry};
+use super::style::{color_bar, legend_on_top, names_down, share_color, step_label, Entry};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -163,7 +163,7 @@ pub fn confusion(path: &Path, classes: &[String], matrix: &[Vec<usize>]) -> Draw
     let size = (side + names_width + 120, side + names_width + 70);
     png(path, size, |root| {
         let (main, bar) = root.split_horizontally(size.0 - 80);
-        color_bar(&bar, "% of row")?;
+        color_bar(&bar, "% of row", &|v| format!("{:.0}%", v * 100.0))?;
         let mut chart = ChartBuilder::on(&main)
             .caption(
                 "confusion on test (row: true language, column: predicted; % of the row)",
@@ -192,18 +192,7 @@ pub fn confusion(path: &Path, classes: &[String], matrix: &[Vec<usize>]) -> Draw
             .y_label_style(("sans-serif", 13))
             .draw()
             .map_err(err)?;
-        // Column names run down from the axis, whole (plotters' own x labels would be
-        // laid out across and cut).
-        let down = ("sans-serif", 13)
-            .into_font()
-            .transform(FontTransform::Rotate90)
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Left, VPos::Center));
-        for p in 0..n {
-            let (x, y) = chart.backend_coord(&(SegmentValue::CenterOf(p), SegmentValue::Exact(0)));
-            main.draw(&Text::new(name(p), (x, y + 9), down.clone()))
-                .map_err(err)?;
-        }
+        names_down(&main, &chart, classes, 13)?;
         let shares: Vec<(usize, usize, f64)> = matrix
             .iter()
             .enumerate()

@@ -2,6 +2,8 @@
 //! own (never on the data), a blue scale for shares with its colour bar.
 
 use super::figures::{err, Drawn};
+use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::coord::types::RangedCoordusize;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -78,16 +80,16 @@ pub(crate) fn share_color(share: f64) -> RGBColor {
     RGBColor(v, v, 255)
 }
 
-/// A vertical colour bar of the blue scale, 0% at the bottom to 100% at the top, in
-/// `area` (a strip beside the chart).
-pub(crate) fn color_bar(area: &Area, title: &str) -> Drawn {
+/// A vertical colour bar of the blue scale, 0 at the bottom to 1 at the top, its ticks
+/// written by `label`, in `area` (a strip beside the chart).
+pub(crate) fn color_bar(area: &Area, title: &str, label: &dyn Fn(f64) -> String) -> Drawn {
     let mut chart = ChartBuilder::on(area)
         .margin_top(60)
         .margin_bottom(60)
         .margin_right(8)
         .y_label_area_size(40)
         .caption(title, ("sans-serif", 13))
-        .build_cartesian_2d(0.0..1.0, 0.0..100.0)
+        .build_cartesian_2d(0.0..1.0, 0.0..1.0)
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -95,14 +97,45 @@ pub(crate) fn color_bar(area: &Area, title: &str) -> Drawn {
         .disable_x_axis()
         .y_labels(6)
         .y_label_style(("sans-serif", 12))
-        .y_label_formatter(&|v| format!("{v:.0}%"))
+        .y_label_formatter(&|v| label(*v))
         .draw()
         .map_err(err)?;
     chart
         .draw_series((0..100).map(|i| {
-            let y = i as f64;
-            Rectangle::new([(0.0, y), (1.0, y + 1.0)], share_color(y / 100.0).filled())
+            let y = i as f64 / 100.0;
+            Rectangle::new([(0.0, y), (1.0, y + 0.01)], share_color(y).filled())
         }))
         .map_err(err)?;
+    Ok(())
+}
+
+/// A chart of cells: segmented `usize` axes both ways.
+pub(crate) type SegmentGrid =
+    Cartesian2d<SegmentedCoord<RangedCoordusize>, SegmentedCoord<RangedCoordusize>>;
+
+/// Names written down from the bottom axis of `chart` at each segment's centre,
+/// whole (plotters' own x labels would be laid out across and cut).
+pub(crate) fn names_down<'a, DB: DrawingBackend + 'a>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &ChartContext<'a, DB, SegmentGrid>,
+    names: &[String],
+    size: u32,
+) -> Drawn {
+    let down = ("sans-serif", size)
+        .into_font()
+        .transform(FontTransform::Rotate90)
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    // The chart gives pixels of the whole image; the area draws relative to itself.
+    let (left, top) = area.get_base_pixel();
+    for (p, name) in names.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(SegmentValue::CenterOf(p), SegmentValue::Exact(0)));
+        area.draw(&Text::new(
+            name.clone(),
+            (x - left, y - top + 9),
+            down.clone(),
+        ))
+        .map_err(err)?;
+    }
     Ok(())
 }
