@@ -216,6 +216,34 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Serve a model over HTTP: a JSON API (classify, fill, generate, attention) and a
+    /// page at /, on ONNX Runtime. SIGINT or SIGTERM finishes the requests in flight
+    /// and exits.
+    Serve {
+        /// An exported model (.onnx), or a run folder (exported in memory, with
+        /// attention maps).
+        #[arg(long, short)]
+        model: PathBuf,
+        /// Address to listen on (port 0: a free port, printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// ONNX Runtime sessions shared by the requests (default: the cores).
+        #[arg(long)]
+        sessions: Option<usize>,
+        /// Largest request body in bytes.
+        #[arg(long, default_value_t = 64 * 1024)]
+        max_body: usize,
+        /// Most names in one classify request.
+        #[arg(long, default_value_t = 256)]
+        max_names: usize,
+        /// Most names in one generate request.
+        #[arg(long, default_value_t = 64)]
+        max_generate: usize,
+        /// How long a classify batch waits for more requests, in milliseconds (0:
+        /// no batching across requests).
+        #[arg(long, default_value_t = 2)]
+        batch_window_ms: u64,
+    },
     /// Predict with an exported ONNX model through ONNX Runtime.
     Predict(PredictArgs),
     /// Evaluate a run's checkpoint again, over one or more draws of the objectives'

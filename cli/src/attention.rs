@@ -4,11 +4,10 @@
 
 use crate::report::figures::{err, png, Drawn};
 use crate::report::style::{color_bar, names_down, share_color};
+use crate::serving::ModelSource;
 use anyhow::{Context, Result};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
-use xp_framework::export::{to_onnx, ExportOptions};
-use xp_framework::train::RunDir;
 use xp_serve::attention::{attention, AttentionMaps};
 use xp_serve::OnnxModel;
 
@@ -44,22 +43,15 @@ pub fn run(source: &Path, names: &[String], objective: &str, out: Option<PathBuf
     Ok(())
 }
 
-/// The model at `source`: an exported file (which must hold attention outputs), or a
-/// run folder, exported in memory with them. Also where the figures go by default.
+/// The model at `source` and where its figures go by default: `RUN/attention` for a
+/// run, `./attention` for a file.
 fn load(source: &Path) -> Result<(OnnxModel, PathBuf)> {
-    if source.is_dir() {
-        let (experiment, info, model) = RunDir::load(source, &candle_core::Device::Cpu)?;
-        let exported = to_onnx(
-            &model,
-            &experiment,
-            &info,
-            ExportOptions { attention: true },
-        )?;
-        let model = OnnxModel::from_bytes(&exported.bytes, &source.display().to_string())?;
-        Ok((model, source.join("attention")))
-    } else {
-        Ok((OnnxModel::load(source)?, PathBuf::from("attention")))
-    }
+    let model = ModelSource::at(source)?;
+    let out = match &model {
+        ModelSource::Run(..) => source.join("attention"),
+        ModelSource::File(_) => PathBuf::from("attention"),
+    };
+    Ok((model.open()?, out))
 }
 
 /// `name` as a file name: letters and digits kept, the rest `_`.

@@ -110,6 +110,26 @@ pub fn run(cli: Cli) -> Result<()> {
             },
         ),
         Command::Predict(args) => crate::serving::predict(&args),
+        Command::Serve {
+            model,
+            addr,
+            sessions,
+            max_body,
+            max_names,
+            max_generate,
+            batch_window_ms,
+        } => crate::web::serve(
+            &model,
+            addr,
+            sessions,
+            xp_http::Limits {
+                max_body_bytes: max_body,
+                max_names,
+                max_generate,
+                batch_window: std::time::Duration::from_millis(batch_window_ms),
+                ..xp_http::Limits::default()
+            },
+        ),
         Command::Attention {
             model,
             names,

@@ -25,6 +25,7 @@ mod serving;
 mod signals;
 mod sweep;
 mod threads;
+mod web;
 
 pub use args::Cli;
 pub use xp_framework::objective::ObjectiveEntry;

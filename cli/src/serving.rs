@@ -228,3 +228,33 @@ fn inputs(names: &[String]) -> Result<Vec<String>> {
     }
     Ok(lines)
 }
+
+/// A model to serve: an exported file, or a run folder exported in memory with its
+/// attention maps (what `xp attention` and `xp serve` accept).
+pub(crate) enum ModelSource {
+    /// An `.onnx` file.
+    File(PathBuf),
+    /// A run, exported: the file's bytes and the run's folder.
+    Run(Vec<u8>, String),
+}
+
+impl ModelSource {
+    /// The source at `path`: a run folder when it is a folder, else a file.
+    pub(crate) fn at(path: &Path) -> Result<Self> {
+        if !path.is_dir() {
+            return Ok(Self::File(path.to_path_buf()));
+        }
+        let (experiment, info, model) = RunDir::load(path, &candle_core::Device::Cpu)?;
+        let options = ExportOptions { attention: true };
+        let exported = to_onnx(&model, &experiment, &info, options)?;
+        Ok(Self::Run(exported.bytes, path.display().to_string()))
+    }
+
+    /// A session of the model.
+    pub(crate) fn open(&self) -> std::result::Result<OnnxModel, xp_serve::ServeError> {
+        match self {
+            Self::File(path) => OnnxModel::load(path),
+            Self::Run(bytes, origin) => OnnxModel::from_bytes(bytes, origin),
+        }
+    }
+}
