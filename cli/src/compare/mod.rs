@@ -173,11 +173,12 @@ fn print_paired(runs: &[Run], reference: &str) -> Result<()> {
     let seed = |r: &Run| r.summary["seed"].as_u64();
     let mut points: Vec<&str> = runs.iter().map(|r| r.point.as_str()).collect();
     points.dedup();
+    let width = points.iter().map(|p| p.len()).max().unwrap_or(5).max(5);
     println!(
         "\nagainst {reference}, {PAIRED_OBJECTIVE} test accuracy on the seeds both ran (names resampled within each seed for the interval; McNemar's test pools the seeds):"
     );
     println!(
-        "{:<40} {:>5} {:>9} {:>20} {:>6} {:>6} {:>8} {:>8}",
+        "{:<width$} {:>5} {:>9} {:>20} {:>6} {:>6} {:>8} {:>8}",
         "point", "seeds", "diff", "95% bootstrap", "b", "c", "chi2", "p"
     );
     for point in points.into_iter().filter(|p| *p != reference) {
@@ -196,7 +197,7 @@ fn print_paired(runs: &[Run], reference: &str) -> Result<()> {
         }
         let p = paired::paired(&pairs).with_context(|| format!("{point} against {reference}"))?;
         println!(
-            "{point:<40} {:>5} {:>+9.4} {:>20} {:>6} {:>6} {:>8.3} {:>8.4}",
+            "{point:<width$} {:>5} {:>+9.4} {:>20} {:>6} {:>6} {:>8.3} {:>8.4}",
             p.seeds,
             p.difference,
             format!("[{:+.4}, {:+.4}]", p.interval.0, p.interval.1),
