@@ -3,7 +3,8 @@
 # ONNX test models checked by the Python `onnx` checker and run by Python onnxruntime.
 # Tests read the corpus at ../shared/data/names (override with XP_TEST_CORPUS).
 # ONNX Runtime comes from the onnxruntime wheel, installed into ./.venv if missing;
-# Slurm (for the Slurm backend's test) from Debian's packages, started by slurm-up.sh.
+# Slurm (for the Slurm backend's test) and Chromium (for the page's test) from Debian's
+# packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,13 @@ if ! .venv/bin/python -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
     echo "installing onnxruntime, onnx and numpy into .venv (for the ONNX tests)"
     python3 -m venv .venv
     .venv/bin/pip install --quiet "onnxruntime==1.31.1" onnx numpy
+fi
+
+# The page's test drives Debian's Chromium over WebDriver (chromedriver).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    echo "installing chromium and chromium-driver (for the browser test)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
 # The Slurm backend's test needs a Slurm cluster: start a one-node one (installs
