@@ -6,6 +6,7 @@ pub mod attention;
 pub mod encode;
 pub mod model;
 pub mod predict;
+pub mod prune;
 pub mod runtime;
 
 pub use model::{Logits, ModelInfo, OnnxModel};

@@ -1,9 +1,11 @@
 //! An exported xp model in an ONNX Runtime session, with the metadata it carries.
 
 use crate::{runtime, ServeError};
-use ort::session::{OutputSelector, RunOptions, Session};
+use ort::session::Session;
 use ort::value::Tensor;
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use xp_format::{ModelMetadata, ServedObjective};
 
 /// What the exported model says of itself (its `xp.*` metadata).
@@ -18,9 +20,12 @@ pub struct Logits {
     pub values: Vec<f32>,
 }
 
-/// A loaded model.
+/// A loaded model: its metadata, and a session per output asked for, each holding only
+/// what that output needs ([`crate::prune`]).
 pub struct OnnxModel {
-    session: Session,
+    bytes: Arc<Vec<u8>>,
+    origin: String,
+    sessions: HashMap<String, Session>,
     /// Its metadata.
     pub info: ModelInfo,
 }
@@ -34,30 +39,62 @@ impl OnnxModel {
                 path.display()
             )));
         }
-        let env = runtime::environment()?;
-        let session = Session::builder(env).and_then(|mut b| b.commit_from_file(path));
-        Self::checked(session, &path.display().to_string())
+        let bytes = std::fs::read(path)
+            .map_err(|e| ServeError::Model(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_bytes(&bytes, &path.display().to_string())
     }
 
     /// Loads a model from the bytes of an ONNX file (`origin` names it in errors).
     pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Self, ServeError> {
         let env = runtime::environment()?;
-        let session = Session::builder(env).and_then(|mut b| b.commit_from_memory(bytes));
-        Self::checked(session, origin)
-    }
-
-    fn checked(session: ort::Result<Session>, origin: &str) -> Result<Self, ServeError> {
-        let session = session.map_err(|e| {
-            ServeError::Model(format!(
-                "{origin} is not a valid ONNX model: {e}; export it again with `xp export --onnx`"
-            ))
-        })?;
+        let session = Session::builder(env)
+            .and_then(|mut b| b.commit_from_memory(bytes))
+            .map_err(|e| {
+                ServeError::Model(format!(
+                    "{origin} is not a valid ONNX model: {e}; export it again with `xp export --onnx`"
+                ))
+            })?;
         let info = read_info(&session).map_err(|e| {
             ServeError::Model(format!(
                 "{origin} is not a model exported by xp ({e}); export one with `xp export --onnx`"
             ))
         })?;
-        Ok(Self { session, info })
+        Ok(Self {
+            bytes: Arc::new(bytes.to_vec()),
+            origin: origin.to_owned(),
+            sessions: HashMap::new(),
+            info,
+        })
+    }
+
+    /// Another model over the same file: sessions of its own, no file read or check.
+    pub fn share(&self) -> Self {
+        Self {
+            bytes: self.bytes.clone(),
+            origin: self.origin.clone(),
+            sessions: HashMap::new(),
+            info: self.info.clone(),
+        }
+    }
+
+    /// The session of `output`, made on first use from the model cut down to it.
+    fn session(&mut self, output: &str) -> Result<&mut Session, ServeError> {
+        if !self.sessions.contains_key(output) {
+            let pruned = crate::prune::only_output(&self.bytes, output)?;
+            let env = runtime::environment()?;
+            let session = Session::builder(env)
+                .and_then(|mut b| b.commit_from_memory(&pruned))
+                .map_err(|e| {
+                    ServeError::Model(format!(
+                        "{}: cannot load its {output} part: {e}",
+                        self.origin
+                    ))
+                })?;
+            self.sessions.insert(output.to_owned(), session);
+        }
+        self.sessions
+            .get_mut(output)
+            .ok_or_else(|| ServeError::Model(format!("the model has no output {output}")))
     }
 
     /// The exported objective `name` (case-insensitive), or an error listing them.
@@ -88,18 +125,12 @@ impl OnnxModel {
         let seq = tokens.len() / batch.max(1);
         let shape = vec![batch as i64, seq as i64];
         let mut inputs = vec![("tokens".to_owned(), tensor(&shape, tokens)?)];
-        if self.session.inputs().iter().any(|i| i.name() == "segments") {
+        let session = self.session(output)?;
+        if session.inputs().iter().any(|i| i.name() == "segments") {
             let segments = segments.unwrap_or_else(|| vec![0; batch * seq]);
             inputs.push(("segments".to_owned(), tensor(&shape, segments)?));
         }
-        // Only the asked-for output: ONNX Runtime then skips the other heads' passes.
-        let options = RunOptions::new()
-            .map_err(runtime_error)?
-            .with_outputs(OutputSelector::no_default().with(output));
-        let outputs = self
-            .session
-            .run_with_options(inputs, &options)
-            .map_err(runtime_error)?;
+        let outputs = session.run(inputs).map_err(runtime_error)?;
         let value = outputs
             .get(output)
             .ok_or_else(|| ServeError::Model(format!("the model has no output {output}")))?;
