@@ -1,6 +1,7 @@
 //! `xp attention`: a PNG per name from a run folder (exported in memory) or from a
 //! model exported with `--attention`, for each kind of encoder pass; names it cannot
-//! read and models without attention outputs get clear errors.
+//! read and models without attention outputs get clear errors. `xp figures` draws a
+//! run's figures again, with counts in the confusion cells on request.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -86,4 +87,23 @@ fn attention_maps_are_drawn_per_name_for_each_pass() {
         &out,
         "export it again with `xp export --onnx RUN_DIR --attention`",
     );
+}
+
+#[test]
+fn figures_are_drawn_again_with_counts_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, _) = trained_export(dir.path(), "figs", "[objectives.CLS]\n", &[]);
+    let confusion = run.join("confusion_CLS.png");
+    let before = std::fs::read(&confusion).unwrap();
+    let out = xp(&["figures", run.to_str().unwrap(), "--counts"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    for figure in ["metrics.png", "total_loss.png", "confusion_CLS.png"] {
+        assert!(said.contains(figure), "{said}");
+        png_size(&run.join(figure));
+    }
+    let after = std::fs::read(&confusion).unwrap();
+    assert_ne!(before, after, "the cells now hold counts, not percents");
+    let out = xp(&["figures", dir.path().to_str().unwrap()]);
+    assert_clean_failure(&out, "has no metrics.jsonl with rows");
 }

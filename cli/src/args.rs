@@ -200,6 +200,15 @@ pub enum Command {
         #[arg(long)]
         attention: bool,
     },
+    /// Draw a finished run's figures again (metrics, total loss, confusion matrices)
+    /// from its files.
+    Figures {
+        /// The run directory, e.g. runs/four_losses.
+        run: PathBuf,
+        /// Label the confusion cells with counts of names instead of the row's percent.
+        #[arg(long)]
+        counts: bool,
+    },
     /// Draw every layer's and head's attention map for names: one PNG per name, with
     /// the predicted language in its title.
     Attention {

@@ -130,6 +130,16 @@ pub fn run(cli: Cli) -> Result<()> {
                 ..xp_http::Limits::default()
             },
         ),
+        Command::Figures { run, counts } => {
+            let cells = match counts {
+                true => crate::report::figures::Cells::Counts,
+                false => crate::report::figures::Cells::Percent,
+            };
+            for path in crate::report::redraw(&run, cells)? {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
         Command::Attention {
             model,
             names,

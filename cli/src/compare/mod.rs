@@ -100,13 +100,6 @@ pub fn compare(paths: &[PathBuf], format: Format, against: Option<&str>) -> Resu
 fn write_figures(runs: &[Run], dir: &Path) {
     let mut names: Vec<&str> = runs.iter().map(|r| r.point.as_str()).collect();
     names.dedup();
-    let read_rows = |run: &Run| -> Vec<xp_framework::train::LogRow> {
-        std::fs::read_to_string(run.dir.join("metrics.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    };
     let curves: Vec<figures::PointCurves> = names
         .iter()
         .map(|name| figures::PointCurves {
@@ -114,7 +107,7 @@ fn write_figures(runs: &[Run], dir: &Path) {
             runs: runs
                 .iter()
                 .filter(|r| r.point == *name)
-                .map(read_rows)
+                .map(|r| crate::report::read_log(&r.dir))
                 .collect(),
         })
         .collect();

@@ -152,10 +152,19 @@ pub fn total_loss(path: &Path, rows: &[LogRow]) -> Drawn {
     })
 }
 
+/// What the cells of a confusion figure are labelled with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cells {
+    /// The share of the row, in percent.
+    Percent,
+    /// The count of names.
+    Counts,
+}
+
 /// `confusion_NAME.png`: rows are true classes (first at the top), columns
-/// predictions; each cell shaded by, and labelled with, its share of the row (in
-/// percent, empty cells blank), with a colour bar.
-pub fn confusion(path: &Path, classes: &[String], matrix: &[Vec<usize>]) -> Drawn {
+/// predictions; each cell shaded by its share of the row and labelled with that share
+/// in percent or with its count (empty cells blank), with a colour bar.
+pub fn confusion(path: &Path, classes: &[String], matrix: &[Vec<usize>], cells: Cells) -> Drawn {
     let n = classes.len();
     let longest = classes.iter().map(|c| c.chars().count()).max().unwrap_or(4) as u32;
     let names_width = longest * 8 + 16;
@@ -166,7 +175,14 @@ pub fn confusion(path: &Path, classes: &[String], matrix: &[Vec<usize>]) -> Draw
         color_bar(&bar, "% of row", &|v| format!("{:.0}%", v * 100.0))?;
         let mut chart = ChartBuilder::on(&main)
             .caption(
-                "confusion on test (row: true language, column: predicted; % of the row)",
+                match cells {
+                    Cells::Percent => {
+                        "confusion on test (row: true language, column: predicted; % of the row)"
+                    }
+                    Cells::Counts => {
+                        "confusion on test (row: true language, column: predicted; names)"
+                    }
+                },
                 ("sans-serif", 18),
             )
             .margin(10)
@@ -193,7 +209,7 @@ pub fn confusion(path: &Path, classes: &[String], matrix: &[Vec<usize>]) -> Draw
             .draw()
             .map_err(err)?;
         names_down(&main, &chart, classes, 13)?;
-        let shares: Vec<(usize, usize, f64)> = matrix
+        let shares: Vec<(usize, usize, f64, usize)> = matrix
             .iter()
             .enumerate()
             .flat_map(|(t, counts)| {
@@ -201,11 +217,11 @@ pub fn confusion(path: &Path, classes: &[String], matrix: &[Vec<usize>]) -> Draw
                 counts
                     .iter()
                     .enumerate()
-                    .map(move |(p, &c)| (t, p, c as f64 / total))
+                    .map(move |(p, &c)| (t, p, c as f64 / total, c))
             })
             .collect();
         chart
-            .draw_series(shares.iter().map(|&(t, p, share)| {
+            .draw_series(shares.iter().map(|&(t, p, share, _)| {
                 let (y0, y1) = (n - 1 - t, n - t);
                 Rectangle::new(
                     [
@@ -216,22 +232,24 @@ pub fn confusion(path: &Path, classes: &[String], matrix: &[Vec<usize>]) -> Draw
                 )
             }))
             .map_err(err)?;
+        let label = |share: f64, count: usize| match cells {
+            Cells::Percent if share < 0.005 => "<1".to_owned(),
+            Cells::Percent => format!("{:.0}", share * 100.0),
+            Cells::Counts => count.to_string(),
+        };
         chart
             .draw_series(
                 shares
                     .iter()
-                    .filter(|s| s.2 >= 0.005)
-                    .map(|&(t, p, share)| {
+                    .filter(|s| s.3 > 0)
+                    .map(|&(t, p, share, count)| {
                         let ink = if share > 0.5 { WHITE } else { BLACK };
                         let style = ("sans-serif", 12)
                             .into_font()
                             .color(&ink)
                             .pos(Pos::new(HPos::Center, VPos::Center));
-                        Text::new(
-                            format!("{:.0}", share * 100.0),
-                            (SegmentValue::CenterOf(p), SegmentValue::CenterOf(n - 1 - t)),
-                            style,
-                        )
+                        let at = (SegmentValue::CenterOf(p), SegmentValue::CenterOf(n - 1 - t));
+                        Text::new(label(share, count), at, style)
                     }),
             )
             .map_err(err)?;

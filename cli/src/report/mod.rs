@@ -2,10 +2,12 @@
 
 mod classes;
 pub(crate) mod figures;
+mod redraw;
 pub(crate) mod style;
 mod table;
 
 pub use classes::{confusion_matrix, per_class};
+pub use redraw::{read_log, redraw};
 pub use table::summary_table;
 
 use xp_framework::model::Model;
@@ -64,6 +66,7 @@ pub fn write_reports(
             &run.file(&format!("confusion_{}.png", active.name)),
             &classes,
             &matrix,
+            figures::Cells::Percent,
         ));
     }
     // Last: a run with a summary has all its reports.

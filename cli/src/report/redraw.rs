@@ -1,0 +1,94 @@
+//! `xp figures RUN`: a finished run's figures drawn again from its files (after a
+//! change of style, or with counts in the confusion cells).
+
+use super::figures::{self, Cells};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use xp_framework::train::LogRow;
+
+/// The rows of a run's `metrics.jsonl` (none when it has no log).
+pub fn read_log(run: &Path) -> Vec<LogRow> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Draws `metrics.png`, `total_loss.png` and each `confusion_NAME.png` of the run in
+/// `run` again; returns the files written.
+pub fn redraw(run: &Path, cells: Cells) -> Result<Vec<PathBuf>> {
+    let rows = read_log(run);
+    anyhow::ensure!(
+        !rows.is_empty(),
+        "{} has no metrics.jsonl with rows: give a run folder (one `xp run` wrote)",
+        run.display()
+    );
+    let mut written = Vec::new();
+    let mut drawn = |path: PathBuf, result: figures::Drawn| -> Result<()> {
+        result.map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", path.display()))?;
+        written.push(path);
+        Ok(())
+    };
+    let metrics = run.join("metrics.png");
+    drawn(metrics.clone(), figures::metrics_grid(&metrics, &rows))?;
+    let total = run.join("total_loss.png");
+    drawn(total.clone(), figures::total_loss(&total, &rows))?;
+    let entries =
+        std::fs::read_dir(run).with_context(|| format!("cannot read {}", run.display()))?;
+    let mut tables: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("confusion_") && n.ends_with(".csv"))
+        })
+        .collect();
+    tables.sort();
+    for table in tables {
+        let (classes, matrix) = read_confusion(&table)?;
+        let png = table.with_extension("png");
+        drawn(
+            png.clone(),
+            figures::confusion(&png, &classes, &matrix, cells),
+        )?;
+    }
+    Ok(written)
+}
+
+/// A `confusion_NAME.csv`: the class names and the counts, a row per true class.
+fn read_confusion(path: &Path) -> Result<(Vec<String>, Vec<Vec<usize>>)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let classes: Vec<String> = header.split(',').skip(1).map(str::to_owned).collect();
+    let matrix = lines
+        .enumerate()
+        .map(|(i, line)| {
+            let counts: Vec<usize> = line
+                .split(',')
+                .skip(1)
+                .map(|c| c.trim().parse())
+                .collect::<std::result::Result<_, _>>()
+                .with_context(|| format!("{}: line {} is not counts", path.display(), i + 2))?;
+            anyhow::ensure!(
+                counts.len() == classes.len(),
+                "{}: line {} has {} counts for {} classes",
+                path.display(),
+                i + 2,
+                counts.len(),
+                classes.len()
+            );
+            Ok(counts)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    anyhow::ensure!(
+        matrix.len() == classes.len(),
+        "{}: {} rows for {} classes",
+        path.display(),
+        matrix.len(),
+        classes.len()
+    );
+    Ok((classes, matrix))
+}
