@@ -3,7 +3,7 @@
 //! colour bar, and the predicted language in the title.
 
 use crate::report::figures::{err, png, Drawn};
-use crate::report::style::{color_bar, names_down, share_color};
+use crate::report::style::{color_bar, label_grid, share_color};
 use crate::serving::ModelSource;
 use anyhow::{Context, Result};
 use plotters::prelude::*;
@@ -124,24 +124,7 @@ fn heatmap(
             (0..n.saturating_sub(1)).into_segmented(),
         )
         .map_err(err)?;
-    let row = |v: &SegmentValue<usize>| match v {
-        SegmentValue::CenterOf(i) => (n - 1)
-            .checked_sub(*i)
-            .and_then(|i| tokens.get(i).cloned())
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_labels(n)
-        .y_labels(n)
-        .x_label_formatter(&|_| String::new())
-        .y_label_formatter(&row)
-        .y_label_style(("sans-serif", 12))
-        .draw()
-        .map_err(err)?;
-    names_down(area, &chart, tokens, 12)?;
+    label_grid(area, &mut chart, tokens, 12)?;
     chart
         .draw_series(weights.iter().enumerate().flat_map(|(q, keys)| {
             keys.iter().enumerate().map(move |(k, &w)| {

@@ -2,7 +2,7 @@
 //! row, accuracy row; train red, validation yellow, test blue), the total loss, and
 //! confusion matrices, in the shared style (`style`). Each PNG is written atomically.
 
-use super::style::{color_bar, legend_on_top, names_down, share_color, step_label, Entry};
+use super::style::{color_bar, label_grid, legend_on_top, share_color, step_label, Entry};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -193,22 +193,7 @@ pub fn confusion(path: &Path, classes: &[String], matrix: &[Vec<usize>], cells: 
                 (0..n.saturating_sub(1)).into_segmented(),
             )
             .map_err(err)?;
-        let name = |i: usize| classes.get(i).cloned().unwrap_or_default();
-        let row = |v: &SegmentValue<usize>| match v {
-            SegmentValue::CenterOf(i) => (n - 1).checked_sub(*i).map(name).unwrap_or_default(),
-            _ => String::new(),
-        };
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_labels(n)
-            .y_labels(n)
-            .x_label_formatter(&|_| String::new())
-            .y_label_formatter(&row)
-            .y_label_style(("sans-serif", 13))
-            .draw()
-            .map_err(err)?;
-        names_down(&main, &chart, classes, 13)?;
+        label_grid(&main, &mut chart, classes, 13)?;
         let shares: Vec<(usize, usize, f64, usize)> = matrix
             .iter()
             .enumerate()

@@ -113,6 +113,35 @@ pub(crate) fn color_bar(area: &Area, title: &str, label: &dyn Fn(f64) -> String)
 pub(crate) type SegmentGrid =
     Cartesian2d<SegmentedCoord<RangedCoordusize>, SegmentedCoord<RangedCoordusize>>;
 
+/// Labels a grid of `names.len()` cells both ways: the names down the left (the first
+/// at the top) and written down from the bottom axis, at `size` points.
+pub(crate) fn label_grid<'a, DB: DrawingBackend + 'a>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &mut ChartContext<'a, DB, SegmentGrid>,
+    names: &[String],
+    size: u32,
+) -> Drawn {
+    let n = names.len();
+    let row = |v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(i) => (n - 1)
+            .checked_sub(*i)
+            .and_then(|i| names.get(i).cloned())
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(n)
+        .y_labels(n)
+        .x_label_formatter(&|_| String::new())
+        .y_label_formatter(&row)
+        .y_label_style(("sans-serif", size))
+        .draw()
+        .map_err(err)?;
+    names_down(area, chart, names, size)
+}
+
 /// Names written down from the bottom axis of `chart` at each segment's centre,
 /// whole (plotters' own x labels would be laid out across and cut).
 pub(crate) fn names_down<'a, DB: DrawingBackend + 'a>(
