@@ -43,6 +43,15 @@ impl PlainReporter {
         }
     }
 
+    /// The step of an evaluation line (`step N  valid ...`), if `line` is one.
+    pub fn eval_step(line: &str) -> Option<usize> {
+        line.strip_prefix("step ")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
     /// The step of a progress line, if `line` is one.
     pub fn progress_step(line: &str) -> Option<usize> {
         let rest = line.strip_prefix(Self::PROGRESS)?;

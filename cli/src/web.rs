@@ -17,7 +17,7 @@ pub fn serve(
     let sessions =
         sessions.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let source = crate::serving::ModelSource::at(model)?;
-    let pool = Arc::new(Pool::new(sessions, || source.open())?);
+    let pool = Arc::new(Pool::new(source.open()?, sessions));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -3,7 +3,7 @@
 //! point as a dot with its 95% interval.
 
 use crate::report::figures::{err, png, Drawn};
-use crate::report::style::{legend_on_right, step_label, Entry};
+use crate::report::style::{legend_on_right, step_chart, Entry};
 use plotters::prelude::*;
 use std::path::Path;
 use xp_framework::train::LogRow;
@@ -66,23 +66,9 @@ pub fn validation_curves(path: &Path, points: &[PointCurves], objectives: &[Stri
             let hi = bands.iter().flatten().map(|b| b.3).fold(0.0, f64::max);
             let lo = bands.iter().flatten().map(|b| b.2).fold(hi, f64::min);
             let pad = ((hi - lo) * 0.05).max(0.005);
-            let mut chart = ChartBuilder::on(area)
-                .caption(
-                    format!("{objective}: validation accuracy"),
-                    ("sans-serif", 18),
-                )
-                .margin(10)
-                .x_label_area_size(32)
-                .y_label_area_size(48)
-                .build_cartesian_2d(0.0..max_x, (lo - pad).max(0.0)..(hi + pad).min(1.0))
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc("step")
-                .x_label_formatter(&|x| step_label(*x))
-                .max_light_lines(2)
-                .draw()
-                .map_err(err)?;
+            let title = format!("{objective}: validation accuracy");
+            let values = (lo - pad).max(0.0)..(hi + pad).min(1.0);
+            let mut chart = step_chart(area, &title, max_x, values)?;
             // A point without the objective has no line in its panel.
             for (i, band) in bands.iter().enumerate() {
                 if band.is_empty() {

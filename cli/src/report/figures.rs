@@ -2,7 +2,7 @@
 //! row, accuracy row; train red, validation yellow, test blue), the total loss, and
 //! confusion matrices, in the shared style (`style`). Each PNG is written atomically.
 
-use super::style::{color_bar, label_grid, legend_on_top, share_color, step_label, Entry};
+use super::style::{color_bar, label_grid, legend_on_top, share_color, step_chart, Entry};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -80,21 +80,7 @@ fn line_chart(
         (0.0, 1.0)
     };
     let pad = (hi - lo) * 0.05;
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 18))
-        .margin(8)
-        .margin_right(20)
-        .x_label_area_size(28)
-        .y_label_area_size(48)
-        .build_cartesian_2d(0.0..max_x, (lo - pad)..(hi + pad))
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("step")
-        .x_label_formatter(&|x| step_label(*x))
-        .max_light_lines(2)
-        .draw()
-        .map_err(err)?;
+    let mut chart = step_chart(area, title, max_x, (lo - pad)..(hi + pad))?;
     for ((_, color), points) in SPLITS.iter().zip(all) {
         chart
             .draw_series(LineSeries::new(points, color.stroke_width(2)))

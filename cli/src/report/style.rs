@@ -3,7 +3,7 @@
 
 use super::figures::{err, Drawn};
 use plotters::coord::ranged1d::SegmentedCoord;
-use plotters::coord::types::RangedCoordusize;
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -17,6 +17,33 @@ pub(crate) fn step_label(x: f64) -> String {
         x if x >= 1000.0 => format!("{}k", (x / 100.0).round() / 10.0),
         x => format!("{}", x.round()),
     }
+}
+
+/// A chart of values against training steps in `area`, with its mesh drawn: steps
+/// as whole numbers along the bottom.
+pub(crate) fn step_chart<'a, 'b>(
+    area: &'a Area<'b>,
+    title: &str,
+    max_step: f64,
+    values: std::ops::Range<f64>,
+) -> Result<ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String>
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 18))
+        .margin(8)
+        .margin_right(20)
+        .x_label_area_size(30)
+        .y_label_area_size(48)
+        .build_cartesian_2d(0.0..max_step, values)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .x_label_formatter(&|x| step_label(*x))
+        .max_light_lines(2)
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
 }
 
 /// A legend entry: a label and its line colour.

@@ -285,11 +285,7 @@ fn follow(
                 bar.set_position(step as u64);
                 continue;
             }
-            let evaluated = line
-                .strip_prefix("step ")
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|n| n.parse::<usize>().ok());
-            if let Some(step) = evaluated {
+            if let Some(step) = PlainReporter::eval_step(&line) {
                 bar.set_position(step as u64);
                 if bar.is_hidden() {
                     eprintln!("  {label}: step {step}/{steps}");

@@ -173,13 +173,15 @@ fn print_plan(sweep: &Sweep, runs: &[&SweepRun], dir: &Path, options: &SweepOpti
         bail!("the sweep has no run");
     };
     let rate = steps_per_second(first)?;
-    let at_once = match options.backend {
-        Backend::Local => format!("{} at a time (--jobs)", local_jobs(sweep, options)),
-        Backend::Slurm => "as one Slurm job array".to_owned(),
-    };
-    let jobs = match options.backend {
-        Backend::Local => local_jobs(sweep, options),
-        Backend::Slurm => options.jobs.unwrap_or(to_run.len()).max(1),
+    let (jobs, at_once) = match options.backend {
+        Backend::Local => {
+            let jobs = local_jobs(sweep, options);
+            (jobs, format!("{jobs} at a time (--jobs)"))
+        }
+        Backend::Slurm => (
+            options.jobs.unwrap_or(to_run.len()).max(1),
+            "as one Slurm job array".to_owned(),
+        ),
     };
     println!(
         "{} runs of {} point{}, {} to run: {steps} training steps; {at_once}; at {rate:.0} steps/s a run (timed here on the first), {} if the jobs do not slow each other, evaluations aside",

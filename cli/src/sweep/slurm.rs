@@ -46,12 +46,16 @@ pub(super) fn submit(
     let dir = dir
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", dir.display()))?;
-    let queued = queued_runs(&dir)?;
+    let submissions = submissions(&dir)?;
+    let queued = queued_runs(&submissions)?;
     if !queued.is_empty() {
+        let mut jobs: Vec<&str> = queued.values().map(|t| t.job.as_str()).collect();
+        jobs.sort_unstable();
+        jobs.dedup();
         bail!(
             "{} runs of this sweep are still in Slurm's queue (jobs {}): wait for them (`xp sweep --status {}`), or cancel them with scancel, before submitting again",
             queued.len(),
-            queued.values().map(|t| t.job.as_str()).collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(", "),
+            jobs.join(", "),
             dir.display()
         );
     }
@@ -79,7 +83,6 @@ pub(super) fn submit(
     let slurm = dir.join(SLURM_DIR);
     std::fs::create_dir_all(&slurm)
         .with_context(|| format!("cannot create {}", slurm.display()))?;
-    let submissions = submissions(&dir)?;
     let tasks_name = format!("submission-{}.tasks", submissions.len() + 1);
     let tasks: String = todo.iter().map(|d| format!("{}\n", d.display())).collect();
     xp_framework::files::write_atomic(&slurm.join(&tasks_name), tasks.as_bytes())?;
@@ -220,10 +223,9 @@ pub(super) struct Task {
     pub reason: String,
 }
 
-/// The task of each run of the sweep that Slurm still holds (queued or running),
-/// keyed by run folder. Empty when the sweep never went to Slurm.
-pub(super) fn queued_runs(dir: &Path) -> Result<BTreeMap<PathBuf, Task>> {
-    let submissions = submissions(dir)?;
+/// The task of each run of `submissions` that Slurm still holds (queued or running),
+/// keyed by run folder. Empty, without asking Slurm, when there is no submission.
+pub(super) fn queued_runs(submissions: &[Submission]) -> Result<BTreeMap<PathBuf, Task>> {
     if submissions.is_empty() {
         return Ok(BTreeMap::new());
     }

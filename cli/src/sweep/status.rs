@@ -1,7 +1,7 @@
 //! `xp sweep --status runs/SWEEP`: where each run of a sweep stands, from the run
 //! folders, the runs' logs and, for a sweep sent to Slurm, `squeue`.
 
-use super::slurm::{queued_runs, submissions, task_output, Task};
+use super::slurm::{queued_runs, submissions, task_output, Submission, Task};
 use super::{log_file, run_state, RunState, SWEEP_FILE};
 use crate::progress::PlainReporter;
 use anyhow::{Context, Result};
@@ -54,8 +54,9 @@ pub fn status(dir: &Path) -> Result<()> {
     let dir = dir
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", dir.display()))?;
-    let queued = queued_runs(&dir)?;
-    let logs = task_logs(&dir)?;
+    let submissions = submissions(&dir)?;
+    let queued = queued_runs(&submissions)?;
+    let logs = task_logs(&dir, &submissions);
     let mut counts: BTreeMap<Status, usize> = BTreeMap::new();
     let width = sweep.runs.iter().map(|r| r.point.len()).max().unwrap_or(5);
     println!("{:<width$}  {:<6} {:<8} detail", "point", "seed", "state");
@@ -93,14 +94,14 @@ pub fn status(dir: &Path) -> Result<()> {
 }
 
 /// The log of each run that went to Slurm: its latest task's output.
-fn task_logs(dir: &Path) -> Result<BTreeMap<PathBuf, PathBuf>> {
+fn task_logs(dir: &Path, submissions: &[Submission]) -> BTreeMap<PathBuf, PathBuf> {
     let mut logs = BTreeMap::new();
-    for submission in submissions(dir)? {
+    for submission in submissions {
         for (index, run) in submission.runs.iter().enumerate() {
             logs.insert(run.clone(), task_output(dir, &submission.job, index));
         }
     }
-    Ok(logs)
+    logs
 }
 
 /// The status of the run in `dir` and a line on it.
@@ -135,13 +136,7 @@ fn run_status(dir: &Path, task: Option<&Task>, log: &Path, steps: usize) -> (Sta
 /// The last step a run's log reports (a progress line or an evaluation).
 fn last_step(log: &str) -> Option<usize> {
     log.lines().rev().find_map(|line| {
-        PlainReporter::progress_step(line).or_else(|| {
-            line.strip_prefix("step ")?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()
-        })
+        PlainReporter::progress_step(line).or_else(|| PlainReporter::eval_step(line))
     })
 }
 

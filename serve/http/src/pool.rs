@@ -4,7 +4,7 @@
 use crate::ApiError;
 use std::sync::Mutex;
 use tokio::sync::Semaphore;
-use xp_serve::{ModelInfo, OnnxModel, ServeError};
+use xp_serve::{ModelInfo, OnnxModel};
 
 /// Sessions of one model.
 pub struct Pool {
@@ -15,20 +15,17 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// `size` sessions made by `load` (at least one).
-    pub fn new(
-        size: usize,
-        mut load: impl FnMut() -> Result<OnnxModel, ServeError>,
-    ) -> Result<Self, ServeError> {
-        let models = (0..size.max(1))
-            .map(|_| load())
-            .collect::<Result<Vec<_>, _>>()?;
-        let info = models[0].info.clone();
-        Ok(Self {
+    /// `size` models (at least one) over the file of `model`, each with sessions of
+    /// its own.
+    pub fn new(model: OnnxModel, size: usize) -> Self {
+        let info = model.info.clone();
+        let mut models: Vec<OnnxModel> = (1..size.max(1)).map(|_| model.share()).collect();
+        models.push(model);
+        Self {
             permits: Semaphore::new(models.len()),
             free: Mutex::new(models),
             info,
-        })
+        }
     }
 
     /// Runs `work` on a free session, on a blocking thread.
