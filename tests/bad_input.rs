@@ -108,7 +108,10 @@ fn a_missing_corpus_says_what_to_do() {
         "/nonexistent/names",
     );
     let path = write(dir.path(), "exp.toml", &body);
-    assert_clean_failure(&xp(&["check", path.to_str().unwrap()]), "xp data --fetch");
+    assert_clean_failure(
+        &xp(&["check", path.to_str().unwrap()]),
+        "leave [data] dir unset to use the corpus built into xp",
+    );
 }
 
 #[test]

@@ -166,17 +166,15 @@ pub enum Command {
     },
     /// List the registered objectives, their fields and defaults.
     Objectives,
-    /// Show where the corpus is and what it holds; fetch it.
+    /// Show which corpus runs read (the one built into xp, or a folder) and what it
+    /// holds per language; write the built-in one out.
     Data {
-        /// Corpus folder (default: $XP_DATA_DIR, else the cache).
-        #[arg(long)]
+        /// Corpus folder (default: $XP_DATA_DIR, else the corpus built into xp).
+        #[arg(long, conflicts_with = "write")]
         dir: Option<PathBuf>,
-        /// Download the corpus (into --dir, or the cache) even if one is there.
-        #[arg(long)]
-        fetch: bool,
-        /// Archive to download.
-        #[arg(long, default_value = crate::fetch::CORPUS_URL)]
-        url: String,
+        /// Write the 18 files of the built-in corpus into this folder.
+        #[arg(long, value_name = "DIR")]
+        write: Option<PathBuf>,
     },
     /// Write a trained run (encoder and every head) as one ONNX model.
     Export {

@@ -1,7 +1,7 @@
 //! `xp bench`: timings as a table (and JSON), each the median of several runs.
 
 use crate::args::BenchKind;
-use crate::fetch::{locate_corpus, with_corpus};
+use crate::corpus::{resolve, with_corpus};
 use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
 use serde::Serialize;
@@ -161,9 +161,8 @@ fn train(
 
 fn serve(onnx: &Path, run: &Path, batch_size: usize, repeats: usize) -> Result<Vec<Timing>> {
     let (experiment, info, model) = RunDir::load(run, &Device::Cpu)?;
-    let corpus_dir = locate_corpus(experiment.data.dir.as_deref())?;
     let corpus = Corpus::load(
-        &corpus_dir,
+        &resolve(&experiment.data)?,
         experiment.data.min_len,
         experiment.data.max_len,
     )?;

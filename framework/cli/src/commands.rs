@@ -1,15 +1,14 @@
 //! What each command does: library calls and printing, no tensor work.
 
 use crate::args::{Cli, Command, ExperimentArgs};
-use crate::fetch::{default_cache_dir, fetch_corpus, locate_corpus, warn_mismatches, with_corpus};
+use crate::corpus::with_corpus;
 use crate::progress::{PlainReporter, ProgressReporter};
 use crate::report::{self, summary_table};
 use crate::serving::ExportChecks;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use xp_framework::config::Experiment;
-use xp_framework::data::Corpus;
 use xp_framework::gradcheck::gradient_check;
 use xp_framework::objective::{config_fields, registered, ObjectiveError, ObjectiveSettings};
 use xp_framework::train::{self, Reporter, ResumePoint, RunDir, Session, TrainOptions};
@@ -91,7 +90,10 @@ pub fn run(cli: Cli) -> Result<()> {
             list_objectives();
             Ok(())
         }
-        Command::Data { dir, fetch, url } => show_data(dir, fetch, &url),
+        Command::Data { dir, write } => match write {
+            Some(dir) => crate::corpus::write(&dir),
+            None => crate::corpus::show(dir),
+        },
         Command::Export {
             onnx,
             run,
@@ -215,7 +217,7 @@ fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, plain: bool) -> R
         session.sets.train.len(),
         session.sets.valid.len(),
         session.sets.test.len(),
-        session.corpus_dir.display()
+        session.corpus
     );
     eprintln!("{}", check_gradients(&session)?);
     train_and_report(&session, &run, None, plain)
@@ -348,49 +350,4 @@ fn list_objectives() {
             }
         }
     }
-}
-
-fn show_data(dir: Option<PathBuf>, fetch: bool, url: &str) -> Result<()> {
-    let dir = if fetch {
-        let dest = dir.unwrap_or_else(default_cache_dir);
-        eprintln!("fetching {url} into {}", dest.display());
-        let report = fetch_corpus(url, &dest)?;
-        warn_mismatches(&report);
-        report.dir
-    } else {
-        locate_corpus(dir.as_deref())?
-    };
-    let all =
-        Corpus::load(&dir, 1, usize::MAX).with_context(|| format!("reading {}", dir.display()))?;
-    let kept = Corpus::load(&dir, 4, 11)?;
-    warn(&all.warnings);
-    println!("corpus: {}", dir.display());
-    println!(
-        "{:<12} {:>7} {:>9} {:>11}",
-        "language", "names", "distinct", "kept 4..11"
-    );
-    let (counts, kept_counts) = (all.counts(), kept.counts());
-    for (label, name) in all.labels.iter().enumerate() {
-        let distinct: std::collections::HashSet<&str> = all
-            .examples
-            .iter()
-            .filter(|e| e.label as usize == label)
-            .map(|e| e.name.as_str())
-            .collect();
-        println!(
-            "{name:<12} {:>7} {:>9} {:>11}",
-            counts[label],
-            distinct.len(),
-            kept_counts[label]
-        );
-    }
-    println!(
-        "{:<12} {:>7} {:>9} {:>11}",
-        "all",
-        all.examples.len(),
-        "",
-        kept.examples.len()
-    );
-    println!("vocabulary (4..11): {} tokens", kept.vocab.len());
-    Ok(())
 }

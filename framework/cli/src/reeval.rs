@@ -27,11 +27,11 @@ pub fn evaluate_run(run: &Path, splits: &[String], draws: usize) -> Result<()> {
     set_threads(experiment.train.threads);
     let seed = experiment.seed;
     let batch_size = experiment.train.eval_batch_size;
-    let session = Session::open(crate::fetch::with_corpus(experiment)?)?;
+    let session = Session::open(crate::corpus::with_corpus(experiment)?)?;
     if session.info.vocab != info.vocab || session.info.labels != info.labels {
         bail!(
             "the corpus at {} is not the one {} was trained on (other characters or languages): point data.dir at that corpus",
-            session.corpus_dir.display(),
+            session.corpus,
             run.display()
         );
     }

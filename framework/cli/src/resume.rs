@@ -22,7 +22,7 @@ pub fn resume_run(dir: &Path, overrides: &[String], plain: bool) -> Result<()> {
         check_resumable(dir, point, &experiment)?;
     }
     crate::threads::set_threads(experiment.train.threads);
-    let session = Session::open(crate::fetch::with_corpus(experiment)?)?;
+    let session = Session::open(crate::corpus::with_corpus(experiment)?)?;
     crate::commands::warn(&session.warnings);
     let step = point.as_ref().map_or(0, |p| p.state.step);
     eprintln!(

@@ -2,6 +2,7 @@
 //! Every field has the reference's default, so a file states only what differs.
 
 use super::{apply_override, parse_table, with_suggestion, ConfigError, Monitor};
+use crate::data::CorpusSource;
 use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -39,9 +40,13 @@ fn default_seed() -> u64 {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
-    /// Corpus folder; unset: `$XP_DATA_DIR`, else the cache (fetched when absent).
+    /// A folder of `LANGUAGE.txt` files to read instead of the corpus built into xp
+    /// (the command line also takes `$XP_DATA_DIR` when neither is stated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<PathBuf>,
+    /// Read the corpus built into xp: what a run records when it read no folder.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub embedded: bool,
     /// Shortest kept name, in characters after folding.
     pub min_len: usize,
     /// Longest kept name.
@@ -54,10 +59,29 @@ pub struct DataConfig {
     pub dedup: bool,
 }
 
+impl DataConfig {
+    /// Where the corpus is read: `dir` when set, else the corpus built into xp.
+    pub fn source(&self) -> CorpusSource {
+        match &self.dir {
+            Some(dir) => CorpusSource::Dir(dir.clone()),
+            None => CorpusSource::Embedded,
+        }
+    }
+
+    /// States `source` as the corpus to read.
+    pub fn set_source(&mut self, source: &CorpusSource) {
+        (self.dir, self.embedded) = match source {
+            CorpusSource::Dir(dir) => (Some(dir.clone()), false),
+            CorpusSource::Embedded => (None, true),
+        };
+    }
+}
+
 impl Default for DataConfig {
     fn default() -> Self {
         Self {
             dir: None,
+            embedded: false,
             min_len: 4,
             max_len: 11,
             valid: 0.1,
@@ -259,6 +283,12 @@ impl Experiment {
             return Err(ConfigError::invalid(
                 "name",
                 "must be a plain directory name, e.g. \"four_losses\"",
+            ));
+        }
+        if d.embedded && d.dir.is_some() {
+            return Err(ConfigError::invalid(
+                "data.embedded",
+                "data.dir and data.embedded = true name two corpora: keep one",
             ));
         }
         if d.min_len == 0 || d.min_len > d.max_len {

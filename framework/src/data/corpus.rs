@@ -12,11 +12,29 @@ pub struct Example {
     pub label: u32,
 }
 
+/// Where the corpus is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorpusSource {
+    /// The corpus built into xp (`xp-corpus`).
+    Embedded,
+    /// A folder of `LANGUAGE.txt` files.
+    Dir(PathBuf),
+}
+
+impl std::fmt::Display for CorpusSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Embedded => f.write_str("the corpus built into xp"),
+            Self::Dir(dir) => write!(f, "{}", dir.display()),
+        }
+    }
+}
+
 /// Why a corpus could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
     /// The directory is missing or holds no `.txt` file.
-    #[error("no corpus in {0}: expected one LANGUAGE.txt file per language (run `xp data --fetch`, or set [data] dir)")]
+    #[error("no corpus in {0}: expected one LANGUAGE.txt file per language (leave [data] dir unset to use the corpus built into xp, or `xp data --write DIR` to write it out)")]
     Missing(PathBuf),
     /// A file could not be read.
     #[error("cannot read corpus file {path}: {source}")]
@@ -27,7 +45,7 @@ pub enum CorpusError {
         source: std::io::Error,
     },
     /// A line is not UTF-8.
-    #[error("corpus file {path}, line {line}, is not UTF-8 text: fix or remove that line, or re-download the corpus (`xp data --fetch`)")]
+    #[error("corpus file {path}, line {line}, is not UTF-8 text: fix or remove that line (`xp data --write DIR` writes the published files)")]
     NotUtf8 {
         /// The file.
         path: PathBuf,
@@ -38,15 +56,62 @@ pub enum CorpusError {
     #[error("corpus file {0} is empty: every language file needs at least one name")]
     EmptyFile(PathBuf),
     /// The length filter kept nothing.
-    #[error("no name in {dir} has {min_len}..={max_len} characters: widen [data] min_len/max_len")]
+    #[error(
+        "no name in {corpus} has {min_len}..={max_len} characters: widen [data] min_len/max_len"
+    )]
     NothingKept {
-        /// The corpus directory.
-        dir: PathBuf,
+        /// Where the corpus was read from.
+        corpus: String,
         /// The filter's lower bound.
         min_len: usize,
         /// The filter's upper bound.
         max_len: usize,
     },
+    /// The corpus built into the binary does not unpack.
+    #[error(transparent)]
+    Embedded(#[from] xp_corpus::UnpackError),
+}
+
+/// One file of a corpus: its language, where it came from (for messages) and its bytes.
+#[derive(Debug, Clone)]
+pub struct CorpusFile {
+    /// The language (the file stem).
+    pub language: String,
+    /// The file, or `embedded/LANGUAGE.txt`.
+    pub path: PathBuf,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl CorpusSource {
+    /// The files of the corpus, sorted by language.
+    pub fn files(&self) -> Result<Vec<CorpusFile>, CorpusError> {
+        match self {
+            Self::Embedded => Ok(xp_corpus::files()?
+                .into_iter()
+                .map(|f| CorpusFile {
+                    path: Path::new("embedded").join(format!("{}.txt", f.language)),
+                    language: f.language,
+                    bytes: f.bytes,
+                })
+                .collect()),
+            Self::Dir(dir) => language_files(dir)?
+                .into_iter()
+                .map(|path| {
+                    let bytes = std::fs::read(&path).map_err(|source| CorpusError::Unreadable {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+                    Ok(CorpusFile {
+                        language: stem.unwrap_or_default(),
+                        path,
+                        bytes,
+                    })
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The kept names, their labels, and the vocabulary of their characters.
@@ -83,29 +148,17 @@ pub fn language_files(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
     Ok(files)
 }
 
-/// The non-blank lines of a corpus file.
-pub fn read_names(path: &Path) -> Result<Vec<String>, CorpusError> {
-    Ok(read_lines(path)?
-        .into_iter()
-        .map(|(_, name)| name)
-        .collect())
-}
-
 /// The non-blank lines of a corpus file with their 1-based numbers; a byte-order
 /// mark and Windows line ends are dropped.
-pub fn read_lines(path: &Path) -> Result<Vec<(usize, String)>, CorpusError> {
-    let bytes = std::fs::read(path).map_err(|source| CorpusError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+pub fn read_lines(file: &CorpusFile) -> Result<Vec<(usize, String)>, CorpusError> {
+    let text = std::str::from_utf8(&file.bytes).map_err(|e| {
+        let valid = &file.bytes[..e.valid_up_to()];
         CorpusError::NotUtf8 {
-            path: path.to_path_buf(),
+            path: file.path.clone(),
             line: valid.iter().filter(|&&b| b == b'\n').count() + 1,
         }
     })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let names: Vec<(usize, String)> = text
         .lines()
         .enumerate()
@@ -114,23 +167,27 @@ pub fn read_lines(path: &Path) -> Result<Vec<(usize, String)>, CorpusError> {
         .map(|(i, l)| (i, l.to_owned()))
         .collect();
     if names.is_empty() {
-        return Err(CorpusError::EmptyFile(path.to_path_buf()));
+        return Err(CorpusError::EmptyFile(file.path.clone()));
     }
     Ok(names)
 }
 
 impl Corpus {
-    /// Reads every `LANGUAGE.txt` of `dir`, folds each name, keeps those of
+    /// Reads every language file of `source`, folds each name, keeps those of
     /// `min_len..=max_len` characters.
-    pub fn load(dir: &Path, min_len: usize, max_len: usize) -> Result<Self, CorpusError> {
+    pub fn load(
+        source: &CorpusSource,
+        min_len: usize,
+        max_len: usize,
+    ) -> Result<Self, CorpusError> {
         let mut labels = Vec::new();
         let mut examples = Vec::new();
         let mut warnings = Vec::new();
-        for (label, path) in language_files(dir)?.iter().enumerate() {
-            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-            labels.push(stem.unwrap_or_default());
+        for (label, file) in source.files()?.iter().enumerate() {
+            let path = &file.path;
+            labels.push(file.language.clone());
             let mut kept = 0;
-            for (line, raw) in read_lines(path)? {
+            for (line, raw) in read_lines(file)? {
                 let name = fold_name(&raw);
                 if name.is_empty() {
                     warnings.push(format!(
@@ -158,7 +215,7 @@ impl Corpus {
         }
         if examples.is_empty() {
             return Err(CorpusError::NothingKept {
-                dir: dir.to_path_buf(),
+                corpus: source.to_string(),
                 min_len,
                 max_len,
             });

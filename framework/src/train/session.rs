@@ -1,7 +1,7 @@
 //! Everything an experiment needs before its first step, and the run directory.
 
 use crate::config::Experiment;
-use crate::data::{split, Corpus, Dataset, Split, SplitSets, FOLDING_RULE};
+use crate::data::{split, Corpus, CorpusSource, Dataset, Split, SplitSets, FOLDING_RULE};
 use crate::error::{Result, XpError};
 use crate::model::{DataInfo, Model};
 use crate::params::ParamStore;
@@ -24,7 +24,7 @@ pub struct Session {
     /// The model, freshly initialised.
     pub model: Model,
     /// Where the corpus was read.
-    pub corpus_dir: PathBuf,
+    pub corpus: CorpusSource,
     /// What is odd in the corpus (see [`Corpus::warnings`]).
     pub warnings: Vec<String>,
 }
@@ -56,16 +56,12 @@ pub fn parse_device(name: &str) -> Result<Device> {
 }
 
 impl Session {
-    /// Reads the corpus from `data.dir`, splits it and builds the model.
+    /// Reads the corpus (`data.dir`, else the one built into xp), splits it and builds the model.
     pub fn open(experiment: Experiment) -> Result<Self> {
         let device = parse_device(&experiment.train.device)?;
         let d = &experiment.data;
-        let corpus_dir = d.dir.clone().ok_or_else(|| {
-            XpError::Run(
-                "the experiment names no corpus folder: set data.dir to the folder of the 18 language files".into(),
-            )
-        })?;
-        let corpus = Corpus::load(&corpus_dir, d.min_len, d.max_len)?;
+        let source = d.source();
+        let corpus = Corpus::load(&source, d.min_len, d.max_len)?;
         let sets = split(
             &corpus.examples,
             Split {
@@ -100,7 +96,7 @@ impl Session {
             info,
             sets,
             model,
-            corpus_dir,
+            corpus: source,
             warnings: corpus.warnings,
         })
     }

@@ -23,6 +23,8 @@ pub struct RunSummary {
     pub name: String,
     /// The experiment's seed.
     pub seed: u64,
+    /// The corpus read: `embedded` (the one built into xp) or its folder.
+    pub corpus: String,
     /// SHA-256 of the resolved experiment (`experiment.toml`): runs of one
     /// configuration share it.
     pub experiment_sha256: String,
@@ -298,6 +300,10 @@ impl<'a> Loop<'a> {
             format: RunSummary::FORMAT,
             name: self.session.experiment.name.clone(),
             seed: self.session.experiment.seed,
+            corpus: match &self.session.corpus {
+                crate::data::CorpusSource::Embedded => "embedded".into(),
+                crate::data::CorpusSource::Dir(dir) => dir.display().to_string(),
+            },
             experiment_sha256: sha256_hex(self.experiment_toml.as_bytes()),
             steps: self.steps,
             best_step: self.checkpoints.best_step(),
@@ -364,7 +370,7 @@ fn evaluate_splits(session: &Session) -> Result<Vec<(String, SplitMetrics)>> {
 /// vocabulary; returns the experiment as written.
 fn write_run_description(session: &Session, run: &RunDir) -> Result<String> {
     let mut exp = session.experiment.clone();
-    exp.data.dir = Some(session.corpus_dir.clone());
+    exp.data.set_source(&session.corpus);
     for active in &session.model.objectives {
         let mut table = active.config.clone();
         table.insert("weight".into(), toml::Value::Float(active.settings.weight));
