@@ -101,14 +101,26 @@ fn assert_every_file_loads(run: &Path, moment: &str) {
                     "{what}: cut short"
                 );
             }
+            xp_tensorboard::RUN_FILE => {
+                // Readable up to its last whole record: TensorBoard reads that far.
+                let bytes = std::fs::read(&path).unwrap();
+                let records = xp_tensorboard::record::records(&bytes);
+                assert!(!records.is_empty(), "{what}: no version record");
+                for (_, event) in records {
+                    assert!(xp_tensorboard::proto::fields(event).is_some(), "{what}");
+                }
+            }
             _ => panic!("{what}: a file no run writes"),
         }
     }
 }
 
-/// The run's outputs that must not depend on interruptions: metrics, weights, and
-/// the summary without its wall-clock fields.
-fn outputs(run: &Path) -> (Vec<u8>, Vec<u8>, Vec<u8>, serde_json::Value) {
+/// The run's outputs that must not depend on interruptions: metrics, weights, the
+/// summary without its wall-clock fields, and TensorBoard's events without their wall
+/// times (every event once, in step order, the figures' images included).
+type Outputs = (Vec<u8>, Vec<u8>, Vec<u8>, serde_json::Value, Vec<Vec<u8>>);
+
+fn outputs(run: &Path) -> Outputs {
     let read = |name: &str| std::fs::read(run.join(name)).expect(name);
     let mut summary: serde_json::Value = serde_json::from_slice(&read("summary.json")).unwrap();
     for field in ["train_seconds", "steps_per_second"] {
@@ -119,6 +131,7 @@ fn outputs(run: &Path) -> (Vec<u8>, Vec<u8>, Vec<u8>, serde_json::Value) {
         read("metrics.jsonl"),
         read("model.safetensors"),
         summary,
+        common::events_without_wall_time(run),
     )
 }
 

@@ -179,6 +179,7 @@ fn a_run_writes_everything_and_learns() {
         "classes_CLS.csv",
         "test_predictions_CLS.csv",
         "resume.safetensors",
+        "events.out.tfevents.xp-run",
     ] {
         assert!(run.join(file).is_file(), "missing {file}");
     }

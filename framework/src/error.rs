@@ -27,6 +27,9 @@ pub enum XpError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A TensorBoard event file could not be read or written.
+    #[error(transparent)]
+    Events(#[from] xp_tensorboard::EventFileError),
     /// A run directory or checkpoint is unusable.
     #[error("{0}")]
     Run(String),

@@ -46,6 +46,8 @@ pub struct SweepRun {
     pub point: String,
     /// The seed.
     pub seed: u64,
+    /// The point's value of every axis, then `seed`: the run's hyperparameters.
+    pub hparams: Vec<(String, toml::Value)>,
     /// The run's experiment, resolved.
     pub experiment: Experiment,
 }
@@ -122,9 +124,12 @@ impl Sweep {
                     other == experiment
                 };
                 if !runs.iter().any(same) {
+                    let mut hparams = point.clone();
+                    hparams.push(("seed".into(), toml::Value::Integer(seed as i64)));
                     runs.push(SweepRun {
                         point: name.clone(),
                         seed,
+                        hparams,
                         experiment,
                     });
                 }

@@ -101,3 +101,21 @@ pub fn trained_export(
     assert!(out.status.success(), "{}", stderr(&out));
     (run, onnx)
 }
+
+/// The events of a run's TensorBoard event file, each without its wall time (the one
+/// part that differs between two runs of one experiment).
+pub fn events_without_wall_time(run: &Path) -> Vec<Vec<u8>> {
+    use xp_tensorboard::{proto, record};
+    let bytes = std::fs::read(run.join(xp_tensorboard::RUN_FILE)).expect("the event file");
+    record::records(&bytes)
+        .into_iter()
+        .map(|(_, event)| {
+            let fields = proto::fields(event).expect("an event");
+            fields
+                .iter()
+                .filter(|f| f.number != 1)
+                .flat_map(|f| f.raw.to_vec())
+                .collect()
+        })
+        .collect()
+}

@@ -1,15 +1,24 @@
 //! The metrics log of a run: `metrics.csv` and `metrics.jsonl`, one row per
-//! (step, split, objective), appended and flushed at every evaluation.
+//! (step, split, objective), and the same figures as TensorBoard scalars
+//! (`OBJECTIVE/SPLIT/loss`, `OBJECTIVE/SPLIT/accuracy`, `total/SPLIT/loss`, `lr`),
+//! appended and flushed at every evaluation; between evaluations, the running training
+//! losses every [`RUNNING_EVERY`] steps (TensorBoard only); at the end, the best
+//! checkpoint's figures under `best/`.
 
 use super::SplitMetrics;
 use crate::error::{Result, XpError};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use xp_tensorboard::{EventWriter, RUN_FILE};
 
 const CSV: &str = "metrics.csv";
 const JSONL: &str = "metrics.jsonl";
 const HEADER: &str = "step,split,objective,loss,accuracy,lr";
+
+/// Steps between two records of the running training losses in the event file (as
+/// PyTorch Lightning logs by default).
+pub const RUNNING_EVERY: usize = 50;
 
 /// One logged row.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
@@ -28,25 +37,33 @@ pub struct LogRow {
     pub lr: f64,
 }
 
-/// Writes metric rows as CSV and JSON lines.
+/// Writes metric rows as CSV and JSON lines, and as TensorBoard scalars.
 pub struct MetricsLog {
     csv: BufWriter<File>,
     jsonl: BufWriter<File>,
+    events: EventWriter,
     csv_path: PathBuf,
     /// Every row so far, for the figures.
     pub rows: Vec<LogRow>,
 }
 
 impl MetricsLog {
-    /// Creates `metrics.csv` and `metrics.jsonl` in `dir`.
+    /// Creates `metrics.csv`, `metrics.jsonl` and the event file in `dir`.
     pub fn create(dir: &Path) -> Result<Self> {
-        Self::start(dir, format!("{HEADER}\n"), String::new(), Vec::new())
+        let events = EventWriter::create(&dir.join(RUN_FILE))?;
+        Self::start(
+            dir,
+            format!("{HEADER}\n"),
+            String::new(),
+            Vec::new(),
+            events,
+        )
     }
 
-    /// Reopens the logs of a run resumed after `step`: rows of later evaluations
-    /// (logged before the run stopped, after its resume point) are dropped, to be
-    /// logged again; the rows kept are the files' own bytes.
-    pub fn resume(dir: &Path, step: usize) -> Result<Self> {
+    /// Reopens the logs of a run resumed after `step`: rows of later steps and events
+    /// past `events_len` bytes (logged before the run stopped, after its resume point)
+    /// are dropped, to be logged again; what is kept is the files' own bytes.
+    pub fn resume(dir: &Path, step: usize, events_len: Option<u64>) -> Result<Self> {
         let read = |name: &str| {
             let path = dir.join(name);
             std::fs::read_to_string(&path).map_err(|e| XpError::read(path, e))
@@ -69,11 +86,22 @@ impl MetricsLog {
                 rows.push(row);
             }
         }
-        Self::start(dir, kept_csv, kept_jsonl, rows)
+        let events_path = dir.join(RUN_FILE);
+        let events = match events_len {
+            Some(len) => EventWriter::resume(&events_path, len)?,
+            None => EventWriter::create(&events_path)?,
+        };
+        Self::start(dir, kept_csv, kept_jsonl, rows, events)
     }
 
     /// Writes the logs' first bytes atomically, then opens them to append.
-    fn start(dir: &Path, csv: String, jsonl: String, rows: Vec<LogRow>) -> Result<Self> {
+    fn start(
+        dir: &Path,
+        csv: String,
+        jsonl: String,
+        rows: Vec<LogRow>,
+        events: EventWriter,
+    ) -> Result<Self> {
         let open = |name: &str, text: &str| {
             let path = dir.join(name);
             crate::files::write_atomic(&path, text.as_bytes())?;
@@ -86,33 +114,19 @@ impl MetricsLog {
         Ok(Self {
             csv: open(CSV, &csv)?,
             jsonl: open(JSONL, &jsonl)?,
+            events,
             csv_path: dir.join(CSV),
             rows,
         })
     }
 
-    /// Logs every objective of `m` and the total, then flushes.
-    pub fn log(&mut self, step: usize, split: &str, m: &SplitMetrics, lr: f64) -> Result<()> {
-        let mut rows: Vec<LogRow> = m
-            .objectives
+    /// Logs every objective and the total of each split's metrics at `step`, then
+    /// flushes.
+    pub fn log(&mut self, step: usize, splits: &[(&str, &SplitMetrics)], lr: f64) -> Result<()> {
+        let rows: Vec<LogRow> = splits
             .iter()
-            .map(|(name, metric)| LogRow {
-                step,
-                split: split.into(),
-                objective: name.clone(),
-                loss: metric.loss,
-                accuracy: Some(metric.accuracy),
-                lr,
-            })
+            .flat_map(|(split, m)| rows_of(step, split, m, lr))
             .collect();
-        rows.push(LogRow {
-            step,
-            split: split.into(),
-            objective: "total".into(),
-            loss: m.total,
-            accuracy: None,
-            lr,
-        });
         let io = |e| XpError::write(&self.csv_path, e);
         for row in &rows {
             let acc = row.accuracy.map_or(String::new(), |a| format!("{a:.6}"));
@@ -127,9 +141,84 @@ impl MetricsLog {
         }
         self.csv.flush().map_err(io)?;
         self.jsonl.flush().map_err(io)?;
+        let mut scalars = scalars_of(&rows, "");
+        scalars.push(("lr".to_owned(), lr));
+        self.write_scalars(step, &scalars)?;
         self.rows.extend(rows);
         Ok(())
     }
+
+    /// Records the running training losses at `step` (every [`RUNNING_EVERY`] steps)
+    /// in the event file: `OBJECTIVE/train/running_loss`.
+    pub fn log_running(&mut self, step: usize, losses: &[(String, f64)]) -> Result<()> {
+        if !step.is_multiple_of(RUNNING_EVERY) {
+            return Ok(());
+        }
+        let scalars: Vec<(String, f64)> = losses
+            .iter()
+            .map(|(name, loss)| (format!("{name}/train/running_loss"), *loss))
+            .collect();
+        self.write_scalars(step, &scalars)
+    }
+
+    /// Records the best checkpoint's metrics on every split at `step` (the run's last)
+    /// in the event file, under `best/`: what a sweep's HParams table shows.
+    pub fn log_best(&mut self, step: usize, splits: &[(String, SplitMetrics)]) -> Result<()> {
+        let rows: Vec<LogRow> = splits
+            .iter()
+            .flat_map(|(split, m)| rows_of(step, split, m, 0.0))
+            .collect();
+        self.write_scalars(step, &scalars_of(&rows, "best/"))
+    }
+
+    /// The event file's length: where a run resumed from here goes on.
+    pub fn events_len(&self) -> u64 {
+        self.events.len()
+    }
+
+    fn write_scalars(&mut self, step: usize, scalars: &[(String, f64)]) -> Result<()> {
+        let values = scalars.iter().map(|(tag, v)| (tag.as_str(), *v));
+        self.events.scalars(step as u64, values)?;
+        Ok(self.events.flush()?)
+    }
+}
+
+/// A row per objective of `m`, then its total.
+fn rows_of(step: usize, split: &str, m: &SplitMetrics, lr: f64) -> Vec<LogRow> {
+    let mut rows: Vec<LogRow> = m
+        .objectives
+        .iter()
+        .map(|(name, metric)| LogRow {
+            step,
+            split: split.into(),
+            objective: name.clone(),
+            loss: metric.loss,
+            accuracy: Some(metric.accuracy),
+            lr,
+        })
+        .collect();
+    rows.push(LogRow {
+        step,
+        split: split.into(),
+        objective: "total".into(),
+        loss: m.total,
+        accuracy: None,
+        lr,
+    });
+    rows
+}
+
+/// The TensorBoard tags of `rows`: `PREFIXOBJECTIVE/SPLIT/loss` and `.../accuracy`.
+fn scalars_of(rows: &[LogRow], prefix: &str) -> Vec<(String, f64)> {
+    let mut scalars = Vec::new();
+    for row in rows {
+        let tag = format!("{prefix}{}/{}", row.objective, row.split);
+        scalars.push((format!("{tag}/loss"), row.loss));
+        if let Some(accuracy) = row.accuracy {
+            scalars.push((format!("{tag}/accuracy"), accuracy));
+        }
+    }
+    scalars
 }
 
 #[cfg(test)]
@@ -150,7 +239,7 @@ mod tests {
             total: 0.75,
             predictions: vec![],
         };
-        log.log(10, "valid", &m, 1e-4)?;
+        log.log(10, &[("valid", &m)], 1e-4)?;
         // Flushed at once: a reader sees the rows before the run ends.
         let csv = std::fs::read_to_string(dir.path().join("metrics.csv"))
             .map_err(|e| XpError::read(dir.path(), e))?;
@@ -169,6 +258,25 @@ mod tests {
             .map_err(|e| XpError::Run(e.to_string()))?;
         assert_eq!(rows, log.rows);
         assert_eq!(rows[1].accuracy, None);
+        // The same figures as scalars of the event file, read back by step.
+        let events =
+            std::fs::read(dir.path().join(RUN_FILE)).map_err(|e| XpError::read(dir.path(), e))?;
+        let records = xp_tensorboard::record::records(&events);
+        assert_eq!(records.len(), 2, "the version record and one event");
+        let event = records[1].1;
+        assert_eq!(
+            xp_tensorboard::proto::read_varint_field(event, xp_tensorboard::event::STEP_FIELD),
+            Some(10)
+        );
+        for tag in [
+            "CLS/valid/loss",
+            "CLS/valid/accuracy",
+            "total/valid/loss",
+            "lr",
+        ] {
+            let found = event.windows(tag.len()).any(|w| w == tag.as_bytes());
+            assert!(found, "{tag} is not in the event");
+        }
         Ok(())
     }
 }

@@ -47,6 +47,10 @@ pub struct ResumeState {
     pub train_seconds: f64,
     /// Wall time of evaluations so far.
     pub eval_seconds: f64,
+    /// Bytes of the run's TensorBoard event file when the point was written (absent in
+    /// points of runs that wrote none).
+    #[serde(default)]
+    pub events_len: Option<u64>,
 }
 
 /// The tensors of a resume point, by parameter name.

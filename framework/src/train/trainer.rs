@@ -135,7 +135,9 @@ impl<'a> Loop<'a> {
             trainer: Trainer::new(model, cfg, exp.seed)?,
             average: WeightAverage::new(&model.params, cfg.ema)?,
             log: match &resume {
-                Some(point) => MetricsLog::resume(&run.path, point.state.step)?,
+                Some(point) => {
+                    MetricsLog::resume(&run.path, point.state.step, point.state.events_len)?
+                }
                 None => MetricsLog::create(&run.path)?,
             },
             checkpoints: Checkpointer::new(exp.monitor()?, cfg.patience, checkpoint),
@@ -209,7 +211,9 @@ impl<'a> Loop<'a> {
             }
             self.window.add(&step.outputs)?;
         }
-        reporter.step(self.steps, &self.window.losses(self.steps)?);
+        let losses = self.window.losses(self.steps)?;
+        self.log.log_running(self.steps, &losses)?;
+        reporter.step(self.steps, &losses);
         let last = self.steps == cfg.steps;
         if self.steps.is_multiple_of(cfg.eval_every) || last {
             self.evaluate(step.lr, reporter)?;
@@ -271,6 +275,7 @@ impl<'a> Loop<'a> {
             stopped_early: self.stopped_early,
             train_seconds: self.seconds(),
             eval_seconds: self.eval_seconds,
+            events_len: Some(self.log.events_len()),
         };
         let tensors = ResumeTensors {
             weights: params
@@ -292,7 +297,7 @@ impl<'a> Loop<'a> {
     }
 
     /// The best weights on every split, and the summary.
-    fn finish(self) -> Result<TrainedRun> {
+    fn finish(mut self) -> Result<TrainedRun> {
         let model = &self.session.model;
         let train_seconds = self.seconds();
         self.checkpoints.restore(&model.params, &model.device)?;
@@ -314,6 +319,7 @@ impl<'a> Loop<'a> {
             parameters: model.params.count(),
             splits: evaluate_splits(self.session)?,
         };
+        self.log.log_best(summary.steps, &summary.splits)?;
         Ok(TrainedRun {
             summary,
             metrics: self.log.rows,
@@ -344,9 +350,11 @@ fn evaluate_and_log(
     };
     let valid = on(&session.sets.valid)?;
     let test = on(&session.sets.test)?;
-    log.log(step, "train", &train, lr)?;
-    log.log(step, "valid", &valid, lr)?;
-    log.log(step, "test", &test, lr)?;
+    log.log(
+        step,
+        &[("train", &train), ("valid", &valid), ("test", &test)],
+        lr,
+    )?;
     Ok(valid)
 }
 

@@ -83,21 +83,30 @@ fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     out.push(value as u8);
 }
 
-/// The value of varint field `field` of the encoded message `bytes` (the last one, as
-/// protobuf reads a repeated scalar into a singular field); `None` when absent or when
-/// the bytes are not a message.
-pub fn read_varint_field(bytes: &[u8], field: u32) -> Option<u64> {
+/// One field of an encoded message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field<'a> {
+    /// Its number.
+    pub number: u32,
+    /// Its bytes as encoded, key included.
+    pub raw: &'a [u8],
+    wire: u8,
+    value: &'a [u8],
+}
+
+/// The fields of the encoded message `bytes`, in order; `None` when the bytes are not
+/// a message.
+pub fn fields(bytes: &[u8]) -> Option<Vec<Field<'_>>> {
     let mut at = 0;
-    let mut found = None;
+    let mut out = Vec::new();
     while at < bytes.len() {
+        let start = at;
         let key = take_varint(bytes, &mut at)?;
-        let (number, wire) = ((key >> 3) as u32, (key & 7) as u8);
+        let (number, wire) = (u32::try_from(key >> 3).ok()?, (key & 7) as u8);
+        let value_start = at;
         match wire {
             VARINT => {
-                let value = take_varint(bytes, &mut at)?;
-                if number == field {
-                    found = Some(value);
-                }
+                take_varint(bytes, &mut at)?;
             }
             FIXED64 => at = at.checked_add(8)?,
             FIXED32 => at = at.checked_add(4)?,
@@ -107,11 +116,26 @@ pub fn read_varint_field(bytes: &[u8], field: u32) -> Option<u64> {
             }
             _ => return None,
         }
-        if at > bytes.len() {
-            return None;
-        }
+        out.push(Field {
+            number,
+            raw: bytes.get(start..at)?,
+            wire,
+            value: bytes.get(value_start..at)?,
+        });
     }
-    found
+    Some(out)
+}
+
+/// The value of varint field `field` of the encoded message `bytes` (the last one, as
+/// protobuf reads a repeated scalar into a singular field); `None` when absent or when
+/// the bytes are not a message.
+pub fn read_varint_field(bytes: &[u8], field: u32) -> Option<u64> {
+    let fields = fields(bytes)?;
+    let found = fields
+        .iter()
+        .rev()
+        .find(|f| f.number == field && f.wire == VARINT)?;
+    take_varint(found.value, &mut 0)
 }
 
 fn take_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
@@ -164,5 +188,17 @@ mod tests {
         assert_eq!(read_varint_field(&bytes, 3), None);
         // Cut short: not a message.
         assert_eq!(read_varint_field(&bytes[..bytes.len() - 1], 2), None);
+        let numbers: Vec<u32> = fields(&bytes)
+            .unwrap_or_default()
+            .iter()
+            .map(|f| f.number)
+            .collect();
+        assert_eq!(numbers, [1, 4, 5, 2]);
+        let raw: Vec<u8> = fields(&bytes)
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|f| f.raw.to_vec())
+            .collect();
+        assert_eq!(raw, bytes);
     }
 }

@@ -3,7 +3,7 @@
 //! back to a whole record, so a reader sees every record written before a crash.
 
 use crate::event;
-use crate::proto::{read_varint_field, Message};
+use crate::proto::Message;
 use crate::record::{frame, records};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -26,35 +26,37 @@ pub struct EventFileError {
 pub struct EventWriter {
     file: BufWriter<File>,
     path: PathBuf,
+    len: u64,
 }
 
 impl EventWriter {
     /// Starts `path` afresh with its version record.
     pub fn create(path: &Path) -> Result<Self, EventFileError> {
         let file = File::create(path).map_err(|e| error("write", path, e))?;
-        let mut writer = Self::wrap(file, path);
+        let mut writer = Self::wrap(file, path, 0);
         writer.write_record(&event::file_version(now()))?;
         writer.flush()?;
         Ok(writer)
     }
 
-    /// Opens `path` to go on after `step`: the records of later steps (written after the
-    /// last resume point, before the run stopped) and anything after the first damaged
-    /// record are cut off, so the resumed run writes them again without stepping back.
-    /// A missing or empty file is started afresh.
-    pub fn resume(path: &Path, step: u64) -> Result<Self, EventFileError> {
+    /// Opens `path` to go on from where it stood when it was `len` bytes long: what was
+    /// written later (after a run's last resume point, before it stopped) is cut off, to
+    /// be written again, and so is anything from the first damaged record on. A missing
+    /// file, or no whole record within `len`, starts afresh.
+    pub fn resume(path: &Path, len: u64) -> Result<Self, EventFileError> {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Self::create(path),
             Err(e) => return Err(error("read", path, e)),
         };
-        let kept: usize = records(&bytes)
-            .into_iter()
-            .take_while(|(_, data)| {
-                read_varint_field(data, event::STEP_FIELD).is_none_or(|s| s <= step)
-            })
-            .map(|(framed, _)| framed.len())
-            .sum();
+        let mut kept = 0u64;
+        for (framed, _) in records(&bytes) {
+            let end = kept + framed.len() as u64;
+            if end > len {
+                break;
+            }
+            kept = end;
+        }
         if kept == 0 {
             return Self::create(path);
         }
@@ -62,9 +64,8 @@ impl EventWriter {
             .write(true)
             .open(path)
             .map_err(|e| error("write", path, e))?;
-        file.set_len(kept as u64)
-            .map_err(|e| error("write", path, e))?;
-        Self::open_end(file, path)
+        file.set_len(kept).map_err(|e| error("write", path, e))?;
+        Self::open_end(file, path, kept)
     }
 
     /// Opens `path` to add events after its last record (creating it when missing).
@@ -76,21 +77,34 @@ impl EventWriter {
             .write(true)
             .open(path)
             .map_err(|e| error("write", path, e))?;
-        Self::open_end(file, path)
+        let len = file.metadata().map_err(|e| error("read", path, e))?.len();
+        Self::open_end(file, path, len)
     }
 
-    fn open_end(mut file: File, path: &Path) -> Result<Self, EventFileError> {
+    fn open_end(mut file: File, path: &Path, len: u64) -> Result<Self, EventFileError> {
         use std::io::Seek;
-        file.seek(std::io::SeekFrom::End(0))
+        file.seek(std::io::SeekFrom::Start(len))
             .map_err(|e| error("write", path, e))?;
-        Ok(Self::wrap(file, path))
+        Ok(Self::wrap(file, path, len))
     }
 
-    fn wrap(file: File, path: &Path) -> Self {
+    fn wrap(file: File, path: &Path, len: u64) -> Self {
         Self {
             file: BufWriter::new(file),
             path: path.to_path_buf(),
+            len,
         }
+    }
+
+    /// The file's length once everything written is flushed: what
+    /// [`EventWriter::resume`] takes to go on from here.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing, not even the version record, is written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// The file.
@@ -118,9 +132,12 @@ impl EventWriter {
     }
 
     fn write_record(&mut self, data: &[u8]) -> Result<(), EventFileError> {
+        let record = frame(data);
         self.file
-            .write_all(&frame(data))
-            .map_err(|e| error("write", &self.path, e))
+            .write_all(&record)
+            .map_err(|e| error("write", &self.path, e))?;
+        self.len += record.len() as u64;
+        Ok(())
     }
 
     /// Hands the buffered records to the system.
@@ -155,6 +172,7 @@ pub fn now() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::read_varint_field;
 
     fn steps(path: &Path) -> Vec<Option<u64>> {
         let bytes = std::fs::read(path).expect("read");
@@ -165,15 +183,20 @@ mod tests {
     }
 
     #[test]
-    fn a_resumed_file_drops_the_steps_after_the_resume_point() -> Result<(), EventFileError> {
+    fn a_resumed_file_drops_what_was_written_after_its_length_was_taken(
+    ) -> Result<(), EventFileError> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("events.out.tfevents.test");
         let mut writer = EventWriter::create(&path)?;
-        for step in [10, 20, 30] {
-            writer.scalars(step, [("loss", 1.0 / step as f64)])?;
-        }
+        writer.scalars(10, [("loss", 0.1)])?;
+        writer.scalars(20, [("loss", 0.05)])?;
+        writer.flush()?;
+        let at_20 = writer.len();
+        assert_eq!(std::fs::metadata(&path).expect("stat").len(), at_20);
+        writer.scalars(20, [("best/loss", 0.05)])?;
+        writer.scalars(30, [("loss", 0.01)])?;
         drop(writer);
-        let mut writer = EventWriter::resume(&path, 20)?;
+        let mut writer = EventWriter::resume(&path, at_20)?;
         writer.scalars(30, [("loss", 0.5)])?;
         writer.flush()?;
         assert_eq!(steps(&path), [None, Some(10), Some(20), Some(30)]);
@@ -181,7 +204,7 @@ mod tests {
         let len = std::fs::metadata(&path).expect("stat").len();
         let file = OpenOptions::new().write(true).open(&path).expect("open");
         file.set_len(len - 5).expect("truncate");
-        let mut writer = EventWriter::resume(&path, 100)?;
+        let mut writer = EventWriter::resume(&path, len)?;
         writer.scalars(40, [("loss", 0.25)])?;
         drop(writer);
         assert_eq!(steps(&path), [None, Some(10), Some(20), Some(40)]);

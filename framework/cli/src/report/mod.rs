@@ -2,6 +2,7 @@
 
 mod classes;
 pub(crate) mod figures;
+mod images;
 mod redraw;
 pub(crate) mod style;
 mod table;
@@ -10,6 +11,7 @@ pub use classes::{confusion_matrix, per_class};
 pub use redraw::{read_log, redraw};
 pub use table::summary_table;
 
+use std::path::PathBuf;
 use xp_framework::model::Model;
 use xp_framework::train::{LogRow, RunDir, RunSummary};
 use xp_framework::{Result, XpError};
@@ -17,8 +19,8 @@ use xp_framework::{Result, XpError};
 /// The summary's file name, written last.
 pub const SUMMARY: &str = "summary.json";
 
-/// Writes the figures, the per-class reports of class objectives, and last
-/// `summary.json`.
+/// Writes the figures (also as images of the run's TensorBoard event file), the
+/// per-class reports of class objectives, and last `summary.json`.
 /// Returns warnings for outputs that could not be drawn (e.g. no font for figures).
 pub fn write_reports(
     run: &RunDir,
@@ -27,13 +29,15 @@ pub fn write_reports(
     model: &Model,
 ) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
-    let mut figure = |r: std::result::Result<(), String>| {
-        if let Err(e) = r {
-            warnings.push(format!("figure not drawn: {e}"));
-        }
+    let mut drawn = Vec::new();
+    let mut figure = |path: PathBuf, r: std::result::Result<(), String>| match r {
+        Ok(()) => drawn.push(path),
+        Err(e) => warnings.push(format!("figure not drawn: {e}")),
     };
-    figure(figures::metrics_grid(&run.file("metrics.png"), rows));
-    figure(figures::total_loss(&run.file("total_loss.png"), rows));
+    let path = run.file("metrics.png");
+    figure(path.clone(), figures::metrics_grid(&path, rows));
+    let path = run.file("total_loss.png");
+    figure(path.clone(), figures::total_loss(&path, rows));
     let test = summary
         .splits
         .iter()
@@ -62,13 +66,13 @@ pub fn write_reports(
             &classes,
             pairs,
         )?;
-        figure(figures::confusion(
-            &run.file(&format!("confusion_{}.png", active.name)),
-            &classes,
-            &matrix,
-            figures::Cells::Percent,
-        ));
+        let path = run.file(&format!("confusion_{}.png", active.name));
+        figure(
+            path.clone(),
+            figures::confusion(&path, &classes, &matrix, figures::Cells::Percent),
+        );
     }
+    images::add_to_events(run, summary.steps, &drawn)?;
     // Last: a run with a summary has all its reports.
     let json = serde_json::to_string_pretty(summary).map_err(|e| XpError::Run(e.to_string()))?;
     xp_framework::files::write_atomic(&run.file(SUMMARY), json.as_bytes())?;

@@ -123,6 +123,7 @@ fn style(template: &str) -> ProgressStyle {
 /// A running run.
 struct Running {
     child: Child,
+    dir: PathBuf,
     label: String,
     log: PathBuf,
     steps: usize,
@@ -183,6 +184,7 @@ impl Pool {
                 self.done += 1;
                 self.done_steps += r.steps;
                 finished_now += 1;
+                super::hparams::end_session(&r.dir, status.success())?;
                 let what = if status.success() {
                     "done"
                 } else {
@@ -253,6 +255,7 @@ impl Pool {
         self.view.line(&format!("started {label}{resuming}"));
         Ok(Running {
             child,
+            dir: dir.to_path_buf(),
             label,
             log,
             steps,

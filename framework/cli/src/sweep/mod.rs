@@ -3,6 +3,7 @@
 //! where each run stands. Started again, a sweep skips its finished runs and resumes
 //! the interrupted ones, whichever backend ran them.
 
+mod hparams;
 mod local;
 mod slurm;
 mod status;
@@ -77,13 +78,14 @@ fn log_file(dir: &Path) -> PathBuf {
     dir.with_extension("log")
 }
 
-/// Writes the experiment file of `run`, to start it in `dir`.
+/// Writes the experiment file of `run`, and its hyperparameters for TensorBoard, to
+/// start it in `dir`.
 fn write_experiment(run: &SweepRun, dir: &Path) -> Result<()> {
     let parent = dir.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)
         .with_context(|| format!("cannot create {}", parent.display()))?;
     xp_framework::files::write_atomic(&experiment_file(dir), run.experiment.to_toml().as_bytes())?;
-    Ok(())
+    hparams::start_session(run, dir)
 }
 
 /// The `xp` arguments that train the run in `dir` from where it stands: resume it
@@ -112,6 +114,7 @@ pub fn sweep(path: &Path, options: &SweepOptions) -> Result<()> {
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     xp_framework::files::write_atomic(&dir.join(SWEEP_FILE), sweep.resolved.as_bytes())?;
+    hparams::write_study(&sweep.name, &sweep.runs.iter().collect::<Vec<_>>(), &dir)?;
     match options.backend {
         Backend::Local => local::run(&sweep.name, &runs, &dir, local_jobs(&sweep, options)),
         Backend::Slurm => slurm::submit(&sweep, &runs, &dir, options),

@@ -1,0 +1,89 @@
+//! A sweep for TensorBoard's HParams dashboard: the study (its axes and metrics) in the
+//! sweep's folder, each run's hyperparameters (its point's values and seed) when it
+//! starts, and how it ended when the sweep ran it here. The metrics are the `best/`
+//! scalars each run writes at its end: the best checkpoint's validation and test figures.
+
+use anyhow::Result;
+use std::path::Path;
+use xp_framework::sweep::SweepRun;
+use xp_tensorboard::hparams::{self, HParam, HParamInfo, Status};
+use xp_tensorboard::{now, EventWriter, HPARAMS_FILE};
+
+/// Writes the study's description into the sweep's folder `dir`.
+pub fn write_study(name: &str, runs: &[&SweepRun], dir: &Path) -> Result<()> {
+    let mut infos: Vec<HParamInfo> = Vec::new();
+    for run in runs {
+        for (key, value) in &run.hparams {
+            let value = hparam(value);
+            match infos.iter_mut().find(|i| &i.name == key) {
+                Some(info) if !info.values.contains(&value) => info.values.push(value),
+                Some(_) => {}
+                None => infos.push(HParamInfo {
+                    name: key.clone(),
+                    values: vec![value],
+                }),
+            }
+        }
+    }
+    let mut objectives: Vec<&str> = runs
+        .iter()
+        .flat_map(|r| r.experiment.objectives.keys().map(String::as_str))
+        .collect();
+    objectives.sort_unstable();
+    objectives.dedup();
+    let mut metrics = Vec::new();
+    for split in ["valid", "test"] {
+        for objective in &objectives {
+            metrics.push(format!("best/{objective}/{split}/accuracy"));
+            metrics.push(format!("best/{objective}/{split}/loss"));
+        }
+        metrics.push(format!("best/total/{split}/loss"));
+    }
+    let mut events = EventWriter::create(&dir.join(HPARAMS_FILE))?;
+    events.write(0, vec![hparams::experiment(name, &infos, &metrics)])?;
+    Ok(events.flush()?)
+}
+
+/// Writes `run`'s hyperparameters into its folder `dir`, before it starts.
+pub fn start_session(run: &SweepRun, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let values: Vec<(String, HParam)> = run
+        .hparams
+        .iter()
+        .map(|(k, v)| (k.clone(), hparam(v)))
+        .collect();
+    let mut events = EventWriter::create(&dir.join(HPARAMS_FILE))?;
+    events.write(0, vec![hparams::session_start(&values, now())])?;
+    Ok(events.flush()?)
+}
+
+/// Records in the run's folder `dir` that its run ended, well or not.
+pub fn end_session(dir: &Path, success: bool) -> Result<()> {
+    let status = if success {
+        Status::Success
+    } else {
+        Status::Failure
+    };
+    let mut events = EventWriter::append(&dir.join(HPARAMS_FILE))?;
+    events.write(0, vec![hparams::session_end(status, now())])?;
+    Ok(events.flush()?)
+}
+
+/// An axis value as a hyperparameter: numbers and flags as such, a set of objectives
+/// as `CLS+MLM`, anything else as its TOML text.
+fn hparam(value: &toml::Value) -> HParam {
+    match value {
+        toml::Value::Integer(i) => HParam::Number(*i as f64),
+        toml::Value::Float(f) => HParam::Number(*f),
+        toml::Value::Boolean(b) => HParam::Bool(*b),
+        toml::Value::String(s) => HParam::Text(s.clone()),
+        toml::Value::Array(items) if items.iter().all(toml::Value::is_str) => HParam::Text(
+            items
+                .iter()
+                .filter_map(toml::Value::as_str)
+                .collect::<Vec<_>>()
+                .join("+"),
+        ),
+        other => HParam::Text(other.to_string()),
+    }
+}
