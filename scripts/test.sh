@@ -8,10 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! .venv/bin/python -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
-    echo "installing onnxruntime, onnx and numpy into .venv (for the ONNX tests)"
+if ! .venv/bin/python -c "import onnx, onnxruntime, numpy, tensorboard" 2>/dev/null; then
+    echo "installing onnxruntime, onnx, numpy and tensorboard into .venv (for the ONNX and TensorBoard tests)"
     python3 -m venv .venv
-    .venv/bin/pip install --quiet "onnxruntime==1.31.1" onnx numpy
+    .venv/bin/pip install --quiet "onnxruntime==1.31.1" onnx numpy "tensorboard==2.21.0"
 fi
 
 # The page's test drives Debian's Chromium over WebDriver (chromedriver).

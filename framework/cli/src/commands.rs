@@ -241,9 +241,22 @@ pub(crate) fn train_and_report(
         stop: Some(&stop),
         resume,
     };
-    let trained = train::train(session, run, reporter.as_mut(), options)?;
+    let trained = match train::train(session, run, reporter.as_mut(), options) {
+        Ok(trained) => trained,
+        Err(e) => {
+            let ended = match e {
+                XpError::Interrupted { .. } => Ok(()),
+                _ => crate::sweep::hparams::end_session(&run.path, false),
+            };
+            if let Err(also) = ended {
+                eprintln!("warning: {also:#}");
+            }
+            return Err(e.into());
+        }
+    };
     let summary = &trained.summary;
     let warnings = report::write_reports(run, &trained.metrics, summary, &session.model)?;
+    crate::sweep::hparams::end_session(&run.path, true)?;
     for warning in warnings {
         eprintln!("warning: {warning}");
     }

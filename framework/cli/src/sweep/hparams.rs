@@ -1,6 +1,6 @@
 //! A sweep for TensorBoard's HParams dashboard: the study (its axes and metrics) in the
 //! sweep's folder, each run's hyperparameters (its point's values and seed) when it
-//! starts, and how it ended when the sweep ran it here. The metrics are the `best/`
+//! starts, and how it ended (which the run writes itself, wherever it ran). The metrics are the `best/`
 //! scalars each run writes at its end: the best checkpoint's validation and test figures.
 
 use anyhow::Result;
@@ -57,8 +57,12 @@ pub fn start_session(run: &SweepRun, dir: &Path) -> Result<()> {
     Ok(events.flush()?)
 }
 
-/// Records in the run's folder `dir` that its run ended, well or not.
+/// Records in the folder `dir` of a sweep's run that the run ended, well or not; a run
+/// outside a sweep (no hyperparameters in its folder) records nothing.
 pub fn end_session(dir: &Path, success: bool) -> Result<()> {
+    if !dir.join(HPARAMS_FILE).exists() {
+        return Ok(());
+    }
     let status = if success {
         Status::Success
     } else {

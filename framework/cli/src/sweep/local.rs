@@ -123,7 +123,6 @@ fn style(template: &str) -> ProgressStyle {
 /// A running run.
 struct Running {
     child: Child,
-    dir: PathBuf,
     label: String,
     log: PathBuf,
     steps: usize,
@@ -184,7 +183,6 @@ impl Pool {
                 self.done += 1;
                 self.done_steps += r.steps;
                 finished_now += 1;
-                super::hparams::end_session(&r.dir, status.success())?;
                 let what = if status.success() {
                     "done"
                 } else {
@@ -255,7 +253,6 @@ impl Pool {
         self.view.line(&format!("started {label}{resuming}"));
         Ok(Running {
             child,
-            dir: dir.to_path_buf(),
             label,
             log,
             steps,

@@ -3,7 +3,7 @@
 //! where each run stands. Started again, a sweep skips its finished runs and resumes
 //! the interrupted ones, whichever backend ran them.
 
-mod hparams;
+pub(crate) mod hparams;
 mod local;
 mod slurm;
 mod status;
