@@ -39,14 +39,18 @@ fn an_objective_in_a_users_crate_trains_and_exports_through_the_xp_cli() {
     );
     // The objective crate depends on the SDK, candle and serde only.
     let manifest = std::fs::read_to_string(project.join("len/Cargo.toml")).unwrap();
-    let deps: Vec<&str> = manifest
-        .split("[dependencies]")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    assert_eq!(deps, ["xp-objective", "candle-core", "serde"]);
+    assert_eq!(
+        dependencies(&manifest),
+        ["xp-objective", "candle-core", "serde"]
+    );
+    // The binary names xp once, then the project's own crates.
+    let manifest = std::fs::read_to_string(project.join("app/Cargo.toml")).unwrap();
+    assert_eq!(dependencies(&manifest), ["xp", "xp-objective-len"]);
+    // The project copies xp's profiles, as the docs say, so that a shared target
+    // folder reuses what was built for xp.
+    let ours = profiles(&std::fs::read_to_string(xp_root.join("Cargo.toml")).unwrap());
+    let theirs = profiles(&std::fs::read_to_string(project.join("Cargo.toml")).unwrap());
+    assert_eq!(ours, theirs, "the fixture's profiles differ from xp's");
     // The same versions, profile and target folder as xp's: dependencies built for xp
     // are reused, not rebuilt.
     std::fs::copy(xp_root.join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
@@ -122,6 +126,58 @@ fn an_objective_in_a_users_crate_trains_and_exports_through_the_xp_cli() {
     assert!(!strict.exists(), "--strict wrote {}", strict.display());
     let err = succeed(&bin, &["export", "--onnx", run, "-o", strict_arg]);
     assert!(err.contains("left out (no ONNX export): LEN"), "{err}");
+
+    // A class objective of the project's own: its confusion matrix, and its own
+    // prediction in the attention picture's title.
+    let text = std::fs::read_to_string(&experiment).unwrap();
+    std::fs::write(&experiment, text.replace("export = false", "export = true")).unwrap();
+    assert!(Path::new(run).join("confusion_LEN.png").is_file());
+    let said = succeed(&bin, &["attention", run, "Nakamura", "--objective", "LEN"]);
+    assert!(
+        said.contains("(LEN: ") && said.contains("letters"),
+        "{said}"
+    );
+
+    // A crate that is a dependency but not named in main_with: what to do, on run and
+    // on export (not a blamed checkpoint).
+    let unnamed = target.join("debug/unnamed");
+    for args in [
+        vec!["run", exp.to_str().unwrap(), "--out", "/nonexistent/x"],
+        vec!["export", "--onnx", run, "-o", strict_arg],
+    ] {
+        let out = Command::new(&unnamed).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(
+            err.contains("unknown objective `LEN`")
+                && err.contains("xp::main_with(&[my_crate::OBJECTIVE])"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("does not fit"), "{err}");
+    }
+}
+
+/// The names of a manifest's `[dependencies]`, in order.
+fn dependencies(manifest: &str) -> Vec<String> {
+    let table: toml::Table = manifest.parse().unwrap();
+    let deps = table["dependencies"].as_table().unwrap();
+    let mut names: Vec<(usize, String)> = deps
+        .keys()
+        .map(|k| {
+            (
+                manifest.find(&format!("\n{k} ")).unwrap_or(usize::MAX),
+                k.clone(),
+            )
+        })
+        .collect();
+    names.sort();
+    names.into_iter().map(|(_, k)| k).collect()
+}
+
+/// A manifest's `[profile]` table.
+fn profiles(manifest: &str) -> toml::Value {
+    let table: toml::Table = manifest.parse().unwrap();
+    table["profile"].clone()
 }
 
 /// Runs `bin` with `args`, asserts that it succeeds, and returns its standard output

@@ -122,6 +122,52 @@ fn bad_sweep_files_get_clear_errors() {
         "[axes]\nseed = [1]\n[[include]]\nseed = 2\n",
         "gives values for the sweep's axes only",
     );
+    // A field's mistake is placed in the sweep file, on the line of its axis or
+    // [set] key, not in the experiment generated for a point.
+    let sweep = dir.path().join("sweep.toml").display().to_string();
+    fails(
+        "[axes]\nseed = [1]\n\"train.stepz\" = [1, 2]\n",
+        &format!("{sweep}, line 5: `train.stepz`"),
+    );
+    fails(
+        "[axes]\nseed = [1]\n[set]\n\"model.dim\" = \"big\"\n",
+        &format!("{sweep}, line 6: `model.dim`"),
+    );
+    let err = Sweep::load(
+        &sweep_file(dir.path(), "[axes]\nseed = [1]\n"),
+        &["train.lr=-1".into()],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("--set train.lr=-1"), "{err}");
+}
+
+#[test]
+fn a_sweep_without_a_name_is_named_after_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "base.toml",
+        &tiny_experiment("base", ALL_OBJECTIVES),
+    );
+    let path = write(
+        dir.path(),
+        "my_study.toml",
+        "base = \"base.toml\"\n[axes]\nseed = [1, 2]\n",
+    );
+    let sweep = Sweep::load(&path, &[]).unwrap();
+    assert_eq!(sweep.name, "my_study");
+    assert!(
+        sweep.resolved.contains("name = \"my_study\""),
+        "{}",
+        sweep.resolved
+    );
+}
+
+#[test]
+fn compare_says_when_a_folder_does_not_exist() {
+    let out = common::xp(&["compare", "/nonexistent/runs/study"]);
+    common::assert_clean_failure(&out, "/nonexistent/runs/study does not exist");
 }
 
 /// `xp sweep` on `sweep` with `--jobs 2`, as a child.
@@ -262,7 +308,9 @@ fn compare_pools_seeds_with_known_means_and_intervals() {
         "{csv}"
     );
     assert!(csv.contains("a,3,test,CLS,accuracy,0.75\n"), "{csv}");
-    let missing = common::xp(&["compare", dir.path().join("none").to_str().unwrap()]);
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let missing = common::xp(&["compare", empty.to_str().unwrap()]);
     common::assert_clean_failure(&missing, "holds no finished run");
 }
 

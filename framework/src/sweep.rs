@@ -22,12 +22,14 @@ use crate::config::{apply_override, ConfigError, Experiment};
 use crate::objective::find;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use xp_objective::line_of_keys;
 
 /// The sweep file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SweepFile {
-    name: String,
+    /// Default: the file's stem.
+    name: Option<String>,
     base: PathBuf,
     #[serde(default)]
     axes: toml::Table,
@@ -100,7 +102,20 @@ impl Sweep {
             origin: base.display().to_string(),
             message: e.to_string(),
         })?;
-        let resolved = resolve(&file, &base, overrides)?;
+        let name = match &file.name {
+            Some(name) => name.clone(),
+            None => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "sweep".into()),
+        };
+        let resolved = resolve(&file, &name, &base, overrides)?;
+        let sources = Sources {
+            sweep: (&origin, &text),
+            base: (&base.display().to_string(), &base_text),
+            file: &file,
+            overrides,
+        };
         let (axes, seeds) = axes(&file.axes, &base_doc)?;
         let mut points = grid(&axes);
         points.retain(|p| !file.exclude.iter().any(|e| matches(p, e)));
@@ -112,10 +127,11 @@ impl Sweep {
         }
         let mut runs: Vec<SweepRun> = Vec::new();
         for point in &points {
-            let name = point_name(point);
+            let point_name = point_name(point);
             for &seed in &seeds {
                 let experiment =
-                    point_experiment(&base_doc, point, seed, &name, &file.set, overrides)?;
+                    point_experiment(&base_doc, point, seed, &point_name, &file.set, overrides)
+                        .map_err(|e| sources.place(e))?;
                 // A point that only differs in a field of an objective it does not
                 // train is the same run as an earlier one.
                 let same = |r: &SweepRun| {
@@ -127,7 +143,7 @@ impl Sweep {
                     let mut hparams = point.clone();
                     hparams.push(("seed".into(), toml::Value::Integer(seed as i64)));
                     runs.push(SweepRun {
-                        point: name.clone(),
+                        point: point_name.clone(),
                         seed,
                         hparams,
                         experiment,
@@ -136,7 +152,7 @@ impl Sweep {
             }
         }
         Ok(Self {
-            name: file.name,
+            name,
             runs,
             resolved,
         })
@@ -154,10 +170,55 @@ impl Sweep {
     }
 }
 
+/// Where a sweep's runs get their fields: the sweep file (its axes and `[set]`), its
+/// base experiment, and the command line.
+struct Sources<'a> {
+    sweep: (&'a str, &'a str),
+    base: (&'a str, &'a str),
+    file: &'a SweepFile,
+    overrides: &'a [String],
+}
+
+impl Sources<'_> {
+    /// `error` placed where its field was written: the `--set` that gave it, else the
+    /// line of the sweep file's axis or `[set]` key that covers it, else its line in
+    /// the base experiment.
+    fn place(&self, error: ConfigError) -> ConfigError {
+        let Some(field) = error.field().map(str::to_owned) else {
+            return error;
+        };
+        let covers = |key: &str| field == key || field.starts_with(&format!("{key}."));
+        let (origin, text) = self.sweep;
+        let by_override = self
+            .overrides
+            .iter()
+            .any(|o| covers(o.split_once('=').map_or(o.as_str(), |(k, _)| k).trim()));
+        if by_override {
+            return error.locate(origin, text, self.overrides);
+        }
+        for (section, table) in [("axes", &self.file.axes), ("set", &self.file.set)] {
+            if let Some(key) = table.keys().find(|k| covers(k)) {
+                let place = match line_of_keys(text, &[section, key]) {
+                    Some(line) => format!("{origin}, line {line}"),
+                    None => origin.to_owned(),
+                };
+                return error.at(place);
+            }
+        }
+        let (origin, text) = self.base;
+        error.locate(origin, text, &[])
+    }
+}
+
 /// The sweep file with an absolute base and the command line's overrides in `[set]`.
-fn resolve(file: &SweepFile, base: &Path, overrides: &[String]) -> Result<String, ConfigError> {
+fn resolve(
+    file: &SweepFile,
+    name: &str,
+    base: &Path,
+    overrides: &[String],
+) -> Result<String, ConfigError> {
     let mut doc = toml::Table::new();
-    doc.insert("name".into(), toml::Value::String(file.name.clone()));
+    doc.insert("name".into(), toml::Value::String(name.to_owned()));
     let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
     doc.insert(
         "base".into(),
@@ -363,7 +424,7 @@ fn point_experiment(
     let run_name = format!("{name}-seed-{seed}");
     doc.insert("name".into(), toml::Value::String(run_name.clone()));
     let text = toml::to_string(&doc).map_err(|e| ConfigError::invalid("(point)", e.to_string()))?;
-    Experiment::parse(&text, &format!("sweep point {run_name}"), overrides)
+    Experiment::parse_unplaced(&text, &format!("sweep point {run_name}"), overrides)
 }
 
 /// Whether `key` belongs in `doc`: a field of an objective the point does not train

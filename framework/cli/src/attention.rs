@@ -28,9 +28,10 @@ pub fn run(source: &Path, names: &[String], objective: &str, out: Option<PathBuf
             });
         match drawn {
             Ok((path, maps)) => {
-                let said = maps.prediction.map_or(String::new(), |p| {
-                    format!(" ({} {:.2})", p.label, p.probability)
-                });
+                let said = match (&maps.prediction, &maps.predicted_by) {
+                    (Some(p), Some(by)) => format!(" ({by}: {} {:.2})", p.label, p.probability),
+                    _ => String::new(),
+                };
                 println!("{name}{said}: {}", path.display());
             }
             Err(e) => {
@@ -80,15 +81,15 @@ fn figure(path: &Path, maps: &AttentionMaps) -> Drawn {
         panel.1 * maps.layers as u32 + 50,
     );
     png(path, size, |root| {
-        let title = match &maps.prediction {
-            Some(p) => format!(
-                "{:?}: {} ({:.0}%); {} pass",
+        let title = match (&maps.prediction, &maps.predicted_by) {
+            (Some(p), Some(by)) => format!(
+                "{:?}: {by} says {} ({:.0}%); {} pass",
                 maps.input,
                 p.label,
                 p.probability * 100.0,
                 maps.objective
             ),
-            None => format!("{:?}: {} pass", maps.input, maps.objective),
+            _ => format!("{:?}: {} pass", maps.input, maps.objective),
         };
         let root = root.titled(&title, ("sans-serif", 20)).map_err(err)?;
         let (grid, bar) = root.split_horizontally(size.0 - 80);

@@ -49,7 +49,7 @@ pub enum ConfigError {
         reason: String,
     },
     /// An objective name nobody registered.
-    #[error("unknown objective `{name}`{hint}; registered objectives: {known}")]
+    #[error("unknown objective `{name}`{hint}; registered objectives: {known} (an objective of your own is registered when your binary names its crate's OBJECTIVE: `xp::main_with(&[my_crate::OBJECTIVE])`)")]
     UnknownObjective {
         /// The name asked for.
         name: String,
@@ -74,6 +74,14 @@ impl ConfigError {
         match self {
             Self::Field { field, .. } | Self::Invalid { field, .. } => Some(field),
             _ => None,
+        }
+    }
+
+    /// This error placed at `place` (`FILE, line N`).
+    pub fn at(self, place: String) -> Self {
+        Self::At {
+            place,
+            error: Box::new(self),
         }
     }
 
@@ -103,10 +111,16 @@ impl ConfigError {
 /// The 1-based line where the dotted `field` is written in the TOML `text` (its
 /// value's line; for a table, its header's), if it is written there.
 pub fn line_of(text: &str, field: &str) -> Option<usize> {
+    let keys: Vec<&str> = field.split('.').collect();
+    line_of_keys(text, &keys)
+}
+
+/// [`line_of`] for a path of keys, some of which may hold dots (`["axes",
+/// "model.dim"]` for `[axes] "model.dim" = ...`).
+pub fn line_of_keys(text: &str, keys: &[&str]) -> Option<usize> {
     let doc = toml::de::DeTable::parse(text).ok()?;
     let mut table = doc.get_ref();
     let mut span = None;
-    let keys: Vec<&str> = field.split('.').collect();
     for (i, key) in keys.iter().enumerate() {
         let (_, value) = table.iter().find(|(k, _)| k.get_ref() == key)?;
         span = Some(value.span());
@@ -131,6 +145,8 @@ mod tests {
         assert_eq!(line_of(TEXT, "objectives.MLM.mask_prob"), Some(7));
         assert_eq!(line_of(TEXT, "train.warmup"), None);
         assert_eq!(line_of("not [toml", "train.lr"), None);
+        let sweep = "name = \"s\"\n[axes]\n\"model.dim\" = [1, 2]\n";
+        assert_eq!(line_of_keys(sweep, &["axes", "model.dim"]), Some(3));
     }
 
     #[test]

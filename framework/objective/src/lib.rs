@@ -29,8 +29,8 @@ mod registry;
 mod suggest;
 
 pub use batch::{DeviceBatch, EncoderIds, NameBatch, Prepared};
-pub use config_error::line_of;
 pub use config_error::ConfigError;
+pub use config_error::{line_of, line_of_keys};
 pub use context::{BuildContext, HeadConfig};
 pub use heads::{ObjectiveHead, PooledClassifier, ServedHead, TokenPredictor};
 pub use loss::smoothed_cross_entropy;

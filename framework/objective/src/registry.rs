@@ -17,6 +17,7 @@ pub struct FieldDoc {
 }
 
 /// A registered objective: one per crate, submitted by [`crate::register!`].
+#[derive(Clone, Copy)]
 pub struct ObjectiveEntry {
     /// The name experiments use (`[objectives.NAME]`).
     pub name: &'static str,

@@ -26,9 +26,12 @@ pub struct AttentionMaps {
     pub heads: usize,
     /// `maps[layer][head][query][key]`: how much the query position attends to the key.
     pub maps: Vec<Vec<Vec<Vec<f32>>>>,
-    /// The model's most probable language for the input, when it classifies and the
-    /// input is a single name.
+    /// The model's most probable class for the input, when it classifies and the input
+    /// is a single name: by the objective whose pass was read when that one classifies
+    /// names, else by the model's first objective that does.
     pub prediction: Option<Scored>,
+    /// The objective that gave [`AttentionMaps::prediction`].
+    pub predicted_by: Option<String>,
 }
 
 /// The attention maps of `input` in the encoder pass of `objective`. Pair objectives
@@ -77,6 +80,10 @@ pub fn attention(
         .chunks(heads)
         .map(<[Vec<Vec<f32>>]>::to_vec)
         .collect();
+    let (prediction, predicted_by) = match predict(model, &name, input) {
+        Some((scored, by)) => (Some(scored), Some(by)),
+        None => (None, None),
+    };
     Ok(AttentionMaps {
         input: input.to_owned(),
         objective: name,
@@ -84,7 +91,8 @@ pub fn attention(
         layers,
         heads,
         maps,
-        prediction: language(model, input),
+        prediction,
+        predicted_by,
     })
 }
 
@@ -116,16 +124,20 @@ fn pair_row(
     Ok((ids, Some(segments)))
 }
 
-/// The most probable language of `input` by the model's first class objective that
-/// reads single names, if any reads it.
-fn language(model: &mut OnnxModel, input: &str) -> Option<Scored> {
-    let objective = model
-        .info
-        .objectives
+/// The most probable class of `input` and the objective that gave it: `attended` when
+/// it classifies single names, else the model's first objective that does; `None`
+/// when none does.
+fn predict(model: &mut OnnxModel, attended: &str, input: &str) -> Option<(Scored, String)> {
+    let classifies =
+        |o: &xp_format::ServedObjective| o.classes.is_some() && !o.segments && !o.causal;
+    let objectives = &model.info.objectives;
+    let objective = objectives
         .iter()
-        .find(|(_, o)| o.classes.is_some() && !o.segments && !o.causal)
+        .find(|(name, o)| *name == attended && classifies(o))
+        .or_else(|| objectives.iter().find(|(_, o)| classifies(o)))
         .map(|(name, _)| name.clone())?;
     let name = input.replace(PAIR_MARK, "");
     let answers = classify(model, &objective, &[name], 1, 1).ok()?;
-    answers.into_iter().next()?.ok()?.top.into_iter().next()
+    let top = answers.into_iter().next()?.ok()?.top.into_iter().next()?;
+    Some((top, objective))
 }

@@ -262,18 +262,24 @@ impl Experiment {
 
     /// Parses TOML `text` (from `origin`, for messages), applies `overrides`, validates.
     pub fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<Self, ConfigError> {
-        let parse_error = |origin: &str, e: toml::de::Error| ConfigError::Parse {
+        Self::parse_unplaced(text, origin, overrides).map_err(|e| e.locate(origin, text, overrides))
+    }
+
+    /// [`Experiment::parse`] without placing a field's error in `text`: for callers
+    /// that know better where the field was written (a sweep's axes).
+    pub fn parse_unplaced(
+        text: &str,
+        origin: &str,
+        overrides: &[String],
+    ) -> Result<Self, ConfigError> {
+        let mut doc: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
             origin: origin.to_owned(),
             message: with_suggestion(e.to_string().trim_end(), &[]),
-        };
-        let mut doc: toml::Table = toml::from_str(text).map_err(|e| parse_error(origin, e))?;
+        })?;
         for o in overrides {
             apply_override(&mut doc, o)?;
         }
-        let exp: Experiment = parse_table(&doc, "")
-            .and_then(|exp: Experiment| exp.validate().map(|()| exp))
-            .map_err(|e| e.locate(origin, text, overrides))?;
-        Ok(exp)
+        parse_table(&doc, "").and_then(|exp: Experiment| exp.validate().map(|()| exp))
     }
 
     /// Checks the values the types cannot.

@@ -195,11 +195,14 @@ impl RunDir {
         let experiment = Experiment::load(&exp_path, &[])?;
         let info = DataInfo::load(&dir.file(Self::VOCAB))?;
         let params = ParamStore::load(&dir.file(Self::CHECKPOINT), device)?;
-        let model = Model::build(&experiment, &info, params, device).map_err(|e| {
-            XpError::Run(format!(
+        let model = Model::build(&experiment, &info, params, device).map_err(|e| match e {
+            // The experiment names an objective this program does not link: the
+            // checkpoint is not to blame.
+            XpError::Objective(_) | XpError::Config(_) => e,
+            e => XpError::Run(format!(
                 "checkpoint of {} does not fit its experiment: {e}",
                 path.display()
-            ))
+            )),
         })?;
         Ok((experiment, info, model))
     }

@@ -210,6 +210,17 @@ fn print_paired(runs: &[Run], reference: &str) -> Result<()> {
 fn collect(paths: &[PathBuf]) -> Result<Vec<Run>> {
     let mut runs = Vec::new();
     for path in paths {
+        if !path.is_dir() {
+            bail!(
+                "{} {}: give run or sweep folders (e.g. runs/reference_study)",
+                path.display(),
+                if path.exists() {
+                    "is not a folder"
+                } else {
+                    "does not exist"
+                }
+            );
+        }
         let before = runs.len();
         find_runs(path, &mut runs)?;
         if runs.len() == before {
