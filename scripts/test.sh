@@ -1,33 +1,66 @@
 #!/usr/bin/env bash
-# The test command of the README: lints, every test of the workspace, then the exported
-# ONNX test models checked by the Python `onnx` checker and run by Python onnxruntime.
+# The test command of the README: formatting, lints, every test of the workspace, then
+# the exported ONNX test models checked by the Python `onnx` checker and run by Python
+# onnxruntime. What CI runs through `.ci/run`, on a clean clone.
+#
+# It installs what the tests need when missing: onnxruntime, onnx, numpy and tensorboard
+# into ./.venv (pip), Chromium and its WebDriver for the page's test, and Slurm for the
+# Slurm backend's test (Debian packages, then a one-node cluster: scripts/slurm-up.sh).
+# The installs run while clippy compiles; the tests wait for them.
 # Tests read the corpus at ../shared/data/names (override with XP_TEST_CORPUS).
-# ONNX Runtime comes from the onnxruntime wheel, installed into ./.venv if missing;
-# Slurm (for the Slurm backend's test) and Chromium (for the page's test) from Debian's
-# packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! .venv/bin/python -c "import onnx, onnxruntime, numpy, tensorboard" 2>/dev/null; then
-    echo "installing onnxruntime, onnx, numpy and tensorboard into .venv (for the ONNX and TensorBoard tests)"
-    python3 -m venv .venv
-    .venv/bin/pip install --quiet "onnxruntime==1.31.1" onnx numpy "tensorboard==2.21.0"
-fi
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 
-# The page's test drives Debian's Chromium over WebDriver (chromedriver).
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    echo "installing chromium and chromium-driver (for the browser test)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
-fi
+python_packages() {
+    if ! .venv/bin/python -c "import onnx, onnxruntime, numpy, tensorboard" 2>/dev/null; then
+        echo "installing onnxruntime, onnx, numpy and tensorboard into .venv"
+        python3 -m venv .venv
+        .venv/bin/pip install --quiet "onnxruntime==1.31.1" onnx numpy "tensorboard==2.21.0"
+    fi
+}
 
-# The Slurm backend's test needs a Slurm cluster: start a one-node one (installs
-# slurm-wlm and munge with apt-get when missing; needs root unless one already runs).
-./scripts/slurm-up.sh
+# apt-get takes one lock: the Debian packages install one after the other.
+system_packages() {
+    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+        echo "installing chromium and chromium-driver"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+    ./scripts/slurm-up.sh
+}
 
+python_packages >"$logs/python" 2>&1 &
+python_pid=$!
+system_packages >"$logs/system" 2>&1 &
+system_pid=$!
+
+# Waits for an install started above; on failure shows its output and stops.
+await() {
+    if ! wait "$1"; then
+        echo "installing $2 failed:" >&2
+        cat "$logs/$2" >&2
+        exit 1
+    fi
+    cat "$logs/$2"
+}
+
+started=$SECONDS
+phase() { echo "== $1 ($((SECONDS - started)) s)"; }
+
+phase "cargo fmt --check"
 cargo fmt --all -- --check
+phase "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+phase "waiting for the installs"
+await "$python_pid" python
+await "$system_pid" system
+phase "cargo test"
 fixtures="$(pwd)/target/onnx-fixtures"
 rm -rf "$fixtures"
 XP_ONNX_FIXTURES="$fixtures" cargo test --workspace
+phase "the exported test models in Python onnx and onnxruntime"
 .venv/bin/python tests/onnx_check.py "$fixtures"
+phase "done"

@@ -4,7 +4,7 @@
 //! run's figures again, with counts in the confusion cells on request.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{assert_clean_failure, stderr, trained_export, xp, ALL_OBJECTIVES};
 use std::path::Path;

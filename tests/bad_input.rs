@@ -1,7 +1,7 @@
 //! Bad input gets a clear error naming the problem, exit code 1, and no panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{assert_clean_failure, tiny_experiment, write, xp, ALL_OBJECTIVES};
 

@@ -6,7 +6,7 @@
 //! browser` refreshes the one in the docs with a model of one's own). Without Chromium the test fails and says how to install it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::server::Server;
 use common::{trained_export, ALL_OBJECTIVES};

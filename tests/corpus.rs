@@ -3,7 +3,7 @@
 //! folder.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{corpus_dir, stderr, tiny_experiment, write};
 use std::path::Path;

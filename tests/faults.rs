@@ -4,7 +4,7 @@
 //! point; two runs never write one folder; a loss that is not finite stops cleanly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{tiny_experiment, write, ALL_OBJECTIVES};
 use std::path::{Path, PathBuf};

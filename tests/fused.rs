@@ -2,7 +2,7 @@
 //! (`train.kernels`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 extern crate xp_objective_cls as _;
 extern crate xp_objective_la as _;

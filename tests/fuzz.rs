@@ -7,7 +7,7 @@
 //! `PROPTEST_CASES=20000 cargo test --release --test fuzz`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 extern crate xp_objective_cls as _;
 extern crate xp_objective_mlm as _;

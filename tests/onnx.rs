@@ -6,7 +6,7 @@
 //! inputs and candle's outputs, for the Python check (`tests/onnx_check.py`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 extern crate xp_objective_cls as _;
 extern crate xp_objective_la as _;

@@ -2,7 +2,7 @@
 //! unchanged xp CLI, and trains it: built from `tests/fixtures/out_of_tree`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{tiny_experiment, write};
 use std::path::Path;

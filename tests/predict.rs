@@ -2,7 +2,7 @@
 //! JSON lines, arguments and standard input, mask filling, sampling, and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{assert_clean_failure, write, xp, ALL_OBJECTIVES};
 use std::io::Write;

@@ -3,7 +3,7 @@
 //! the objective, in lower case (`objectives/sop` registers `SOP`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! an abandoned connection that block nobody, and SIGTERM draining to exit 0.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::server::Server;
 use common::{trained_export, ALL_OBJECTIVES};

@@ -5,7 +5,7 @@
 //! test fails and says how to start one: it never skips.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{tiny_experiment, write, ALL_OBJECTIVES};
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! middle and started again, reruns nothing it finished.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 extern crate xp_objective_cls as _;
 extern crate xp_objective_la as _;

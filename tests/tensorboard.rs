@@ -4,7 +4,7 @@
 //! HParams data against the CSV, PNG and JSON files of each run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{stderr, tiny_experiment, write, ALL_OBJECTIVES};
 use std::path::{Path, PathBuf};

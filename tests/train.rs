@@ -1,7 +1,7 @@
 //! Training end to end on the test corpus with a tiny model.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 extern crate xp_objective_cls as _;
 extern crate xp_objective_la as _;

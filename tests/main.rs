@@ -1,0 +1,22 @@
+//! xp's end-to-end tests, as one test binary (one link instead of one per file): each
+//! module tests one subject through the built `xp` binary or the library crates.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod attention;
+mod bad_input;
+mod browser;
+mod corpus;
+mod faults;
+mod fused;
+mod fuzz;
+mod onnx;
+mod out_of_tree;
+mod predict;
+mod registry;
+mod serve;
+mod slurm;
+mod sweep;
+mod tensorboard;
+mod train;
