@@ -8,6 +8,7 @@ mod attention;
 mod bad_input;
 mod browser;
 mod corpus;
+mod docs;
 mod faults;
 mod fused;
 mod fuzz;

@@ -36,7 +36,7 @@ pub fn export(onnx: bool, run: &Path, output: Option<PathBuf>, checks: ExportChe
     let exported = to_onnx(&model, &experiment, &info, options)?;
     if checks.strict && !exported.skipped.is_empty() {
         bail!(
-            "nothing written: {} has no ONNX export (--strict); give its head an export (see docs/objectives.md), or export without --strict to leave it out",
+            "nothing written: {} has no ONNX export (--strict); give its head an export (see docs/guide/objectives.md), or export without --strict to leave it out",
             exported.skipped.join(", ")
         );
     }

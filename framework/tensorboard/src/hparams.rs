@@ -75,7 +75,9 @@ pub fn experiment(name: &str, hparams: &[HParamInfo], metric_tags: &[String]) ->
             .values
             .iter()
             .fold(Message::new(), |list, v| list.message(1, v.message()));
-        experiment = experiment.message(4, entry.message(5, domain));
+        // `differs`: the dashboard shows such hyperparameters first.
+        let entry = entry.message(5, domain).bool(7, info.values.len() > 1);
+        experiment = experiment.message(4, entry);
     }
     for tag in metric_tags {
         let name = Message::new().string(2, tag);
