@@ -57,10 +57,8 @@ fn an_objective_in_a_users_crate_trains_and_exports_through_the_xp_cli() {
     let xp_bin = Path::new(env!("CARGO_BIN_EXE_xp"));
     let target = xp_bin.parent().and_then(Path::parent).unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    // `--profile test`: the profile the test build compiled xp's dependencies with (the
-    // same settings as `dev`, but cargo keeps the two apart), so they are reused.
     let build = Command::new(cargo)
-        .args(["build", "--offline", "--quiet", "--profile", "test"])
+        .args(["build", "--offline", "--quiet"])
         .current_dir(&project)
         .env("CARGO_TARGET_DIR", target)
         .output()
