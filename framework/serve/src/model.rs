@@ -26,6 +26,7 @@ pub struct OnnxModel {
     bytes: Arc<Vec<u8>>,
     origin: String,
     sessions: HashMap<String, Session>,
+    threads: usize,
     /// Its metadata.
     pub info: ModelInfo,
 }
@@ -63,6 +64,7 @@ impl OnnxModel {
             bytes: Arc::new(bytes.to_vec()),
             origin: origin.to_owned(),
             sessions: HashMap::new(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             info,
         })
     }
@@ -73,8 +75,17 @@ impl OnnxModel {
             bytes: self.bytes.clone(),
             origin: self.origin.clone(),
             sessions: HashMap::new(),
+            threads: self.threads,
             info: self.info.clone(),
         }
+    }
+
+    /// This model with sessions that compute on `threads` threads (default: the
+    /// cores); sessions made before keep theirs. A pool of sessions that run at once
+    /// shares the cores out.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
     }
 
     /// The session of `output`, made on first use from the model cut down to it.
@@ -82,7 +93,12 @@ impl OnnxModel {
         if !self.sessions.contains_key(output) {
             let pruned = crate::prune::only_output(&self.bytes, output)?;
             let env = runtime::environment()?;
+            // Workers that sleep when idle: spinning ones made one process in three run
+            // at two thirds of the speed on a 2-core machine (docs/performance.md).
+            let threads = self.threads;
             let session = Session::builder(env)
+                .and_then(|b| b.with_intra_threads(threads).map_err(ort::Error::from))
+                .and_then(|b| b.with_intra_op_spinning(false).map_err(ort::Error::from))
                 .and_then(|mut b| b.commit_from_memory(&pruned))
                 .map_err(|e| {
                     ServeError::Model(format!(

@@ -89,11 +89,14 @@ pub fn classify(
     }
     let tokenizer = Tokenizer::new(&model.info)?;
     let rows: Vec<Answer<Vec<i64>>> = names.iter().map(|n| tokenizer.encode(n, false)).collect();
-    let readable: Vec<(usize, &Vec<i64>)> = rows
+    let mut readable: Vec<(usize, &Vec<i64>)> = rows
         .iter()
         .enumerate()
         .filter_map(|(i, r)| r.as_ref().ok().map(|r| (i, r)))
         .collect();
+    // A batch is padded to its longest name: batches of names of one length pad least.
+    // Answers keep the input's order.
+    readable.sort_by_key(|(_, r)| r.len());
     let mut answers: Vec<Answer<Classified>> = rows
         .iter()
         .map(|r| match r {

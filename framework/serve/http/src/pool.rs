@@ -16,9 +16,11 @@ pub struct Pool {
 
 impl Pool {
     /// `size` models (at least one) over the file of `model`, each with sessions of
-    /// its own.
+    /// its own that share the cores out (they run at once).
     pub fn new(model: OnnxModel, size: usize) -> Self {
         let info = model.info.clone();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let model = model.with_threads(cores / size.max(1));
         let mut models: Vec<OnnxModel> = (1..size.max(1)).map(|_| model.share()).collect();
         models.push(model);
         Self {
