@@ -46,7 +46,8 @@ pub fn gradient_check(model: &Model, batch: &NameBatch, seed: u64) -> Result<Gra
     // The transforms of training: the graph checked is the one that trains.
     let batch = batch.clone().training();
     let prepared = model.prepare(&batch, &mut SmallRng::seed_from_u64(seed));
-    let vars = model.params.vars();
+    // Frozen parameters are meant to get no gradient.
+    let vars = model.trainable();
     let outputs = model.forward(&prepared, &Mode::eval())?;
     let mut report = GradReport {
         params: vars.len(),
@@ -61,6 +62,7 @@ pub fn gradient_check(model: &Model, batch: &NameBatch, seed: u64) -> Result<Gra
         let expected = vars.iter().filter(|(name, _)| {
             name.starts_with(&head)
                 || (!active.settings.detach
+                    && !model.frozen.encoder
                     && name.starts_with("encoder.")
                     && (p.input.segments.is_some() || !name.starts_with("encoder.seg_emb")))
         });

@@ -1,7 +1,7 @@
 //! The encoder and the experiment's objectives, built together over one [`ParamStore`].
 //! Parameter names: `encoder.*` and `heads.NAME.*` (the checkpoint's keys).
 
-use crate::config::Experiment;
+use crate::config::{Experiment, Freeze};
 use crate::data::Vocab;
 use crate::error::{Result, XpError};
 use crate::objective::{
@@ -61,6 +61,28 @@ pub struct Active {
     pub objective: Box<dyn Objective>,
 }
 
+impl Active {
+    /// Every field of the objective as it trains: its own, `weight` and `detach`.
+    pub fn resolved_fields(&self) -> toml::Table {
+        let mut table = self.config.clone();
+        table.insert("weight".into(), toml::Value::Float(self.settings.weight));
+        table.insert("detach".into(), toml::Value::Boolean(self.settings.detach));
+        table
+    }
+}
+
+/// Every field of objective `name` written as `table`: the registered defaults under
+/// the table's own fields, `weight` and `detach`.
+pub fn resolved_fields(name: &str, table: &toml::Table) -> Result<toml::Table> {
+    let entry = find(name)?;
+    let (settings, own) = ObjectiveSettings::split(entry.name, table)?;
+    let mut fields = (entry.defaults)();
+    fields.extend(own);
+    fields.insert("weight".into(), toml::Value::Float(settings.weight));
+    fields.insert("detach".into(), toml::Value::Boolean(settings.detach));
+    Ok(fields)
+}
+
 /// One objective's result on a batch.
 pub struct ObjectiveOutput {
     /// Mean loss (a scalar).
@@ -83,6 +105,9 @@ pub struct Model {
     pub device: Device,
     /// The layers' implementation, chosen from `train.kernels` and the device.
     pub kernels: Kernels,
+    /// What does not train (a stage's `freeze`); a frozen encoder passes no gradient
+    /// back, as if every objective were detached.
+    pub frozen: Freeze,
 }
 
 impl Model {
@@ -153,7 +178,15 @@ impl Model {
             params,
             device: device.clone(),
             kernels,
+            frozen: Freeze::default(),
         })
+    }
+
+    /// The parameters that train (all but the frozen ones), sorted by name.
+    pub fn trainable(&self) -> Vec<(String, candle_core::Var)> {
+        let mut vars = self.params.vars();
+        vars.retain(|(name, _)| !self.frozen.holds(name));
+        vars
     }
 
     /// Each objective's view of `batch`, in objective order.
@@ -188,12 +221,7 @@ impl Model {
         let mut outputs = Vec::with_capacity(prepared.len());
         for (i, (active, p)) in self.objectives.iter().zip(prepared).enumerate() {
             let batch = DeviceBatch::new(p, &self.device)?;
-            outputs.push(head_output(
-                active,
-                stacked.block(&hidden_all, i)?,
-                batch,
-                mode,
-            )?);
+            outputs.push(self.head_output(active, stacked.block(&hidden_all, i)?, batch, mode)?);
         }
         Ok(outputs)
     }
@@ -209,7 +237,7 @@ impl Model {
         for (active, p) in self.objectives.iter().zip(prepared) {
             let batch = DeviceBatch::new(p, &self.device)?;
             let hidden = self.encoder.forward(batch.encoder_input(), mode)?;
-            outputs.push(head_output(active, hidden, batch, mode)?);
+            outputs.push(self.head_output(active, hidden, batch, mode)?);
         }
         Ok(outputs)
     }
@@ -232,25 +260,27 @@ impl Model {
         }
         total.ok_or_else(|| XpError::Run("the experiment has no objective".into()))
     }
-}
 
-/// One objective's head and loss on its encoder output (detached if it says so).
-fn head_output(
-    active: &Active,
-    hidden: Tensor,
-    batch: DeviceBatch,
-    mode: &Mode,
-) -> Result<ObjectiveOutput> {
-    let hidden = if active.settings.detach {
-        hidden.detach()
-    } else {
-        hidden
-    };
-    let logits = active.objective.logits(&hidden, &batch, mode)?;
-    let loss = active.objective.loss(&logits, &batch.targets)?;
-    Ok(ObjectiveOutput {
-        loss,
-        logits,
-        targets: batch.targets,
-    })
+    /// One objective's head and loss on its encoder output (detached if it says so, or
+    /// if the encoder is frozen).
+    fn head_output(
+        &self,
+        active: &Active,
+        hidden: Tensor,
+        batch: DeviceBatch,
+        mode: &Mode,
+    ) -> Result<ObjectiveOutput> {
+        let hidden = if active.settings.detach || self.frozen.encoder {
+            hidden.detach()
+        } else {
+            hidden
+        };
+        let logits = active.objective.logits(&hidden, &batch, mode)?;
+        let loss = active.objective.loss(&logits, &batch.targets)?;
+        Ok(ObjectiveOutput {
+            loss,
+            logits,
+            targets: batch.targets,
+        })
+    }
 }

@@ -97,6 +97,48 @@ impl ParamStore {
         Ok(())
     }
 
+    /// Copies the values of the parameters `other` also has (same name) into those
+    /// here, and returns their names; refuses, naming them, parameters of the same
+    /// name and another shape.
+    pub fn copy_shared(&self, other: &ParamStore) -> Result<Vec<String>> {
+        self.copy_matching(other, |_| true)
+    }
+
+    /// [`ParamStore::copy_shared`] for the parameters here that `wanted` accepts.
+    pub fn copy_matching(
+        &self,
+        other: &ParamStore,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>> {
+        let theirs = other.lock();
+        let ours = self.lock();
+        let shared: Vec<(&String, &Var, &Var)> = ours
+            .iter()
+            .filter(|(name, _)| wanted(name))
+            .filter_map(|(name, var)| Some((name, var, theirs.get(name)?)))
+            .collect();
+        let misfits: Vec<String> = shared
+            .iter()
+            .filter(|(_, var, src)| var.shape() != src.shape())
+            .map(|(name, var, src)| {
+                format!("{name} is {:?} there, {:?} here", src.dims(), var.dims())
+            })
+            .collect();
+        if !misfits.is_empty() {
+            return Err(XpError::Run(format!(
+                "parameters of another shape: {}",
+                misfits.join("; ")
+            )));
+        }
+        for (_, var, src) in &shared {
+            var.set(&src.as_tensor().to_device(var.device())?)?;
+        }
+        Ok(shared
+            .into_iter()
+            .map(|(name, _, _)| name.clone())
+            .collect())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Var>> {
         self.vars
             .lock()

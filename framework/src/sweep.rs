@@ -358,12 +358,43 @@ fn point_name(point: &Assignment) -> String {
     if point.is_empty() {
         return "base".into();
     }
-    let label = |key: &str, value: &toml::Value| match (key, value) {
-        ("objectives", toml::Value::Array(names)) => names
+    point
+        .iter()
+        .map(|(k, v)| axis_label(k, v))
+        .collect::<Vec<_>>()
+        .join("_")
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ' ' | '"' | '\'' => '-',
+            c => c,
+        })
+        .collect()
+}
+
+/// One axis value for people: a set of objectives as `CLS+MLM`, a recipe of stages
+/// as `MLM+LA+NSP_then_CLS-freeze-encoder`, else `key=value` (the key without its
+/// section).
+pub fn axis_label(key: &str, value: &toml::Value) -> String {
+    match (key, value) {
+        ("objectives", toml::Value::Array(names)) => joined(names, "+"),
+        ("stages", toml::Value::Array(stages)) => stages
             .iter()
-            .filter_map(toml::Value::as_str)
+            .map(|stage| {
+                let objectives = stage.get("objectives");
+                let mut label = match objectives {
+                    Some(toml::Value::Array(names)) => joined(names, "+"),
+                    Some(toml::Value::Table(t)) => t.keys().cloned().collect::<Vec<_>>().join("+"),
+                    _ => "?".into(),
+                };
+                if let Some(toml::Value::Array(frozen)) = stage.get("freeze") {
+                    if !frozen.is_empty() {
+                        label = format!("{label}-freeze-{}", joined(frozen, "+"));
+                    }
+                }
+                label
+            })
             .collect::<Vec<_>>()
-            .join("+"),
+            .join("_then_"),
         (key, value) => {
             let key = ["model.", "train.", "data.", "objectives."]
                 .iter()
@@ -375,18 +406,16 @@ fn point_name(point: &Assignment) -> String {
             };
             format!("{key}={value}")
         }
-    };
-    point
+    }
+}
+
+/// The strings of `items` joined by `sep`.
+fn joined(items: &[toml::Value], sep: &str) -> String {
+    items
         .iter()
-        .map(|(k, v)| label(k, v))
+        .filter_map(toml::Value::as_str)
         .collect::<Vec<_>>()
-        .join("_")
-        .chars()
-        .map(|c| match c {
-            '/' | '\\' | ' ' | '"' | '\'' => '-',
-            c => c,
-        })
-        .collect()
+        .join(sep)
 }
 
 /// The experiment of `point` with `seed`: the base, the point's values, `[set]`,

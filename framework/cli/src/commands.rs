@@ -208,6 +208,9 @@ fn check(args: &ExperimentArgs) -> Result<()> {
 
 fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, plain: bool) -> Result<()> {
     let session = open(args)?;
+    let copied = session
+        .apply_init()
+        .map_err(|e| locate(e, &args.experiment, &args.all_overrides()))?;
     let out = out.unwrap_or_else(|| RunDir::next_free(Path::new("runs"), &session.experiment.name));
     let run = RunDir::create(&out)?;
     eprintln!(
@@ -219,6 +222,13 @@ fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, plain: bool) -> R
         session.sets.test.len(),
         session.corpus
     );
+    if let Some(init) = &session.experiment.init {
+        eprintln!(
+            "starting from {}: {} parameter tensors",
+            init.from.display(),
+            copied.len()
+        );
+    }
     eprintln!("{}", check_gradients(&session)?);
     train_and_report(&session, &run, None, plain)
 }
@@ -255,7 +265,7 @@ pub(crate) fn train_and_report(
         }
     };
     let summary = &trained.summary;
-    let warnings = report::write_reports(run, &trained.metrics, summary, &session.model)?;
+    let warnings = report::write_reports(run, &trained.metrics, summary, trained.model(session))?;
     crate::sweep::hparams::end_session(&run.path, true)?;
     for warning in warnings {
         eprintln!("warning: {warning}");

@@ -121,10 +121,19 @@ pub fn line_of_keys(text: &str, keys: &[&str]) -> Option<usize> {
     let doc = toml::de::DeTable::parse(text).ok()?;
     let mut table = doc.get_ref();
     let mut span = None;
-    for (i, key) in keys.iter().enumerate() {
-        let (_, value) = table.iter().find(|(k, _)| k.get_ref() == key)?;
+    let mut keys = keys.iter().peekable();
+    while let Some(key) = keys.next() {
+        let (_, mut value) = table.iter().find(|(k, _)| k.get_ref() == key)?;
+        // An array (of tables) is entered by a 0-based index: `stages.1.train`.
+        while let (Some(array), Some(index)) = (
+            value.get_ref().as_array(),
+            keys.peek().and_then(|k| k.parse::<usize>().ok()),
+        ) {
+            value = array.get(index)?;
+            keys.next();
+        }
         span = Some(value.span());
-        if i + 1 < keys.len() {
+        if keys.peek().is_some() {
             table = value.get_ref().as_table()?;
         }
     }
@@ -147,6 +156,10 @@ mod tests {
         assert_eq!(line_of("not [toml", "train.lr"), None);
         let sweep = "name = \"s\"\n[axes]\n\"model.dim\" = [1, 2]\n";
         assert_eq!(line_of_keys(sweep, &["axes", "model.dim"]), Some(3));
+        let staged = "name = \"s\"\n[[stages]]\nsteps = 1\n\n[[stages]]\nsteps = 2\n[stages.train]\nlr = 0.1\n";
+        assert_eq!(line_of(staged, "stages.1.steps"), Some(6));
+        assert_eq!(line_of(staged, "stages.1.train.lr"), Some(8));
+        assert_eq!(line_of(staged, "stages.2.steps"), None);
     }
 
     #[test]

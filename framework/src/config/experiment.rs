@@ -1,7 +1,9 @@
 //! The typed experiment: `name`, `seed`, `[data]`, `[model]`, `[train]`, `[objectives.X]`.
 //! Every field has the reference's default, so a file states only what differs.
 
-use super::{apply_override, parse_table, with_suggestion, ConfigError, Monitor};
+use super::{
+    apply_override, parse_table, with_suggestion, ConfigError, InitConfig, Monitor, StageConfig,
+};
 use crate::data::CorpusSource;
 use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
@@ -27,9 +29,17 @@ pub struct Experiment {
     /// The optimiser and the loop.
     #[serde(default)]
     pub train: TrainConfig,
-    /// Objective name -> its table (`weight`, `detach`, and its own fields).
+    /// Objective name -> its table (`weight`, `detach`, and its own fields). With
+    /// stages, the fields of the objectives the stages name.
     #[serde(default)]
     pub objectives: BTreeMap<String, toml::Table>,
+    /// Start from another run's best checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<InitConfig>,
+    /// Train in stages, one after the other (`[[stages]]`); none: one stage
+    /// of `train.steps` over every objective.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageConfig>,
 }
 
 fn default_seed() -> u64 {
@@ -182,7 +192,7 @@ pub enum OptimizerKind {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
-    /// Optimiser steps.
+    /// Optimiser steps (with stages: their sum, whatever is written here).
     pub steps: usize,
     /// Names per step; the last partial batch of an epoch is dropped.
     pub batch_size: usize,
@@ -211,7 +221,7 @@ pub struct TrainConfig {
     pub device: String,
     /// CPU threads, 0 for one per core: each batch is cut into this many slices of
     /// rows that train at once, their gradients summed. Same seed and same `threads`,
-    /// same numbers, on any machine.
+    /// same numbers, on any machine of the same vector width (AVX-512 or not).
     pub threads: usize,
     /// Decay of an exponential moving average of the weights, evaluated and
     /// checkpointed instead of the last step's (e.g. 0.999); 0 turns it off.
@@ -279,7 +289,13 @@ impl Experiment {
         for o in overrides {
             apply_override(&mut doc, o)?;
         }
-        parse_table(&doc, "").and_then(|exp: Experiment| exp.validate().map(|()| exp))
+        let mut exp: Experiment = parse_table(&doc, "")?;
+        if !exp.stages.is_empty() {
+            // A run in stages trains each stage's steps: `train.steps` is their sum.
+            exp.train.steps = exp.staged_steps();
+        }
+        exp.validate()?;
+        Ok(exp)
     }
 
     /// Checks the values the types cannot.
@@ -358,6 +374,9 @@ impl Experiment {
                     t.ema
                 ),
             ));
+        }
+        if !self.stages.is_empty() {
+            return self.stages().map(|_| ());
         }
         self.monitor()?;
         if self.objectives.is_empty() {

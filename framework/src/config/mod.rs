@@ -3,10 +3,12 @@
 mod experiment;
 mod monitor;
 mod overrides;
+mod stages;
 
 pub use experiment::{
     DataConfig, Experiment, KernelChoice, ModelConfig, OptimizerKind, TrainConfig,
 };
 pub use monitor::Monitor;
 pub use overrides::apply_override;
+pub use stages::{Freeze, InitConfig, Stage, StageConfig};
 pub use xp_objective::{nearest, parse_table, with_suggestion, ConfigError};

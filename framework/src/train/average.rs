@@ -3,7 +3,6 @@
 //! nearer the middle of the region the last steps wander over and usually score
 //! better on held-out names than the last step's weights.
 
-use crate::params::ParamStore;
 use candle_core::{Result, Tensor, Var};
 use rayon::prelude::*;
 
@@ -16,16 +15,15 @@ pub struct WeightAverage {
 }
 
 impl WeightAverage {
-    /// An average of `params` with `decay` per step, starting at their current
-    /// values; `None` when `decay` is 0 (averaging off).
-    pub fn new(params: &ParamStore, decay: f64) -> Result<Option<Self>> {
+    /// An average of `vars` (the parameters that train) with `decay` per step,
+    /// starting at their current values; `None` when `decay` is 0 (averaging off).
+    pub fn new(vars: Vec<Var>, decay: f64) -> Result<Option<Self>> {
         if decay == 0.0 {
             return Ok(None);
         }
-        let shadow = params
-            .vars()
+        let shadow = vars
             .into_iter()
-            .map(|(_, var)| {
+            .map(|var| {
                 let copy = var.as_tensor().detach().copy()?;
                 Ok((var, copy))
             })
@@ -108,6 +106,7 @@ pub fn with_average<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::params::ParamStore;
     use candle_core::Device;
 
     #[test]
@@ -116,8 +115,9 @@ mod tests {
         let vb = params.var_builder(&Device::Cpu);
         let w = vb.get_with_hints(2, "w", candle_nn::Init::Const(0.0))?;
         let var = &params.vars()[0].1;
-        let mut avg = WeightAverage::new(&params, 0.5)?.expect("averaging on");
-        assert!(WeightAverage::new(&params, 0.0)?.is_none());
+        let vars = || params.vars().into_iter().map(|(_, v)| v).collect();
+        let mut avg = WeightAverage::new(vars(), 0.5)?.expect("averaging on");
+        assert!(WeightAverage::new(vars(), 0.0)?.is_none());
         // Warm-up: decay min(0.5, 2/11) at the first update.
         var.set(&Tensor::new(&[11f32, 22.0], &Device::Cpu)?)?;
         avg.update()?;

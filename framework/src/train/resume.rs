@@ -5,7 +5,7 @@
 //! losses, and the experiment it was written under. A run resumed from it ends with
 //! the files an uninterrupted run writes, byte for byte.
 
-use super::BatchesPosition;
+use super::{BatchesPosition, StageSummary};
 use crate::error::{Result, XpError};
 use crate::params::ParamStore;
 use candle_core::{Device, Tensor};
@@ -51,6 +51,15 @@ pub struct ResumeState {
     /// points of runs that wrote none).
     #[serde(default)]
     pub events_len: Option<u64>,
+    /// The stage the point was written in (0-based).
+    #[serde(default)]
+    pub stage: usize,
+    /// The run's steps before that stage.
+    #[serde(default)]
+    pub stage_start: usize,
+    /// The stages finished before it.
+    #[serde(default)]
+    pub stages_done: Vec<StageSummary>,
 }
 
 /// The tensors of a resume point, by parameter name.
@@ -143,27 +152,25 @@ impl ResumePoint {
             })
     }
 
-    /// The saved tensors of `kind` for every parameter of `params`, in name order.
-    pub fn tensors(&self, kind: &str, params: &ParamStore) -> Result<Vec<Tensor>> {
-        params
-            .vars()
-            .iter()
-            .map(|(name, _)| self.tensor(kind, name))
-            .collect()
+    /// The saved tensors of `kind` for the parameters `names`, in that order.
+    pub fn tensors(&self, kind: &str, names: &[String]) -> Result<Vec<Tensor>> {
+        names.iter().map(|name| self.tensor(kind, name)).collect()
     }
 
     /// Sets every parameter of `params` to its saved live weight.
     pub fn restore_weights(&self, params: &ParamStore) -> Result<()> {
-        for ((_, var), saved) in params.vars().iter().zip(self.tensors("weight", params)?) {
+        let vars = params.vars();
+        let names: Vec<String> = vars.iter().map(|(n, _)| n.clone()).collect();
+        for ((_, var), saved) in vars.iter().zip(self.tensors("weight", &names)?) {
             var.set(&saved.reshape(var.shape())?.to_device(var.device())?)?;
         }
         Ok(())
     }
 
-    /// The saved optimiser moments, in name order.
-    pub fn moments(&self, params: &ParamStore) -> Result<Vec<(Tensor, Tensor)>> {
-        let m = self.tensors("adam.m", params)?;
-        let v = self.tensors("adam.v", params)?;
+    /// The saved optimiser moments of the parameters `names`, in that order.
+    pub fn moments(&self, names: &[String]) -> Result<Vec<(Tensor, Tensor)>> {
+        let m = self.tensors("adam.m", names)?;
+        let v = self.tensors("adam.v", names)?;
         Ok(m.into_iter().zip(v).collect())
     }
 }

@@ -21,7 +21,7 @@ pub struct Session {
     pub dataset: Dataset,
     /// Which names train, validate and test.
     pub sets: SplitSets,
-    /// The model, freshly initialised.
+    /// The model of the first stage, freshly initialised.
     pub model: Model,
     /// Where the corpus was read.
     pub corpus: CorpusSource,
@@ -84,12 +84,14 @@ impl Session {
             max_len: corpus.max_len,
             folding: FOLDING_RULE.into(),
         };
-        let model = Model::build(
-            &experiment,
+        let first = experiment.stages()?.swap_remove(0);
+        let mut model = Model::build(
+            &first.experiment,
             &info,
             ParamStore::new(experiment.seed),
             &device,
         )?;
+        model.frozen = first.freeze;
         Ok(Self {
             dataset: Dataset::new(&corpus),
             experiment,
@@ -99,6 +101,20 @@ impl Session {
             corpus: source,
             warnings: corpus.warnings,
         })
+    }
+}
+
+impl Session {
+    /// Copies into the first stage's model the weights the experiment's `[init]`
+    /// names from another run (nothing without `[init]`); refuses a source that does
+    /// not fit, naming what differs. Call it before creating a run's folder to refuse
+    /// a bad source before anything is written; [`super::train`] calls it again on a
+    /// fresh run, to the same effect.
+    pub fn apply_init(&self) -> Result<Vec<String>> {
+        match &self.experiment.init {
+            Some(init) => super::init::apply(init, &self.experiment.model, &self.model, &self.info),
+            None => Ok(Vec::new()),
+        }
     }
 }
 
@@ -178,7 +194,8 @@ impl RunDir {
         self.path.join(name)
     }
 
-    /// Loads a finished run's experiment, vocabulary and best weights onto `device`.
+    /// Loads a finished run's experiment, vocabulary and best weights onto `device`:
+    /// for a run in stages, its last stage's (the experiment that stage resolves to).
     pub fn load(path: &Path, device: &Device) -> Result<(Experiment, DataInfo, Model)> {
         let dir = Self {
             path: path.to_path_buf(),
@@ -192,7 +209,11 @@ impl RunDir {
                 Self::EXPERIMENT
             )));
         }
-        let experiment = Experiment::load(&exp_path, &[])?;
+        let experiment = Experiment::load(&exp_path, &[])?
+            .stages()?
+            .pop()
+            .map(|last| last.experiment)
+            .ok_or_else(|| XpError::Run(format!("{} has no stage", exp_path.display())))?;
         let info = DataInfo::load(&dir.file(Self::VOCAB))?;
         let params = ParamStore::load(&dir.file(Self::CHECKPOINT), device)?;
         let model = Model::build(&experiment, &info, params, device).map_err(|e| match e {

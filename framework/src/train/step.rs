@@ -32,6 +32,9 @@ pub struct Trainer {
     config: TrainConfig,
     seed: u64,
     slices: usize,
+    /// Steps of the run before this trainer's first (earlier stages): dropout draws
+    /// follow the run's step, the schedule the stage's.
+    first_step: usize,
 }
 
 /// What one training step did.
@@ -69,9 +72,10 @@ struct SliceResult {
 }
 
 impl Trainer {
-    /// A fresh optimiser over every parameter of `model`.
+    /// A fresh optimiser over every parameter of `model` that trains (see
+    /// [`Model::trainable`]).
     pub fn new(model: &Model, config: &TrainConfig, seed: u64) -> Result<Self> {
-        let (names, vars): (Vec<String>, Vec<Var>) = model.params.vars().into_iter().unzip();
+        let (names, vars): (Vec<String>, Vec<Var>) = model.trainable().into_iter().unzip();
         Ok(Self {
             optimizer: Optimizer::new(
                 vars.clone(),
@@ -84,7 +88,20 @@ impl Trainer {
             config: config.clone(),
             seed,
             slices: slice_count(config.threads, &model.device),
+            first_step: 0,
         })
+    }
+
+    /// This trainer continuing a run that trained `steps` steps before it (a later
+    /// stage).
+    pub fn after(mut self, steps: usize) -> Self {
+        self.first_step = steps;
+        self
+    }
+
+    /// The names of the parameters it trains, in its order.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
     /// Says whose gradient in `grads` is not finite: the objectives whose heads it
@@ -135,7 +152,7 @@ impl Trainer {
         let seed = self
             .seed
             .wrapping_mul(0x9e37_79b9)
-            .wrapping_add(step as u64);
+            .wrapping_add((self.first_step + step) as u64);
         // Slice 0 keeps the unsliced dropout seed: one slice trains as before.
         let run = |i: usize| {
             let mode = Mode::train(seed.wrapping_add((i as u64) << 32));

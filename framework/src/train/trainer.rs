@@ -4,13 +4,21 @@
 //! by the [`Checkpointer`]; every `checkpoint_every` steps, at the end and when asked
 //! to stop, a [`ResumePoint`] is written; at the end the best weights are evaluated on
 //! every split.
+//!
+//! A run in stages runs that loop once per stage: the stage's objectives and training
+//! fields, its own optimiser, schedule, early stopping and best checkpoint, over one
+//! stream of batches and one log; each stage starts from the best weights of the one
+//! before, and the last stage's best is the run's model.
 
 use super::{
-    evaluate, with_average, Batches, Checkpointer, LogRow, MetricsLog, Reporter, ResumePoint,
-    ResumeState, ResumeTensors, RunDir, Session, SplitMetrics, TrainWindow, Trainer, WeightAverage,
+    evaluate, with_average, Batches, BatchesPosition, Checkpointer, LogRow, MetricsLog, Reporter,
+    ResumePoint, ResumeState, ResumeTensors, RunDir, Session, SplitMetrics, TrainWindow, Trainer,
+    WeightAverage,
 };
+use crate::config::{Experiment, Stage};
 use crate::error::{Result, XpError};
-use serde::Serialize;
+use crate::model::Model;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -30,9 +38,9 @@ pub struct RunSummary {
     pub experiment_sha256: String,
     /// Steps trained.
     pub steps: usize,
-    /// Step of the best checkpoint.
+    /// Step of the best checkpoint (of the last stage).
     pub best_step: usize,
-    /// Whether patience ran out before `train.steps`.
+    /// Whether patience ran out before `train.steps` (in the last stage).
     pub stopped_early: bool,
     /// Steps skipped because a loss or gradient was not finite.
     pub skipped_steps: usize,
@@ -40,8 +48,11 @@ pub struct RunSummary {
     pub train_seconds: f64,
     /// Training steps per second, evaluations excluded.
     pub steps_per_second: f64,
-    /// Number of scalar parameters.
+    /// Number of scalar parameters (of the run's model).
     pub parameters: usize,
+    /// The stages of a run in stages; absent for a run in one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageSummary>,
     /// Metrics of the best checkpoint on train, valid and test; written as an
     /// object keyed by split.
     #[serde(serialize_with = "super::metrics::as_object")]
@@ -53,13 +64,41 @@ impl RunSummary {
     pub const FORMAT: u32 = 2;
 }
 
+/// What one stage of a run did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageSummary {
+    /// The stage's name.
+    pub name: String,
+    /// Its objectives.
+    pub objectives: Vec<String>,
+    /// What it left untrained (`encoder`, objective names for heads).
+    pub frozen: Vec<String>,
+    /// The run's steps before it.
+    pub first_step: usize,
+    /// Steps it trained.
+    pub steps: usize,
+    /// The run's step of its best checkpoint, which the next stage started from.
+    pub best_step: usize,
+    /// Whether its patience ran out.
+    pub stopped_early: bool,
+}
+
 /// A finished run: its summary and every logged metric row.
-#[derive(Debug, Clone)]
 pub struct TrainedRun {
     /// The summary.
     pub summary: RunSummary,
     /// The rows of `metrics.csv`.
     pub metrics: Vec<LogRow>,
+    /// The last stage's model, holding the best weights, when that is not the
+    /// session's (a run in stages).
+    pub last_stage: Option<Model>,
+}
+
+impl TrainedRun {
+    /// The run's model with its best weights: the last stage's.
+    pub fn model<'a>(&'a self, session: &'a Session) -> &'a Model {
+        self.last_stage.as_ref().unwrap_or(&session.model)
+    }
 }
 
 /// How a run is driven from outside.
@@ -72,84 +111,188 @@ pub struct TrainOptions<'a> {
     pub resume: Option<ResumePoint>,
 }
 
-/// Trains `session`'s model, writing the experiment, vocabulary, metrics, best
-/// checkpoint and resume points into `run`; the model ends holding the best weights.
+/// Trains `session`'s model (stage after stage), writing the experiment, vocabulary,
+/// metrics, best checkpoints and resume points into `run`; the last stage's model
+/// ends holding the best weights. A fresh run first takes the weights `[init]` names
+/// (see [`Session::apply_init`]).
 pub fn train(
     session: &Session,
     run: &RunDir,
     reporter: &mut dyn Reporter,
     options: TrainOptions,
 ) -> Result<TrainedRun> {
-    let cfg = &session.experiment.train;
-    let mut run_loop = Loop::start(session, run, options.resume)?;
-    reporter.start(cfg.steps);
-    let more = |l: &Loop| l.steps < cfg.steps && !l.stopped_early;
-    while more(&run_loop) {
-        run_loop.step(reporter)?;
-        // A stop asked for during the last step lets the run finish.
-        if more(&run_loop) && options.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+    let stages = session.experiment.stages()?;
+    let experiment_toml = write_run_description(session, run)?;
+    let mut resume = options.resume;
+    let mut carried = match &resume {
+        Some(point) => Carried::resumed(run, experiment_toml, &point.state)?,
+        None => {
+            session.apply_init()?;
+            Carried::fresh(run, experiment_toml)?
+        }
+    };
+    reporter.start(session.experiment.train.steps);
+    let mut previous: Option<Model> = None;
+    for (index, stage) in stages.iter().enumerate().skip(carried.done.len()) {
+        let mut built: Option<Model> = None;
+        let model = match index {
+            0 => &session.model,
+            _ => {
+                let from = previous.as_ref().unwrap_or(&session.model);
+                // A resumed stage takes its weights from the resume point.
+                let from = resume.is_none().then_some(from);
+                &*built.insert(stage_model(session, stage, from)?)
+            }
+        };
+        let mut stage_loop =
+            Loop::start(session, run, (index, stage), model, carried, resume.take())?;
+        while stage_loop.more() {
+            stage_loop.step(reporter)?;
+            // A stop asked for during the last step lets the stage finish.
+            if stage_loop.more() && options.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                reporter.finish();
+                stage_loop.save_resume_point()?;
+                return Err(XpError::Interrupted {
+                    step: stage_loop.run_step(),
+                    run: run.path.clone(),
+                });
+            }
+        }
+        if index + 1 == stages.len() {
             reporter.finish();
-            run_loop.save_resume_point()?;
-            return Err(XpError::Interrupted {
-                step: run_loop.steps,
-                run: run.path.clone(),
+            let (summary, metrics) = stage_loop.finish(stages.len() > 1)?;
+            return Ok(TrainedRun {
+                summary,
+                metrics,
+                last_stage: built,
             });
         }
+        carried = stage_loop.end_stage()?;
+        if built.is_some() {
+            previous = built;
+        }
     }
-    reporter.finish();
-    run_loop.finish()
+    Err(XpError::Run("the experiment has no stage to train".into()))
 }
 
-/// The parts of a run between two steps.
-struct Loop<'a> {
-    session: &'a Session,
-    run: &'a RunDir,
+/// The model of a later stage: fresh parameters from the run's seed, then every
+/// parameter it shares with `from` (the encoder, the heads of objectives trained
+/// before) copied from there.
+fn stage_model(session: &Session, stage: &Stage, from: Option<&Model>) -> Result<Model> {
+    let exp = &stage.experiment;
+    let params = crate::params::ParamStore::new(exp.seed);
+    let mut model = Model::build(exp, &session.info, params, &session.model.device)?;
+    model.frozen = stage.freeze.clone();
+    if let Some(from) = from {
+        model.params.copy_shared(&from.params)?;
+    }
+    Ok(model)
+}
+
+/// What passes from one stage to the next: the log, the data stream, the counters.
+struct Carried {
     experiment_toml: String,
-    trainer: Trainer,
-    average: Option<WeightAverage>,
     log: MetricsLog,
-    checkpoints: Checkpointer,
-    batches: Batches<'a>,
-    window: TrainWindow,
+    /// The stages finished.
+    done: Vec<StageSummary>,
+    /// Where the batches stand (none before the first stage).
+    batches: Option<BatchesPosition>,
+    /// The run's steps so far.
     steps: usize,
-    /// The step of the last resume point written.
-    resumable_step: usize,
     skipped: usize,
-    stopped_early: bool,
-    start: Instant,
-    seconds_before: f64,
+    seconds: f64,
     eval_seconds: f64,
 }
 
+impl Carried {
+    /// A run's first stage.
+    fn fresh(run: &RunDir, experiment_toml: String) -> Result<Self> {
+        Ok(Self {
+            experiment_toml,
+            log: MetricsLog::create(&run.path)?,
+            done: Vec::new(),
+            batches: None,
+            steps: 0,
+            skipped: 0,
+            seconds: 0.0,
+            eval_seconds: 0.0,
+        })
+    }
+
+    /// The stage a resume point was written in (the point itself restores the rest).
+    fn resumed(run: &RunDir, experiment_toml: String, state: &ResumeState) -> Result<Self> {
+        Ok(Self {
+            experiment_toml,
+            log: MetricsLog::resume(&run.path, state.step, state.events_len)?,
+            done: state.stages_done.clone(),
+            batches: None,
+            steps: state.stage_start,
+            skipped: 0,
+            seconds: 0.0,
+            eval_seconds: 0.0,
+        })
+    }
+}
+
+/// The parts of a stage between two steps.
+struct Loop<'a> {
+    session: &'a Session,
+    run: &'a RunDir,
+    stage: &'a Stage,
+    index: usize,
+    model: &'a Model,
+    carried: Carried,
+    trainer: Trainer,
+    average: Option<WeightAverage>,
+    checkpoints: Checkpointer,
+    batches: Batches<'a>,
+    window: TrainWindow,
+    /// Steps of this stage.
+    steps: usize,
+    /// The run's step of the last resume point written.
+    resumable_step: usize,
+    stopped_early: bool,
+    start: Instant,
+}
+
 impl<'a> Loop<'a> {
-    /// The parts, fresh or as `resume` left them.
-    fn start(session: &'a Session, run: &'a RunDir, resume: Option<ResumePoint>) -> Result<Self> {
-        let (exp, model) = (&session.experiment, &session.model);
+    /// The parts of stage `index`, fresh or as `resume` left them.
+    fn start(
+        session: &'a Session,
+        run: &'a RunDir,
+        (index, stage): (usize, &'a Stage),
+        model: &'a Model,
+        carried: Carried,
+        resume: Option<ResumePoint>,
+    ) -> Result<Self> {
+        let exp = &stage.experiment;
         let cfg = &exp.train;
-        let experiment_toml = write_run_description(session, run)?;
-        let checkpoint = run.file(RunDir::CHECKPOINT);
+        let last = index + 1 == session.experiment.stages.len().max(1);
+        let checkpoint = match last {
+            true => run.file(RunDir::CHECKPOINT),
+            false => run.file(&format!("model-{}.safetensors", stage.name)),
+        };
+        let mut batches = Batches::training(session);
+        if let Some(position) = &carried.batches {
+            batches.restore(position.clone()).map_err(XpError::Run)?;
+        }
+        let trainable = model.trainable().into_iter().map(|(_, v)| v).collect();
         let mut parts = Self {
             session,
             run,
-            experiment_toml,
-            trainer: Trainer::new(model, cfg, exp.seed)?,
-            average: WeightAverage::new(&model.params, cfg.ema)?,
-            log: match &resume {
-                Some(point) => {
-                    MetricsLog::resume(&run.path, point.state.step, point.state.events_len)?
-                }
-                None => MetricsLog::create(&run.path)?,
-            },
+            stage,
+            index,
+            model,
+            trainer: Trainer::new(model, cfg, exp.seed)?.after(carried.steps),
+            average: WeightAverage::new(trainable, cfg.ema)?,
             checkpoints: Checkpointer::new(exp.monitor()?, cfg.patience, checkpoint),
-            batches: Batches::training(session),
+            batches,
             window: TrainWindow::new(model),
             steps: 0,
-            resumable_step: 0,
-            skipped: 0,
+            resumable_step: carried.steps,
             stopped_early: false,
             start: Instant::now(),
-            seconds_before: 0.0,
-            eval_seconds: 0.0,
+            carried,
         };
         if let Some(point) = resume {
             parts.restore(&point)?;
@@ -157,14 +300,30 @@ impl<'a> Loop<'a> {
         Ok(parts)
     }
 
+    /// The stage's experiment.
+    fn experiment(&self) -> &'a Experiment {
+        &self.stage.experiment
+    }
+
+    /// The run's step (earlier stages' steps and this one's).
+    fn run_step(&self) -> usize {
+        self.carried.steps + self.steps
+    }
+
+    /// Whether the stage has steps to go.
+    fn more(&self) -> bool {
+        self.steps < self.experiment().train.steps && !self.stopped_early
+    }
+
     /// Puts every part back where `point` left it.
     fn restore(&mut self, point: &ResumePoint) -> Result<()> {
-        let (state, params) = (&point.state, &self.session.model.params);
+        let (state, params) = (&point.state, &self.model.params);
         point.restore_weights(params)?;
+        let names = self.trainer.names().to_vec();
         self.trainer
-            .restore_optimizer(state.optimizer_steps, point.moments(params)?)?;
+            .restore_optimizer(state.optimizer_steps, point.moments(&names)?)?;
         if let (Some(average), Some(updates)) = (&mut self.average, state.average_updates) {
-            average.restore(updates, point.tensors("average", params)?)?;
+            average.restore(updates, point.tensors("average", &names)?)?;
         }
         self.batches
             .restore(state.batches.clone())
@@ -172,22 +331,25 @@ impl<'a> Loop<'a> {
         self.checkpoints
             .restore_state((state.best, state.best_step, state.stale));
         self.window.restore(&state.window);
-        (self.steps, self.skipped) = (state.step, state.skipped);
+        self.steps = state.step - state.stage_start;
+        self.carried.skipped = state.skipped;
         self.resumable_step = state.step;
         self.stopped_early = state.stopped_early;
-        (self.seconds_before, self.eval_seconds) = (state.train_seconds, state.eval_seconds);
+        (self.carried.seconds, self.carried.eval_seconds) =
+            (state.train_seconds, state.eval_seconds);
         Ok(())
     }
 
     /// One training step, then the evaluation and resume point it is due.
     fn step(&mut self, reporter: &mut dyn Reporter) -> Result<()> {
-        let (cfg, model) = (&self.session.experiment.train, &self.session.model);
+        let (cfg, model) = (&self.experiment().train, self.model);
         let prepared = self.batches.next(model);
         let step = self.trainer.step(model, &prepared, self.steps)?;
         self.steps += 1;
+        let run_step = self.run_step();
         if let Some(what) = step.not_finite {
-            self.skipped += 1;
-            if self.skipped > cfg.skip_nonfinite {
+            self.carried.skipped += 1;
+            if self.carried.skipped > cfg.skip_nonfinite {
                 let kept = match self.checkpoints.best_step() {
                     0 => "nothing: no evaluation had run".to_owned(),
                     best => format!(
@@ -196,14 +358,14 @@ impl<'a> Loop<'a> {
                     ),
                 };
                 return Err(XpError::NotFinite {
-                    step: self.steps,
+                    step: run_step,
                     what,
                     kept,
                 });
             }
             reporter.note(&format!(
-                "step {}: {what} is not finite: step skipped ({} of {} allowed)",
-                self.steps, self.skipped, cfg.skip_nonfinite
+                "step {run_step}: {what} is not finite: step skipped ({} of {} allowed)",
+                self.carried.skipped, cfg.skip_nonfinite
             ));
         } else {
             if let Some(average) = &mut self.average {
@@ -212,8 +374,8 @@ impl<'a> Loop<'a> {
             self.window.add(&step.outputs)?;
         }
         let losses = self.window.losses(self.steps)?;
-        self.log.log_running(self.steps, &losses)?;
-        reporter.step(self.steps, &losses);
+        self.carried.log.log_running(run_step, &losses)?;
+        reporter.step(run_step, &losses);
         let last = self.steps == cfg.steps;
         if self.steps.is_multiple_of(cfg.eval_every) || last {
             self.evaluate(step.lr, reporter)?;
@@ -231,17 +393,28 @@ impl<'a> Loop<'a> {
     /// Evaluates, logs and judges the (averaged) weights.
     fn evaluate(&mut self, lr: f64, reporter: &mut dyn Reporter) -> Result<()> {
         let eval_start = Instant::now();
-        let (session, steps) = (self.session, self.steps);
-        let (log, checkpoints, window) = (&mut self.log, &mut self.checkpoints, &mut self.window);
+        let (session, stage, model, step) = (self.session, self.stage, self.model, self.run_step());
+        let (log, checkpoints, window) = (
+            &mut self.carried.log,
+            &mut self.checkpoints,
+            &mut self.window,
+        );
         let verdict = with_average(&mut self.average, || {
-            let valid = evaluate_and_log(session, log, steps, lr, window.take())?;
-            let verdict = checkpoints.observe(steps, &valid, &session.model.params)?;
-            reporter.eval(steps, &valid, verdict.improved);
+            let valid = evaluate_and_log(
+                session,
+                (&stage.experiment, model),
+                log,
+                step,
+                lr,
+                window.take(),
+            )?;
+            let verdict = checkpoints.observe(step, &valid, &model.params)?;
+            reporter.eval(step, &valid, verdict.improved);
             Ok(verdict)
         })?;
-        self.eval_seconds += eval_start.elapsed().as_secs_f64();
+        self.carried.eval_seconds += eval_start.elapsed().as_secs_f64();
         if verdict.stop {
-            reporter.note(&self.checkpoints.stop_message(steps));
+            reporter.note(&self.checkpoints.stop_message(step));
             self.stopped_early = true;
         }
         Ok(())
@@ -249,8 +422,8 @@ impl<'a> Loop<'a> {
 
     /// Writes the run's resume point (the live weights, not the average).
     fn save_resume_point(&mut self) -> Result<()> {
-        let params = &self.session.model.params;
-        let names: Vec<String> = params.vars().into_iter().map(|(n, _)| n).collect();
+        let params = &self.model.params;
+        let names = self.trainer.names().to_vec();
         let (optimizer_steps, moments) = self.trainer.optimizer_state()?;
         let (average_updates, averages) = match &self.average {
             Some(average) => {
@@ -262,8 +435,8 @@ impl<'a> Loop<'a> {
         let (best, best_step, stale) = self.checkpoints.state();
         let state = ResumeState {
             format: ResumeState::FORMAT,
-            step: self.steps,
-            experiment: self.experiment_toml.clone(),
+            step: self.run_step(),
+            experiment: self.carried.experiment_toml.clone(),
             optimizer_steps,
             batches: self.batches.position().map_err(XpError::Run)?,
             best,
@@ -271,11 +444,14 @@ impl<'a> Loop<'a> {
             stale,
             window: self.window.sums(),
             average_updates,
-            skipped: self.skipped,
+            skipped: self.carried.skipped,
             stopped_early: self.stopped_early,
             train_seconds: self.seconds(),
-            eval_seconds: self.eval_seconds,
-            events_len: Some(self.log.events_len()),
+            eval_seconds: self.carried.eval_seconds,
+            events_len: Some(self.carried.log.events_len()),
+            stage: self.index,
+            stage_start: self.carried.steps,
+            stages_done: self.carried.done.clone(),
         };
         let tensors = ResumeTensors {
             weights: params
@@ -287,56 +463,94 @@ impl<'a> Loop<'a> {
             averages,
         };
         ResumePoint::save(&self.run.file(ResumePoint::FILE), &state, &tensors)?;
-        self.resumable_step = self.steps;
+        self.resumable_step = self.run_step();
         Ok(())
     }
 
-    /// Wall time of the loop, earlier sessions of the run included.
+    /// Wall time of the run's loops, earlier stages and sessions included.
     fn seconds(&self) -> f64 {
-        self.seconds_before + self.start.elapsed().as_secs_f64()
+        self.carried.seconds + self.start.elapsed().as_secs_f64()
     }
 
-    /// The best weights on every split, and the summary.
-    fn finish(mut self) -> Result<TrainedRun> {
-        let model = &self.session.model;
+    /// What the stage did.
+    fn summary(&self) -> StageSummary {
+        let freeze = &self.stage.freeze;
+        StageSummary {
+            name: self.stage.name.clone(),
+            objectives: self.experiment().objectives.keys().cloned().collect(),
+            frozen: freeze
+                .encoder
+                .then(|| "encoder".to_owned())
+                .into_iter()
+                .chain(freeze.heads.iter().cloned())
+                .collect(),
+            first_step: self.carried.steps,
+            steps: self.steps,
+            best_step: self.checkpoints.best_step(),
+            stopped_early: self.stopped_early,
+        }
+    }
+
+    /// Ends a stage that is not the last: its best weights back in its model, and
+    /// what the next stage carries on with.
+    fn end_stage(self) -> Result<Carried> {
+        self.checkpoints
+            .restore(&self.model.params, &self.model.device)?;
+        let summary = self.summary();
+        let mut carried = self.carried;
+        carried.seconds += self.start.elapsed().as_secs_f64();
+        carried.steps += self.steps;
+        carried.batches = Some(self.batches.position().map_err(XpError::Run)?);
+        carried.done.push(summary);
+        Ok(carried)
+    }
+
+    /// The best weights on every split, and the summary (with the stages when
+    /// `staged`) and the metric rows.
+    fn finish(mut self, staged: bool) -> Result<(RunSummary, Vec<LogRow>)> {
+        let model = self.model;
         let train_seconds = self.seconds();
         self.checkpoints.restore(&model.params, &model.device)?;
+        let mut stages = Vec::new();
+        if staged {
+            stages = self.carried.done.clone();
+            stages.push(self.summary());
+        }
+        let exp = &self.session.experiment;
+        let steps = self.run_step();
         let summary = RunSummary {
             format: RunSummary::FORMAT,
-            name: self.session.experiment.name.clone(),
-            seed: self.session.experiment.seed,
+            name: exp.name.clone(),
+            seed: exp.seed,
             corpus: match &self.session.corpus {
                 crate::data::CorpusSource::Embedded => "embedded".into(),
                 crate::data::CorpusSource::Dir(dir) => dir.display().to_string(),
             },
-            experiment_sha256: sha256_hex(self.experiment_toml.as_bytes()),
-            steps: self.steps,
+            experiment_sha256: sha256_hex(self.carried.experiment_toml.as_bytes()),
+            steps,
             best_step: self.checkpoints.best_step(),
             stopped_early: self.stopped_early,
-            skipped_steps: self.skipped,
+            skipped_steps: self.carried.skipped,
             train_seconds,
-            steps_per_second: self.steps as f64 / (train_seconds - self.eval_seconds).max(1e-9),
+            steps_per_second: steps as f64 / (train_seconds - self.carried.eval_seconds).max(1e-9),
             parameters: model.params.count(),
-            splits: evaluate_splits(self.session)?,
+            stages,
+            splits: evaluate_splits(self.session, (self.experiment(), model))?,
         };
-        self.log.log_best(summary.steps, &summary.splits)?;
-        Ok(TrainedRun {
-            summary,
-            metrics: self.log.rows,
-        })
+        self.carried.log.log_best(summary.steps, &summary.splits)?;
+        Ok((summary, self.carried.log.rows))
     }
 }
-
 /// Evaluates the current weights on validation and test and logs them with the
 /// train window's metrics; returns the validation metrics.
 fn evaluate_and_log(
     session: &Session,
+    (exp, model): (&Experiment, &Model),
     log: &mut MetricsLog,
     step: usize,
     lr: f64,
     train: SplitMetrics,
 ) -> Result<SplitMetrics> {
-    let (exp, model) = (&session.experiment, &session.model);
     let on = |indices: &[usize]| {
         let batch_size = exp.train.eval_batch_size;
         evaluate(
@@ -359,8 +573,10 @@ fn evaluate_and_log(
 }
 
 /// The current weights on every split; the test split keeps its predictions.
-fn evaluate_splits(session: &Session) -> Result<Vec<(String, SplitMetrics)>> {
-    let (exp, model) = (&session.experiment, &session.model);
+fn evaluate_splits(
+    session: &Session,
+    (exp, model): (&Experiment, &Model),
+) -> Result<Vec<(String, SplitMetrics)>> {
     session
         .sets
         .named()
@@ -379,14 +595,24 @@ fn evaluate_splits(session: &Session) -> Result<Vec<(String, SplitMetrics)>> {
 fn write_run_description(session: &Session, run: &RunDir) -> Result<String> {
     let mut exp = session.experiment.clone();
     exp.data.set_source(&session.corpus);
-    for active in &session.model.objectives {
-        let mut table = active.config.clone();
-        table.insert("weight".into(), toml::Value::Float(active.settings.weight));
-        table.insert(
-            "detach".into(),
-            toml::Value::Boolean(active.settings.detach),
-        );
-        exp.objectives.insert(active.name.clone(), table);
+    if exp.stages.is_empty() {
+        for active in &session.model.objectives {
+            exp.objectives
+                .insert(active.name.clone(), active.resolved_fields());
+        }
+    } else {
+        // Each objective's own fields: a stage's own go over them when it trains.
+        let staged = exp
+            .stages()?
+            .into_iter()
+            .flat_map(|s| s.experiment.objectives.into_keys());
+        let names: std::collections::BTreeSet<String> =
+            exp.objectives.keys().cloned().chain(staged).collect();
+        for name in names {
+            let table = exp.objectives.get(&name).cloned().unwrap_or_default();
+            let fields = crate::model::resolved_fields(&name, &table)?;
+            exp.objectives.insert(name, fields);
+        }
     }
     let text = exp.to_toml();
     crate::files::write_atomic(&run.file(RunDir::EXPERIMENT), text.as_bytes())?;

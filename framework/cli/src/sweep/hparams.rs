@@ -14,7 +14,7 @@ pub fn write_study(name: &str, runs: &[&SweepRun], dir: &Path) -> Result<()> {
     let mut infos: Vec<HParamInfo> = Vec::new();
     for run in runs {
         for (key, value) in &run.hparams {
-            let value = hparam(value);
+            let value = hparam(key, value);
             match infos.iter_mut().find(|i| &i.name == key) {
                 Some(info) if !info.values.contains(&value) => info.values.push(value),
                 Some(_) => {}
@@ -50,7 +50,7 @@ pub fn start_session(run: &SweepRun, dir: &Path) -> Result<()> {
     let values: Vec<(String, HParam)> = run
         .hparams
         .iter()
-        .map(|(k, v)| (k.clone(), hparam(v)))
+        .map(|(k, v)| (k.clone(), hparam(k, v)))
         .collect();
     let mut events = EventWriter::create(&dir.join(HPARAMS_FILE))?;
     events.write(0, vec![hparams::session_start(&values, now())])?;
@@ -74,8 +74,8 @@ pub fn end_session(dir: &Path, success: bool) -> Result<()> {
 }
 
 /// An axis value as a hyperparameter: numbers and flags as such, a set of objectives
-/// as `CLS+MLM`, anything else as its TOML text.
-fn hparam(value: &toml::Value) -> HParam {
+/// as `CLS+MLM`, a recipe of stages by its label, anything else as its TOML text.
+fn hparam(key: &str, value: &toml::Value) -> HParam {
     match value {
         toml::Value::Integer(i) => HParam::Number(*i as f64),
         toml::Value::Float(f) => HParam::Number(*f),
@@ -88,6 +88,7 @@ fn hparam(value: &toml::Value) -> HParam {
                 .collect::<Vec<_>>()
                 .join("+"),
         ),
+        toml::Value::Array(_) => HParam::Text(xp_framework::sweep::axis_label(key, value)),
         other => HParam::Text(other.to_string()),
     }
 }
