@@ -18,6 +18,7 @@ mod predict;
 mod registry;
 mod serve;
 mod slurm;
+mod stages;
 mod sweep;
 mod tensorboard;
 mod train;

@@ -41,7 +41,19 @@ pub fn parse_table<T: DeserializeOwned>(
     section: &str,
 ) -> Result<T, ConfigError> {
     serde_path_to_error::deserialize(table.clone()).map_err(|e| {
-        let path = e.path().to_string();
+        // Dotted throughout, as `--set` takes it: `stages.0.train`, not `stages[0].train`.
+        let path = match e.path().iter().next() {
+            None => ".".to_owned(),
+            Some(_) => e
+                .path()
+                .iter()
+                .map(|segment| match segment {
+                    serde_path_to_error::Segment::Seq { index } => index.to_string(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("."),
+        };
         let field = match (section, path.as_str()) {
             (s, ".") => s.to_owned(),
             ("", p) => p.to_owned(),
