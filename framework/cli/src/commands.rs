@@ -222,6 +222,9 @@ fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, plain: bool) -> R
         session.sets.test.len(),
         session.corpus
     );
+    if !session.experiment.stages.is_empty() {
+        eprintln!("stages: {}", describe_stages(&session.experiment)?);
+    }
     if let Some(init) = &session.experiment.init {
         eprintln!(
             "starting from {}: {} parameter tensors",
@@ -231,6 +234,42 @@ fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, plain: bool) -> R
     }
     eprintln!("{}", check_gradients(&session)?);
     train_and_report(&session, &run, None, plain)
+}
+
+/// `pretrain (LA+MLM+NSP, 10000 steps), then probe (CLS, 10000 steps, encoder frozen)`.
+fn describe_stages(experiment: &Experiment) -> Result<String> {
+    let stages = experiment.stages()?;
+    let described: Vec<String> = stages
+        .iter()
+        .map(|stage| {
+            let objectives: Vec<&str> = stage
+                .experiment
+                .objectives
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let mut frozen: Vec<String> = stage
+                .freeze
+                .heads
+                .iter()
+                .map(|h| format!("{h} head"))
+                .collect();
+            if stage.freeze.encoder {
+                frozen.insert(0, "encoder".into());
+            }
+            let frozen = match frozen.is_empty() {
+                true => String::new(),
+                false => format!(", {} frozen", frozen.join(" and ")),
+            };
+            format!(
+                "{} ({}, {} steps{frozen})",
+                stage.name,
+                objectives.join("+"),
+                stage.experiment.train.steps
+            )
+        })
+        .collect();
+    Ok(described.join(", then "))
 }
 
 /// Trains `session` into `run` (from `resume` when given), stopping at Ctrl-C or

@@ -58,10 +58,19 @@ fn series(
         .collect()
 }
 
+/// Where a run's stages start: `(the run's step before its first, name)`, empty for
+/// a run in one stage.
+pub type Stages<'a> = &'a [(usize, String)];
+
+/// The last step logged in `rows`.
+fn last_step(rows: &[LogRow]) -> f64 {
+    rows.iter().map(|r| r.step as f64).fold(1.0, f64::max)
+}
+
 fn line_chart(
     area: &DrawingArea<BitMapBackend, Shift>,
     title: &str,
-    rows: &[LogRow],
+    (rows, stages): (&[LogRow], Stages),
     objective: &str,
     value: fn(&LogRow) -> Option<f64>,
 ) -> Drawn {
@@ -70,7 +79,8 @@ fn line_chart(
         .map(|(s, _)| series(rows, objective, s, value))
         .collect();
     let points = all.iter().flatten();
-    let max_x = points.clone().map(|p| p.0).fold(1.0, f64::max);
+    // Every chart spans the whole run, so that stages line up across charts.
+    let max_x = last_step(rows);
     let (lo, hi) = points.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
         (lo.min(p.1), hi.max(p.1))
     });
@@ -80,11 +90,40 @@ fn line_chart(
         (0.0, 1.0)
     };
     let pad = (hi - lo) * 0.05;
-    let mut chart = step_chart(area, title, max_x, (lo - pad)..(hi + pad))?;
+    let (lo, hi) = (lo - pad, hi + pad);
+    let mut chart = step_chart(area, title, max_x, lo..hi)?;
     for ((_, color), points) in SPLITS.iter().zip(all) {
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(err)?;
+        // A line per stage: the stages' totals are sums of different losses.
+        let stage_of = |step: f64| {
+            stages
+                .iter()
+                .filter(|(first, _)| step > *first as f64)
+                .count()
+        };
+        for part in points.chunk_by(|a, b| stage_of(a.0) == stage_of(b.0)) {
+            chart
+                .draw_series(LineSeries::new(part.to_vec(), color.stroke_width(2)))
+                .map_err(err)?;
+        }
+    }
+    // Each stage: a grey line where it starts (the first's is the axis) and its name.
+    let grey = RGBColor(120, 120, 120);
+    for (first, name) in stages {
+        let x = *first as f64;
+        if x > 0.0 {
+            chart
+                .draw_series(LineSeries::new([(x, lo), (x, hi)], grey.stroke_width(1)))
+                .map_err(err)?;
+        }
+        let label = Text::new(
+            format!(" {name}"),
+            (x, hi),
+            ("sans-serif", 13)
+                .into_font()
+                .color(&grey)
+                .pos(Pos::new(HPos::Left, VPos::Top)),
+        );
+        chart.draw_series([label]).map_err(err)?;
     }
     Ok(())
 }
@@ -97,8 +136,9 @@ fn split_entries() -> Vec<Entry> {
         .collect()
 }
 
-/// `metrics.png`: per objective, loss (top) and accuracy (bottom) on each split.
-pub fn metrics_grid(path: &Path, rows: &[LogRow]) -> Drawn {
+/// `metrics.png`: per objective, loss (top) and accuracy (bottom) on each split, the
+/// stages marked.
+pub fn metrics_grid(path: &Path, rows: &[LogRow], stages: Stages) -> Drawn {
     let mut objectives: Vec<&str> = rows
         .iter()
         .map(|r| r.objective.as_str())
@@ -114,14 +154,14 @@ pub fn metrics_grid(path: &Path, rows: &[LogRow]) -> Drawn {
             line_chart(
                 &cells[i],
                 &format!("{objective} loss"),
-                rows,
+                (rows, stages),
                 objective,
                 |r| Some(r.loss),
             )?;
             line_chart(
                 &cells[cols + i],
                 &format!("{objective} accuracy"),
-                rows,
+                (rows, stages),
                 objective,
                 |r| r.accuracy,
             )?;
@@ -130,11 +170,14 @@ pub fn metrics_grid(path: &Path, rows: &[LogRow]) -> Drawn {
     })
 }
 
-/// `total_loss.png`: the weighted total loss on each split.
-pub fn total_loss(path: &Path, rows: &[LogRow]) -> Drawn {
+/// `total_loss.png`: the weighted total loss on each split (each stage's own total),
+/// the stages marked.
+pub fn total_loss(path: &Path, rows: &[LogRow], stages: Stages) -> Drawn {
     png(path, (640, 450), |root| {
         let area = legend_on_top(root, &split_entries())?;
-        line_chart(&area, "total loss", rows, "total", |r| Some(r.loss))
+        line_chart(&area, "total loss", (rows, stages), "total", |r| {
+            Some(r.loss)
+        })
     })
 }
 

@@ -34,10 +34,15 @@ pub fn write_reports(
         Ok(()) => drawn.push(path),
         Err(e) => warnings.push(format!("figure not drawn: {e}")),
     };
+    let stages: Vec<(usize, String)> = summary
+        .stages
+        .iter()
+        .map(|s| (s.first_step, s.name.clone()))
+        .collect();
     let path = run.file("metrics.png");
-    figure(path.clone(), figures::metrics_grid(&path, rows));
+    figure(path.clone(), figures::metrics_grid(&path, rows, &stages));
     let path = run.file("total_loss.png");
-    figure(path.clone(), figures::total_loss(&path, rows));
+    figure(path.clone(), figures::total_loss(&path, rows, &stages));
     let test = summary
         .splits
         .iter()

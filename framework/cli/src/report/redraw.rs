@@ -15,6 +15,25 @@ pub fn read_log(run: &Path) -> Vec<LogRow> {
         .collect()
 }
 
+/// Where the stages of a run in stages start, from its `summary.json` (none for a
+/// run in one stage, or one without a summary).
+fn read_stages(run: &Path) -> Vec<(usize, String)> {
+    let summary: Option<serde_json::Value> = std::fs::read(run.join(super::SUMMARY))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let stages = summary
+        .as_ref()
+        .and_then(|s| s["stages"].as_array().cloned());
+    stages
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|stage| {
+            let first = stage["first_step"].as_u64()? as usize;
+            Some((first, stage["name"].as_str()?.to_owned()))
+        })
+        .collect()
+}
+
 /// Draws `metrics.png`, `total_loss.png` and each `confusion_NAME.png` of the run in
 /// `run` again; returns the files written.
 pub fn redraw(run: &Path, cells: Cells) -> Result<Vec<PathBuf>> {
@@ -30,10 +49,14 @@ pub fn redraw(run: &Path, cells: Cells) -> Result<Vec<PathBuf>> {
         written.push(path);
         Ok(())
     };
+    let stages = read_stages(run);
     let metrics = run.join("metrics.png");
-    drawn(metrics.clone(), figures::metrics_grid(&metrics, &rows))?;
+    drawn(
+        metrics.clone(),
+        figures::metrics_grid(&metrics, &rows, &stages),
+    )?;
     let total = run.join("total_loss.png");
-    drawn(total.clone(), figures::total_loss(&total, &rows))?;
+    drawn(total.clone(), figures::total_loss(&total, &rows, &stages))?;
     let entries =
         std::fs::read_dir(run).with_context(|| format!("cannot read {}", run.display()))?;
     let mut tables: Vec<PathBuf> = entries
