@@ -41,6 +41,14 @@ pub enum XpError {
         /// The run directory.
         run: PathBuf,
     },
+    /// The run reached the step it was asked to pause at and wrote a resume point.
+    #[error("paused at step {step}; continue with: xp run --resume {}", run.display())]
+    Paused {
+        /// Steps done.
+        step: usize,
+        /// The run directory.
+        run: PathBuf,
+    },
     /// A loss or gradient stopped being finite.
     #[error("step {step}: {what} is not finite; the run stopped and keeps {kept}: lower train.lr, raise train.grad_clip, or let train.skip_nonfinite skip such steps")]
     NotFinite {

@@ -73,6 +73,10 @@ pub enum Command {
         /// Plain progress lines instead of a progress bar.
         #[arg(long)]
         plain: bool,
+        /// Pause at step STEP of the run: write a resume point there and end (exit 0);
+        /// `--resume` continues with exactly the numbers of a run never paused.
+        #[arg(long, value_name = "STEP")]
+        pause_at: Option<usize>,
     },
     /// Run every point of a sweep (a base experiment and axes of values), each seed,
     /// here (`--jobs` at a time) or as one Slurm job array; started again, it skips

@@ -23,11 +23,16 @@ pub fn run(cli: Cli) -> Result<()> {
             out,
             resume,
             plain,
+            pause_at,
         } => match (resume, experiment) {
-            (Some(dir), _) => crate::resume::resume_run(&dir, &set.all(), plain),
-            (None, Some(experiment)) => {
-                run_experiment(&ExperimentArgs { experiment, set }, out, plain)
+            (Some(dir), _) => {
+                crate::resume::resume_run(&dir, &set.all(), RunControl { plain, pause_at })
             }
+            (None, Some(experiment)) => run_experiment(
+                &ExperimentArgs { experiment, set },
+                out,
+                RunControl { plain, pause_at },
+            ),
             (None, None) => bail!("give an experiment file, or --resume RUN_DIR"),
         },
         Command::Check { experiment } => check(&experiment),
@@ -206,7 +211,16 @@ fn check(args: &ExperimentArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, plain: bool) -> Result<()> {
+/// How a run is shown and where it pauses.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RunControl {
+    /// Plain lines instead of a bar.
+    pub plain: bool,
+    /// The step to pause at.
+    pub pause_at: Option<usize>,
+}
+
+fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, control: RunControl) -> Result<()> {
     let session = open(args)?;
     let copied = session
         .apply_init()
@@ -233,7 +247,7 @@ fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, plain: bool) -> R
         );
     }
     eprintln!("{}", check_gradients(&session)?);
-    train_and_report(&session, &run, None, plain)
+    train_and_report(&session, &run, None, control)
 }
 
 /// `pretrain (LA+MLM+NSP, 10000 steps), then probe (CLS, 10000 steps, encoder frozen)`.
@@ -278,9 +292,9 @@ pub(crate) fn train_and_report(
     session: &Session,
     run: &RunDir,
     resume: Option<ResumePoint>,
-    plain: bool,
+    control: RunControl,
 ) -> Result<()> {
-    let mut reporter: Box<dyn Reporter> = if plain || !std::io::stderr().is_terminal() {
+    let mut reporter: Box<dyn Reporter> = if control.plain || !std::io::stderr().is_terminal() {
         Box::new(PlainReporter::new())
     } else {
         Box::new(ProgressReporter::new())
@@ -289,9 +303,14 @@ pub(crate) fn train_and_report(
     let options = TrainOptions {
         stop: Some(&stop),
         resume,
+        pause_at: control.pause_at,
     };
     let trained = match train::train(session, run, reporter.as_mut(), options) {
         Ok(trained) => trained,
+        Err(paused @ XpError::Paused { .. }) => {
+            eprintln!("{paused}");
+            return Ok(());
+        }
         Err(e) => {
             let ended = match e {
                 XpError::Interrupted { .. } => Ok(()),

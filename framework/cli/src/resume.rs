@@ -8,7 +8,11 @@ use xp_framework::train::{changed_fields, ResumePoint, RunDir, Session};
 /// Continues the run at `dir` with `overrides` (only `train.steps` may change): from
 /// its resume point, or from its first step when it stopped before writing one; a
 /// run that finished training but not its reports gets them.
-pub fn resume_run(dir: &Path, overrides: &[String], plain: bool) -> Result<()> {
+pub fn resume_run(
+    dir: &Path,
+    overrides: &[String],
+    control: crate::commands::RunControl,
+) -> Result<()> {
     let run = RunDir::reopen(dir)?;
     let path = run.file(RunDir::EXPERIMENT);
     let experiment = Experiment::load(&path, overrides)
@@ -31,7 +35,7 @@ pub fn resume_run(dir: &Path, overrides: &[String], plain: bool) -> Result<()> {
         session.experiment.train.steps,
         dir.display()
     );
-    crate::commands::train_and_report(&session, &run, point, plain)
+    crate::commands::train_and_report(&session, &run, point, control)
 }
 
 /// Refuses a changed experiment, and a run that has nothing left to do.

@@ -109,6 +109,10 @@ pub struct TrainOptions<'a> {
     pub stop: Option<&'a AtomicBool>,
     /// Continue from this resume point of the run instead of from the first step.
     pub resume: Option<ResumePoint>,
+    /// Pause at this step of the run: write a resume point and end with
+    /// [`XpError::Paused`] (nothing else changes: resumed, the run trains what it
+    /// would have without the pause). A run already there pauses at once.
+    pub pause_at: Option<usize>,
 }
 
 /// Trains `session`'s model (stage after stage), writing the experiment, vocabulary,
@@ -146,6 +150,11 @@ pub fn train(
         };
         let mut stage_loop =
             Loop::start(session, run, (index, stage), model, carried, resume.take())?;
+        let pause = |l: &Loop| options.pause_at.is_some_and(|at| l.run_step() >= at);
+        if stage_loop.more() && pause(&stage_loop) {
+            reporter.finish();
+            return Err(stage_loop.pause()?);
+        }
         while stage_loop.more() {
             stage_loop.step(reporter)?;
             // A stop asked for during the last step lets the stage finish.
@@ -156,6 +165,10 @@ pub fn train(
                     step: stage_loop.run_step(),
                     run: run.path.clone(),
                 });
+            }
+            if stage_loop.more() && pause(&stage_loop) {
+                reporter.finish();
+                return Err(stage_loop.pause()?);
             }
         }
         if index + 1 == stages.len() {
@@ -465,6 +478,18 @@ impl<'a> Loop<'a> {
         ResumePoint::save(&self.run.file(ResumePoint::FILE), &state, &tensors)?;
         self.resumable_step = self.run_step();
         Ok(())
+    }
+
+    /// Pauses: a resume point at this step (unless one was just written), and the
+    /// error that says so.
+    fn pause(&mut self) -> Result<XpError> {
+        if self.resumable_step != self.run_step() {
+            self.save_resume_point()?;
+        }
+        Ok(XpError::Paused {
+            step: self.run_step(),
+            run: self.run.path.clone(),
+        })
     }
 
     /// Wall time of the run's loops, earlier stages and sessions included.
