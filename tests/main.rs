@@ -22,3 +22,4 @@ mod stages;
 mod sweep;
 mod tensorboard;
 mod train;
+mod tune;

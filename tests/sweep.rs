@@ -14,7 +14,7 @@ use common::{tiny_experiment, write, ALL_OBJECTIVES};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use xp_framework::sweep::Sweep;
+use xp_study::sweep::Sweep;
 
 /// A tiny base experiment and a sweep over it in `dir`; returns the sweep's path.
 fn sweep_file(dir: &Path, body: &str) -> PathBuf {

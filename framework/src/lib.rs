@@ -16,7 +16,6 @@ pub mod objective;
 pub mod optim;
 pub mod params;
 pub mod stack;
-pub mod sweep;
 pub mod train;
 
 pub use error::{Result, XpError};

@@ -118,6 +118,42 @@ pub enum Command {
         #[arg(long)]
         cpus_per_task: Option<usize>,
     },
+    /// Search a space of experiments for the best model: trials sampled (random, then
+    /// TPE), each paused at rungs of steps, the best third promoted (asynchronous
+    /// successive halving), here or as Slurm job arrays; then the best few retrained
+    /// with fresh seeds. Started again, it continues where it stopped.
+    Tune {
+        /// The tune (TOML), e.g. experiments/tune_cls.toml.
+        #[arg(required_unless_present = "status")]
+        tune: Option<PathBuf>,
+        /// Where the search in DIR stands: each trial's rung, state and score, the best.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["overrides", "budget"])]
+        status: Option<PathBuf>,
+        /// Override a field of every trial: --set train.eval_every=250
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// The tune's folder (default: runs/NAME).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Trials trained at once (a wave); default: cores / train.threads.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Training steps in all (default: the file's `budget`).
+        #[arg(long)]
+        budget: Option<usize>,
+        /// Where the trials train: here, or a Slurm job array per wave.
+        #[arg(long, value_enum, default_value = "local")]
+        backend: crate::sweep::Backend,
+        /// Slurm partition (--backend slurm).
+        #[arg(long)]
+        partition: Option<String>,
+        /// Slurm time limit of each task (--backend slurm).
+        #[arg(long)]
+        time: Option<String>,
+        /// CPUs of each Slurm task (default: the trials' train.threads).
+        #[arg(long)]
+        cpus_per_task: Option<usize>,
+    },
     /// What a Slurm task of `xp sweep --backend slurm` runs: the run on line INDEX of
     /// TASKS, started or resumed.
     #[command(hide = true)]

@@ -84,6 +84,36 @@ pub fn run(cli: Cli) -> Result<()> {
             ),
             (None, None) => anyhow::bail!("give a sweep file, or --status DIR"),
         },
+        Command::Tune {
+            tune,
+            status,
+            overrides,
+            out,
+            jobs,
+            budget,
+            backend,
+            partition,
+            time,
+            cpus_per_task,
+        } => match (status, tune) {
+            (Some(dir), _) => crate::tune::status(&dir),
+            (None, Some(tune)) => crate::tune::tune(
+                &tune,
+                &crate::tune::TuneOptions {
+                    overrides,
+                    out,
+                    jobs,
+                    budget,
+                    backend,
+                    slurm: crate::sweep::SlurmOptions {
+                        partition,
+                        time,
+                        cpus_per_task,
+                    },
+                },
+            ),
+            (None, None) => anyhow::bail!("give a tune file, or --status DIR"),
+        },
         Command::SweepTask { tasks, index } => crate::sweep::run_task(&tasks, index),
         Command::Parity {
             experiment,

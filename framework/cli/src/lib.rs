@@ -25,6 +25,7 @@ mod serving;
 mod signals;
 mod sweep;
 mod threads;
+mod tune;
 mod web;
 
 pub use args::Cli;

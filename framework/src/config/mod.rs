@@ -11,4 +11,4 @@ pub use experiment::{
 pub use monitor::Monitor;
 pub use overrides::apply_override;
 pub use stages::{Freeze, InitConfig, Stage, StageConfig};
-pub use xp_objective::{nearest, parse_table, with_suggestion, ConfigError};
+pub use xp_objective::{line_of_keys, nearest, parse_table, with_suggestion, ConfigError};

@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 use std::path::Path;
-use xp_framework::sweep::SweepRun;
+use xp_study::sweep::SweepRun;
 use xp_tensorboard::hparams::{self, HParam, HParamInfo, Status};
 use xp_tensorboard::{now, EventWriter, HPARAMS_FILE};
 
@@ -88,7 +88,7 @@ fn hparam(key: &str, value: &toml::Value) -> HParam {
                 .collect::<Vec<_>>()
                 .join("+"),
         ),
-        toml::Value::Array(_) => HParam::Text(xp_framework::sweep::axis_label(key, value)),
+        toml::Value::Array(_) => HParam::Text(xp_study::sweep::axis_label(key, value)),
         other => HParam::Text(other.to_string()),
     }
 }

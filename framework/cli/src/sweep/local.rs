@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use xp_framework::sweep::SweepRun;
+use xp_study::sweep::SweepRun;
 
 /// Runs the unfinished ones of `runs` in `dir`, `jobs` at a time.
 pub(super) fn run(name: &str, runs: &[&SweepRun], dir: &Path, jobs: usize) -> Result<()> {

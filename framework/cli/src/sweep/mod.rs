@@ -5,7 +5,7 @@
 
 pub(crate) mod hparams;
 mod local;
-mod slurm;
+pub(crate) mod slurm;
 mod status;
 
 pub use slurm::{run_task, SlurmOptions};
@@ -15,8 +15,8 @@ use anyhow::{bail, Context, Result};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use xp_framework::sweep::{Sweep, SweepRun};
 use xp_framework::train::RunDir;
+use xp_study::sweep::{Sweep, SweepRun};
 
 /// Where the sweep's runs train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

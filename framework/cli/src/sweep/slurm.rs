@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use xp_framework::sweep::{Sweep, SweepRun};
+use xp_study::sweep::{Sweep, SweepRun};
 
 /// `--backend slurm`'s options, passed to `sbatch`.
 #[derive(Debug, Clone, Default)]
@@ -91,12 +91,10 @@ pub(super) fn submit(
     let threads = runs.first().map_or(1, |r| r.experiment.train.threads);
     let job = sbatch(
         &sweep.name,
-        &slurm,
-        &script,
-        &slurm.join(&tasks_name),
+        (&slurm, &script, &slurm.join(&tasks_name)),
         todo.len(),
         threads,
-        options,
+        (options.jobs, &options.slurm),
     )?;
     let mut jobs = std::fs::read_to_string(slurm.join(JOBS_FILE)).unwrap_or_default();
     jobs.push_str(&format!("{job}\t{tasks_name}\n"));
@@ -113,7 +111,7 @@ pub(super) fn submit(
 }
 
 /// The script of every task: `xp sweep-task TASKS INDEX`, with this very `xp`.
-fn write_task_script(path: &Path) -> Result<()> {
+pub(crate) fn write_task_script(path: &Path) -> Result<()> {
     let exe = std::env::current_exe().context("cannot find the xp program for the Slurm tasks")?;
     let script = format!(
         "#!/bin/sh\n# Written by `xp sweep --backend slurm`: trains (or resumes) the run on line\n# $SLURM_ARRAY_TASK_ID of the task list given as the first argument.\nexec {} sweep-task \"$1\" \"$SLURM_ARRAY_TASK_ID\"\n",
@@ -128,19 +126,18 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// Runs `sbatch` for `count` tasks; returns the job id.
-fn sbatch(
+/// Runs `sbatch` for `count` tasks of the task list `tasks`, each running `script`,
+/// their outputs in the folder `slurm`, at most `jobs` at once; returns the job id.
+pub(crate) fn sbatch(
     name: &str,
-    slurm: &Path,
-    script: &Path,
-    tasks: &Path,
+    (slurm, script, tasks): (&Path, &Path, &Path),
     count: usize,
     threads: usize,
-    options: &SweepOptions,
+    (jobs, options): (Option<usize>, &SlurmOptions),
 ) -> Result<String> {
-    let cpus = options.slurm.cpus_per_task.unwrap_or(threads.max(1));
+    let cpus = options.cpus_per_task.unwrap_or(threads.max(1));
     let mut array = format!("0-{}", count - 1);
-    if let Some(jobs) = options.jobs {
+    if let Some(jobs) = jobs {
         array.push_str(&format!("%{jobs}"));
     }
     let mut command = Command::new("sbatch");
@@ -154,10 +151,10 @@ fn sbatch(
         "--requeue".to_owned(),
         format!("--chdir={}", slurm.display()),
     ]);
-    if let Some(partition) = &options.slurm.partition {
+    if let Some(partition) = &options.partition {
         command.arg(format!("--partition={partition}"));
     }
-    if let Some(time) = &options.slurm.time {
+    if let Some(time) = &options.time {
         command.arg(format!("--time={time}"));
     }
     command.arg(script).arg(tasks);
@@ -201,13 +198,34 @@ pub(super) fn submissions(dir: &Path) -> Result<Vec<Submission>> {
 }
 
 fn task_list(path: &Path) -> Result<Vec<PathBuf>> {
+    Ok(task_lines(path)?.into_iter().map(|(dir, _)| dir).collect())
+}
+
+/// The lines of a task list: a run folder, and after a tab the step to pause it at
+/// (a tune's rung).
+fn task_lines(path: &Path) -> Result<Vec<(PathBuf, Option<usize>)>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the task list {}", path.display()))?;
-    Ok(text
-        .lines()
+    text.lines()
         .filter(|l| !l.is_empty())
-        .map(PathBuf::from)
-        .collect())
+        .map(|line| match line.split_once('\t') {
+            None => Ok((PathBuf::from(line), None)),
+            Some((dir, step)) => {
+                let step = step.parse().with_context(|| {
+                    format!("{}: {line:?} has no step after its tab", path.display())
+                })?;
+                Ok((PathBuf::from(dir), Some(step)))
+            }
+        })
+        .collect()
+}
+
+/// A task list's line for `dir`, paused at `pause_at`.
+pub(crate) fn task_line(dir: &Path, pause_at: Option<usize>) -> String {
+    match pause_at {
+        Some(step) => format!("{}\t{step}\n", dir.display()),
+        None => format!("{}\n", dir.display()),
+    }
 }
 
 /// A Slurm task of the sweep, as `squeue` shows it.
@@ -268,7 +286,7 @@ fn squeue() -> Result<String> {
 
 /// The standard output of a Slurm command; its error output when it fails, and
 /// `missing` (what to do) when the command is not installed.
-fn slurm_output(command: &mut Command, missing: &str) -> Result<String> {
+pub(crate) fn slurm_output(command: &mut Command, missing: &str) -> Result<String> {
     let program = command.get_program().to_string_lossy().into_owned();
     let output = command.output().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => anyhow::anyhow!("{program} not found: {missing}"),
@@ -292,8 +310,8 @@ pub(super) fn task_output(dir: &Path, job: &str, index: usize) -> PathBuf {
 /// `index` of `tasks` from where it stands (nothing when it is done; a resume when a
 /// requeued or preempted task finds it interrupted), as this very process.
 pub fn run_task(tasks: &Path, index: usize) -> Result<()> {
-    let runs = task_list(tasks)?;
-    let Some(dir) = runs.get(index) else {
+    let runs = task_lines(tasks)?;
+    let Some((dir, pause_at)) = runs.get(index) else {
         bail!(
             "task {index}: {} lists {} runs",
             tasks.display(),
@@ -315,7 +333,12 @@ pub fn run_task(tasks: &Path, index: usize) -> Result<()> {
         dir.display()
     );
     let exe = std::env::current_exe().context("cannot find the xp program")?;
-    exec(Command::new(exe).args(run_arguments(dir, state)))
+    let mut command = Command::new(exe);
+    command.args(run_arguments(dir, state));
+    if let Some(step) = pause_at {
+        command.args(["--pause-at", &step.to_string()]);
+    }
+    exec(&mut command)
 }
 
 /// Replaces this process with `command`, so that Slurm's signals reach the run.

@@ -7,7 +7,7 @@ use crate::progress::PlainReporter;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use xp_framework::sweep::Sweep;
+use xp_study::sweep::Sweep;
 
 /// What `--status` says of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -18,11 +18,12 @@
 //! A point is one assignment of the axes other than `seed`; each point runs once per
 //! seed. `[[include]]` adds points outside the grid (a value for every axis).
 
-use crate::config::{apply_override, ConfigError, Experiment};
-use crate::objective::find;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use xp_objective::line_of_keys;
+use xp_framework::config::{
+    apply_override, line_of_keys, with_suggestion, ConfigError, Experiment,
+};
+use xp_framework::objective::find;
 
 /// The sweep file.
 #[derive(Debug, Clone, Deserialize)]
@@ -91,7 +92,7 @@ impl Sweep {
         let origin = path.display().to_string();
         let file: SweepFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             origin: origin.clone(),
-            message: crate::config::with_suggestion(e.to_string().trim_end(), &[]),
+            message: with_suggestion(e.to_string().trim_end(), &[]),
         })?;
         let base = path.parent().unwrap_or(Path::new(".")).join(&file.base);
         let base_text = std::fs::read_to_string(&base).map_err(|source| ConfigError::Read {
@@ -294,7 +295,10 @@ fn axes(table: &toml::Table, base: &toml::Table) -> Result<(Axes, Vec<u64>), Con
 }
 
 /// The objective names of one value of the `objectives` axis.
-fn objective_names<'a>(set: &'a toml::Value, field: &str) -> Result<Vec<&'a str>, ConfigError> {
+pub(crate) fn objective_names<'a>(
+    set: &'a toml::Value,
+    field: &str,
+) -> Result<Vec<&'a str>, ConfigError> {
     let names = set.as_array().and_then(|a| {
         a.iter()
             .map(toml::Value::as_str)
@@ -420,7 +424,7 @@ fn joined(items: &[toml::Value], sep: &str) -> String {
 
 /// The experiment of `point` with `seed`: the base, the point's values, `[set]`,
 /// then the command line's overrides.
-fn point_experiment(
+pub(crate) fn point_experiment(
     base: &toml::Table,
     point: &Assignment,
     seed: u64,

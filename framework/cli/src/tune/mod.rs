@@ -1,0 +1,268 @@
+//! `xp tune`: the search of a tune file, here or on Slurm, shown as it goes; then the
+//! final comparison of the best trials; `xp tune --status DIR` says where it stands.
+
+mod slurm;
+
+use crate::sweep::{Backend, SlurmOptions};
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use xp_study::tune::{self, LocalBackend, Progress, Search, Tune};
+
+/// How `xp tune` was asked to run.
+#[derive(Debug, Clone)]
+pub struct TuneOptions {
+    /// Overrides for every trial.
+    pub overrides: Vec<String>,
+    /// The tune's folder (default `runs/NAME`).
+    pub out: Option<PathBuf>,
+    /// Trials at once.
+    pub jobs: Option<usize>,
+    /// Training steps in all, instead of the file's.
+    pub budget: Option<usize>,
+    /// Where the trials train.
+    pub backend: Backend,
+    /// The Slurm backend's options.
+    pub slurm: SlurmOptions,
+}
+
+/// The copy of the tune file a search keeps, and the command line's overrides: a
+/// search started again must be the same search.
+const SOURCE_FILE: &str = "tune.toml";
+
+/// `xp tune TUNE.toml`.
+pub fn tune(path: &Path, options: &TuneOptions) -> Result<()> {
+    let mut tune = Tune::load(path, &options.overrides)?;
+    if let Some(budget) = options.budget {
+        tune.schedule.budget = budget;
+    }
+    let dir = options
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("runs").join(&tune.name));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    keep_source(path, options, &tune, &dir)?;
+    let jobs = options.jobs.unwrap_or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = tune
+            .trial_experiment(0, &tune::Sample::new())
+            .map_or(1, |e| e.train.threads.max(1));
+        (cores / threads).max(1)
+    });
+    let stop = crate::signals::stop_flag()?;
+    let exe = std::env::current_exe().context("cannot find the xp program to run the trials")?;
+    let mut local = LocalBackend {
+        exe,
+        stop: Some(&stop),
+    };
+    let mut slurm = slurm::SlurmBackend::new(&dir, &tune, jobs, options.slurm.clone())?;
+    let backend: &mut dyn tune::Backend = match options.backend {
+        Backend::Local => &mut local,
+        Backend::Slurm => &mut slurm,
+    };
+    let mut view = View::new(tune.schedule.budget);
+    eprintln!(
+        "{}: budget {} steps, rungs {:?} (eta {}), {} trials a wave, in {}",
+        tune.name,
+        tune.schedule.budget,
+        tune.schedule.rungs,
+        tune.schedule.eta,
+        jobs,
+        dir.display()
+    );
+    let search = tune::search(&tune, &dir, backend, jobs, &mut |p| view.show(p))?;
+    view.finish();
+    print_ranking(&tune, &search, 10);
+    let runs = tune::final_comparison(&tune, &dir, &search, backend, jobs, &mut |p| view.show(p))?;
+    view.finish();
+    let top = runs.first().map_or("top-1".to_owned(), |r| r.point.clone());
+    eprintln!(
+        "{}: done; the best trials retrained with fresh seeds are in {}; compare them:\n  xp compare {} --against {top}",
+        tune.name,
+        dir.join("final").display(),
+        dir.join("final").display()
+    );
+    Ok(())
+}
+
+/// Writes the tune file and overrides into `dir` at the first start; refuses to go
+/// on with another file or other overrides.
+fn keep_source(path: &Path, options: &TuneOptions, tune: &Tune, dir: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let kept = format!(
+        "# {} (overrides: {:?}, budget: {})\n{text}",
+        path.display(),
+        options.overrides,
+        tune.schedule.budget
+    );
+    let file = dir.join(SOURCE_FILE);
+    match std::fs::read_to_string(&file) {
+        Ok(before) if before.lines().skip(1).eq(kept.lines().skip(1)) && same_settings(&before, &kept) => Ok(()),
+        Ok(_) => bail!(
+            "{} holds a search of another tune file, overrides or budget (see {}): continue it with what it started with, or give another --out",
+            dir.display(),
+            file.display()
+        ),
+        Err(_) => Ok(xp_framework::files::write_atomic(&file, kept.as_bytes())?),
+    }
+}
+
+/// Whether two kept sources name the same overrides and budget (their first lines
+/// after the file's path).
+fn same_settings(a: &str, b: &str) -> bool {
+    let settings = |t: &str| {
+        t.lines()
+            .next()
+            .and_then(|l| l.split_once(" ("))
+            .map(|(_, s)| s.to_owned())
+    };
+    settings(a) == settings(b)
+}
+
+/// The ten best trials so far.
+fn print_ranking(tune: &Tune, search: &Search, n: usize) {
+    println!("{:>6} {:>5} {:>28}  fields", "trial", "rung", "score");
+    for trial in search.ranking().into_iter().take(n) {
+        let fields: Vec<String> = trial
+            .sample
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        println!(
+            "{:>6} {:>5} {:>28}  {}",
+            trial.id,
+            trial.scores.len() - 1,
+            trial
+                .score()
+                .map_or_else(String::new, |s| tune::shown(s, tune)),
+            fields.join(" ")
+        );
+    }
+}
+
+/// A bar for the search on a terminal (trials, steps spent, best so far), lines
+/// otherwise.
+struct View {
+    bar: Option<ProgressBar>,
+}
+
+impl View {
+    fn new(budget: usize) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(budget as u64);
+            bar.set_style(
+                ProgressStyle::with_template("tune {bar:30.green/blue} {pos}/{len} steps  {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Self { bar }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn show(&mut self, progress: Progress) {
+        match progress {
+            Progress::Wave { tasks } => self.line(&format!("training {}", tasks.join(", "))),
+            Progress::Result {
+                line,
+                spent,
+                budget,
+                trials,
+                best,
+            } => {
+                let best = best.unwrap_or_else(|| "none yet".into());
+                self.line(&line);
+                match &self.bar {
+                    Some(bar) => {
+                        bar.set_position(spent as u64);
+                        bar.set_message(format!("{trials} trials; best {best}"));
+                    }
+                    None => {
+                        eprintln!("  {spent}/{budget} steps spent, {trials} trials; best {best}")
+                    }
+                }
+            }
+            Progress::Final { runs } => {
+                self.line(&format!("final comparison: {runs} runs to train"))
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `xp tune --status DIR`: every trial's rung, state and score, and the best.
+pub fn status(dir: &Path) -> Result<()> {
+    let source = dir.join(SOURCE_FILE);
+    let text = std::fs::read_to_string(&source).with_context(|| {
+        format!(
+            "{} is not a tune's folder (no {SOURCE_FILE}): give the folder `xp tune` made",
+            dir.display()
+        )
+    })?;
+    let first = text.lines().next().unwrap_or_default();
+    let path = first
+        .trim_start_matches("# ")
+        .split(" (overrides: ")
+        .next()
+        .unwrap_or_default();
+    let overrides: Vec<String> = first
+        .split(" (overrides: ")
+        .nth(1)
+        .and_then(|rest| rest.split(", budget: ").next())
+        .and_then(|list| serde_json::from_str(list).ok())
+        .unwrap_or_default();
+    let tune = Tune::load(Path::new(path), &overrides)
+        .with_context(|| format!("cannot read the tune file the search started with ({path})"))?;
+    let (_, events) = tune::Journal::open(dir)?;
+    let search = Search::replay(&events, &tune.schedule);
+    println!("{:>6}  {:<32} {:>28}", "trial", "state", "score");
+    for trial in &search.trials {
+        let state = match (&trial.failed, trial.running, trial.rung()) {
+            (Some(reason), _, _) => {
+                format!("failed: {}", reason.chars().take(60).collect::<String>())
+            }
+            (None, Some(rung), _) => format!("training to rung {rung}"),
+            (None, None, Some(rung)) if trial.stopped_early => {
+                format!("stopped early at rung {rung}")
+            }
+            (None, None, Some(rung)) if rung + 1 == tune.schedule.rungs.len() => {
+                "done (last rung)".into()
+            }
+            (None, None, Some(rung)) => format!("paused at rung {rung}"),
+            (None, None, None) => "sampled".into(),
+        };
+        let score = trial
+            .score()
+            .map_or_else(String::new, |s| tune::shown(s, &tune));
+        println!("{:>6}  {state:<32} {score:>28}", trial.id);
+    }
+    println!(
+        "{} trials; {} of {} steps spent",
+        search.trials.len(),
+        search.spent,
+        tune.schedule.budget
+    );
+    if let Some(best) = search.ranking().first() {
+        println!(
+            "best so far: trial {} at rung {}: {}",
+            best.id,
+            best.scores.len() - 1,
+            best.score()
+                .map_or_else(String::new, |s| tune::shown(s, &tune))
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! Studies of xp experiments: a sweep runs a grid of points, each with its seeds
+//! ([`sweep`]); a tune searches a space of experiments, stopping the weak trials
+//! early and promoting the strong ones ([`tune`]).
+
+pub mod sweep;
+pub mod tune;

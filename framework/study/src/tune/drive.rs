@@ -1,0 +1,362 @@
+//! Driving a tune: waves of jobs (new trials, promotions) chosen by the scheduler,
+//! trained by a [`Backend`], their results read from the trials' folders and written
+//! to the journal before the next wave; then the final comparison.
+
+use super::{Event, FinalRun, Job, Journal, Search, Tune};
+use std::path::{Path, PathBuf};
+use xp_framework::train::ResumePoint;
+
+/// One training job: a run folder trained from its experiment file, or resumed, to
+/// a step where it pauses (none: to its end).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// For people: `trial 7 to rung 2`, `top-1 seed 2`.
+    pub label: String,
+    /// The run folder.
+    pub dir: PathBuf,
+    /// The experiment file, for a run not started yet.
+    pub experiment: PathBuf,
+    /// The step to pause at.
+    pub pause_at: Option<usize>,
+    /// Steps of the job (for progress).
+    pub steps: usize,
+}
+
+impl Task {
+    /// The `xp` arguments that train it: `run FILE --out DIR` for a run not started,
+    /// `run --resume DIR` for one that was; `--pause-at` when it pauses.
+    pub fn arguments(&self) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = vec!["run".into()];
+        match self.dir.join("experiment.toml").exists() {
+            true => args.extend(["--resume".into(), self.dir.clone().into()]),
+            false => args.extend([
+                self.experiment.clone().into(),
+                "--out".into(),
+                self.dir.clone().into(),
+            ]),
+        }
+        if let Some(step) = self.pause_at {
+            args.extend(["--pause-at".into(), step.to_string().into()]);
+        }
+        args.push("--plain".into());
+        args
+    }
+
+    /// Its log (`DIR.log`).
+    pub fn log(&self) -> PathBuf {
+        self.dir.with_extension("log")
+    }
+}
+
+/// Where a wave of tasks trains.
+pub trait Backend {
+    /// Trains every task of `wave` and returns once each has ended (paused, finished
+    /// or failed); an error only when the backend itself fails (or was stopped).
+    fn run_wave(&mut self, wave: &[Task]) -> Result<(), String>;
+}
+
+/// What happened, for people.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// A wave starts.
+    Wave {
+        /// Its tasks.
+        tasks: Vec<String>,
+    },
+    /// A trial reached a rung, or failed.
+    Result {
+        /// `trial 3 rung 1 (3000 steps): validation CLS accuracy 0.812`.
+        line: String,
+        /// Steps the started jobs account for.
+        spent: usize,
+        /// The budget.
+        budget: usize,
+        /// Trials so far.
+        trials: usize,
+        /// The best trial so far, as a line.
+        best: Option<String>,
+    },
+    /// The final runs start (those not done yet).
+    Final {
+        /// How many.
+        runs: usize,
+    },
+}
+
+/// Why a tune cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum TuneError {
+    /// The tune's folder or journal cannot be read or written.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The backend failed or was stopped.
+    #[error("{0}")]
+    Backend(String),
+    /// A final run's experiment is invalid.
+    #[error(transparent)]
+    Config(#[from] xp_framework::config::ConfigError),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> TuneError {
+    let what = what.into();
+    move |source| TuneError::Io { what, source }
+}
+
+/// A trial's folder in the tune's folder.
+pub fn trial_dir(dir: &Path, id: usize) -> PathBuf {
+    dir.join("trials").join(format!("trial-{id:03}"))
+}
+
+/// Runs the search in `dir` to its end (continuing what the journal records), `jobs`
+/// tasks a wave; returns the search.
+pub fn search(
+    tune: &Tune,
+    dir: &Path,
+    backend: &mut dyn Backend,
+    jobs: usize,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Search, TuneError> {
+    std::fs::create_dir_all(dir.join("trials"))
+        .map_err(io(format!("cannot create {}", dir.display())))?;
+    let (journal, events) = Journal::open(dir).map_err(io("cannot read the tune's journal"))?;
+    let schedule = &tune.schedule;
+    let mut search = Search::replay(&events, schedule);
+    let record = |search: &mut Search, event: Event| -> Result<(), TuneError> {
+        journal
+            .append(&event)
+            .map_err(io("cannot write the tune's journal"))?;
+        search.apply(&event, schedule);
+        Ok(())
+    };
+    loop {
+        // A search stopped mid-wave first finishes the jobs it had started, and starts
+        // those of the trials it had sampled.
+        for id in search.unstarted() {
+            record(&mut search, Event::Start { id, rung: 0 })?;
+        }
+        let mut wave: Vec<(usize, usize)> = search.unfinished();
+        let restarting = !wave.is_empty();
+        while !restarting && wave.len() < jobs.max(1) {
+            let Some(job) = search.next_job(schedule) else {
+                break;
+            };
+            let (id, rung) = match job {
+                Job::Promote { id, rung } => (id, rung),
+                Job::New => {
+                    let id = search.trials.len() + 1;
+                    let sample = tune.sample(id, &search);
+                    record(
+                        &mut search,
+                        Event::Trial {
+                            id,
+                            sample: sample.clone(),
+                        },
+                    )?;
+                    if let Err(e) = tune.trial_experiment(id, &sample) {
+                        let reason = format!("its sample makes no valid experiment: {e}");
+                        record(
+                            &mut search,
+                            Event::Failed {
+                                id,
+                                rung: 0,
+                                reason,
+                            },
+                        )?;
+                        continue;
+                    }
+                    (id, 0)
+                }
+            };
+            record(&mut search, Event::Start { id, rung })?;
+            wave.push((id, rung));
+        }
+        if wave.is_empty() {
+            return Ok(search);
+        }
+        let tasks = wave
+            .iter()
+            .map(|&(id, rung)| trial_task(tune, dir, &search, id, rung))
+            .collect::<Result<Vec<_>, _>>()?;
+        progress(Progress::Wave {
+            tasks: tasks.iter().map(|t| t.label.clone()).collect(),
+        });
+        backend.run_wave(&tasks).map_err(TuneError::Backend)?;
+        for ((id, rung), task) in wave.into_iter().zip(&tasks) {
+            let event = outcome(task, id, rung, tune.schedule.rungs[rung]);
+            let line = describe(&event, tune);
+            record(&mut search, event)?;
+            progress(Progress::Result {
+                line,
+                spent: search.spent,
+                budget: schedule.budget,
+                trials: search.trials.len(),
+                best: search.ranking().first().map(|t| best_line(t, tune)),
+            });
+        }
+    }
+}
+
+/// The task that trains trial `id` to `rung`, its experiment file written when it
+/// has not started.
+fn trial_task(
+    tune: &Tune,
+    dir: &Path,
+    search: &Search,
+    id: usize,
+    rung: usize,
+) -> Result<Task, TuneError> {
+    let run_dir = trial_dir(dir, id);
+    let file = run_dir.with_extension("toml");
+    if !run_dir.join("experiment.toml").exists() {
+        let sample = &search.trials[id - 1].sample;
+        let experiment = tune.trial_experiment(id, sample)?;
+        xp_framework::files::write_atomic(&file, experiment.to_toml().as_bytes())
+            .map_err(|e| TuneError::Backend(e.to_string()))?;
+    }
+    let last = tune.schedule.rungs.len() - 1;
+    Ok(Task {
+        label: format!(
+            "trial {id} to rung {rung} ({} steps)",
+            tune.schedule.rungs[rung]
+        ),
+        dir: run_dir,
+        experiment: file,
+        pause_at: (rung < last).then(|| tune.schedule.rungs[rung]),
+        steps: tune.schedule.cost(rung),
+    })
+}
+
+/// What a task to rung `rung` (step `step`) left: the trial's best monitored
+/// validation figure from its resume point, or why it failed.
+fn outcome(task: &Task, id: usize, rung: usize, step: usize) -> Event {
+    let point = ResumePoint::load(&task.dir.join(ResumePoint::FILE), &candle_core::Device::Cpu);
+    let failed = |reason: String| Event::Failed { id, rung, reason };
+    match point {
+        Ok(point) if point.state.step >= step || point.state.stopped_early => {
+            match point.state.best {
+                Some(score) => Event::Rung {
+                    id,
+                    rung,
+                    score,
+                    stopped_early: point.state.stopped_early,
+                },
+                None => failed("no evaluation gave a finite validation figure".into()),
+            }
+        }
+        Ok(point) => failed(format!(
+            "it stopped at step {} of {step}: {}",
+            point.state.step,
+            last_error(&task.log())
+        )),
+        Err(_) => failed(last_error(&task.log())),
+    }
+}
+
+/// The last `error:` line of a run's log.
+fn last_error(log: &Path) -> String {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("error"))
+        .map_or_else(
+            || format!("it wrote no resume point (see {})", log.display()),
+            str::to_owned,
+        )
+}
+
+/// A score for people: an accuracy as such, a loss as such.
+pub fn shown(score: f64, tune: &Tune) -> String {
+    match tune.monitor_is_accuracy() {
+        true => format!("{} {:.4}", tune.monitor_name(), -score),
+        false => format!("{} {score:.4}", tune.monitor_name()),
+    }
+}
+
+fn describe(event: &Event, tune: &Tune) -> String {
+    match event {
+        Event::Rung {
+            id,
+            rung,
+            score,
+            stopped_early,
+        } => format!(
+            "trial {id} rung {rung} ({} steps): {}{}",
+            tune.schedule.rungs[*rung],
+            shown(*score, tune),
+            if *stopped_early {
+                " (stopped early)"
+            } else {
+                ""
+            }
+        ),
+        Event::Failed { id, rung, reason } => {
+            format!("trial {id} FAILED on its way to rung {rung}: {reason}")
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+fn best_line(trial: &super::Trial, tune: &Tune) -> String {
+    format!(
+        "trial {} (rung {}): {}",
+        trial.id,
+        trial.scores.len() - 1,
+        trial.score().map_or_else(String::new, |s| shown(s, tune))
+    )
+}
+
+/// Trains the final comparison in `dir/final` (the runs not done yet), `jobs` at a
+/// time; returns its runs.
+pub fn final_comparison(
+    tune: &Tune,
+    dir: &Path,
+    search: &Search,
+    backend: &mut dyn Backend,
+    jobs: usize,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<FinalRun>, TuneError> {
+    let runs = tune.final_runs(search)?;
+    let root = dir.join("final");
+    let mut tasks = Vec::new();
+    for run in &runs {
+        let run_dir = root.join(&run.point).join(format!("seed-{}", run.seed));
+        if run_dir.join("summary.json").exists() {
+            continue;
+        }
+        let file = run_dir.with_extension("toml");
+        std::fs::create_dir_all(root.join(&run.point))
+            .map_err(io(format!("cannot create {}", root.display())))?;
+        xp_framework::files::write_atomic(&file, run.experiment.to_toml().as_bytes())
+            .map_err(|e| TuneError::Backend(e.to_string()))?;
+        tasks.push(Task {
+            label: format!("{} seed {}", run.point, run.seed),
+            dir: run_dir,
+            experiment: file,
+            pause_at: None,
+            steps: run.experiment.train.steps,
+        });
+    }
+    progress(Progress::Final { runs: tasks.len() });
+    for wave in tasks.chunks(jobs.max(1)) {
+        progress(Progress::Wave {
+            tasks: wave.iter().map(|t| t.label.clone()).collect(),
+        });
+        backend.run_wave(wave).map_err(TuneError::Backend)?;
+        for task in wave {
+            if !task.dir.join("summary.json").exists() {
+                return Err(TuneError::Backend(format!(
+                    "{} did not finish: {}",
+                    task.label,
+                    last_error(&task.log())
+                )));
+            }
+        }
+    }
+    Ok(runs)
+}

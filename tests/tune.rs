@@ -1,0 +1,254 @@
+//! `xp tune`: a search killed at drawn moments (its trials with it, mid-rung) and
+//! started again ends with the trials and scores of a search never stopped; a trial
+//! paused at rungs and promoted trains the numbers of a run never paused; bad tune
+//! files are refused, naming the field and its line, before anything runs.
+
+use crate::common;
+
+use common::{assert_clean_failure, corpus_dir, stderr, write, xp};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use xp_study::tune::Event;
+
+/// A tiny base experiment and a tune of it: 20 and 60 steps, a budget for a dozen
+/// trials, and no final comparison unless `final_runs`.
+fn tune_files(dir: &Path, final_runs: &str) -> PathBuf {
+    write(
+        dir,
+        "base.toml",
+        &format!(
+            r#"name = "tiny"
+seed = 7
+[data]
+dir = "{}"
+[model]
+dim = 16
+heads = 2
+layers = 1
+ffn_dim = 32
+[train]
+batch_size = 16
+eval_batch_size = 512
+lr = 3e-3
+warmup = 5
+eval_every = 10
+checkpoint_every = 7
+monitor = "CLS.loss"
+[objectives.CLS]
+[objectives.MLM]
+"#,
+            corpus_dir().display()
+        ),
+    );
+    write(
+        dir,
+        "tune.toml",
+        &format!(
+            r#"base = "base.toml"
+seed = 3
+budget = 400
+startup = 4
+[rungs]
+steps = [20, 60]
+eta = 3
+[space]
+"train.lr" = {{ log_uniform = [1e-3, 2e-2] }}
+"model.dim" = {{ choice = [16, 24] }}
+objectives = {{ choice = [["CLS"], ["CLS", "MLM"]] }}
+"objectives.MLM.mask_prob" = {{ uniform = [0.1, 0.3] }}
+{final_runs}
+"#
+        ),
+    )
+}
+
+const NO_FINAL: &str = "[final]\ntop = 0\nseeds = []\n";
+
+fn tune(file: &Path, out: &Path) -> std::process::Output {
+    xp(&[
+        "tune",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--jobs",
+        "1",
+    ])
+}
+
+/// The journal's trials and results, in order (jobs started again left out).
+fn results(out: &Path) -> Vec<Event> {
+    let text = std::fs::read_to_string(out.join("tune.jsonl")).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<Event>(l).unwrap())
+        .filter(|e| !matches!(e, Event::Start { .. }))
+        .collect()
+}
+
+#[test]
+fn a_killed_search_ends_with_the_trials_and_scores_of_one_never_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = tune_files(dir.path(), NO_FINAL);
+    let reference = dir.path().join("reference");
+    let started = std::time::Instant::now();
+    let done = tune(&file, &reference);
+    assert!(done.status.success(), "{}", stderr(&done));
+    let whole = started.elapsed();
+    let expected = results(&reference);
+    let promoted = expected
+        .iter()
+        .filter(|e| matches!(e, Event::Rung { rung: 1, .. }))
+        .count();
+    assert!(expected.len() > 10 && promoted >= 2, "{expected:?}");
+    // Kills spread over the search, drawn afresh each test run; the search and its
+    // running trial die together (one process group), as when a machine goes down.
+    let mut state = 0x51_7cc1_b727_220au64 ^ u64::from(std::process::id());
+    let out = dir.path().join("killed");
+    for _ in 0..4 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let at = whole.mul_f64((state % 1000) as f64 / 1000.0);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_xp"))
+            .args([
+                "tune",
+                file.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--jobs",
+                "1",
+            ])
+            .env_remove("XP_DATA_DIR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(at);
+        let _ = Command::new("kill")
+            .args(["-KILL", &format!("-{}", child.id())])
+            .status();
+        let _ = child.wait();
+    }
+    let finished = tune(&file, &out);
+    assert!(finished.status.success(), "{}", stderr(&finished));
+    assert_eq!(
+        results(&out),
+        expected,
+        "the search went another way after the kills"
+    );
+}
+
+#[test]
+fn a_promoted_trial_trains_the_numbers_of_a_run_never_paused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = tune_files(dir.path(), NO_FINAL);
+    let out = dir.path().join("tune");
+    let done = tune(&file, &out);
+    assert!(done.status.success(), "{}", stderr(&done));
+    let id = results(&out)
+        .iter()
+        .find_map(|e| match e {
+            Event::Rung { id, rung: 1, .. } => Some(*id),
+            _ => None,
+        })
+        .expect("a trial reached the last rung");
+    let trial = out.join("trials").join(format!("trial-{id:03}"));
+    let unpaused = dir.path().join("unpaused");
+    let run = xp(&[
+        "run",
+        trial.with_extension("toml").to_str().unwrap(),
+        "--out",
+        unpaused.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    for name in [
+        "metrics.csv",
+        "model.safetensors",
+        "test_predictions_CLS.csv",
+    ] {
+        let read = |d: &Path| std::fs::read(d.join(name)).unwrap();
+        assert!(read(&trial) == read(&unpaused), "{name} differs");
+    }
+}
+
+#[test]
+fn the_best_trials_are_retrained_with_fresh_seeds_beside_the_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = tune_files(
+        dir.path(),
+        "[final]\ntop = 2\nseeds = [1, 2]\nagainst = [\"base.toml\"]\n",
+    );
+    let out = dir.path().join("tune");
+    let done = tune(&file, &out);
+    assert!(done.status.success(), "{}", stderr(&done));
+    for point in ["top-1", "top-2", "base"] {
+        for seed in [1, 2] {
+            let run = out.join("final").join(point).join(format!("seed-{seed}"));
+            let summary: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+            assert_eq!(summary["seed"], seed, "{}", run.display());
+        }
+    }
+    let compared = xp(&[
+        "compare",
+        out.join("final").to_str().unwrap(),
+        "--against",
+        "base",
+    ]);
+    assert!(compared.status.success(), "{}", stderr(&compared));
+    let status = xp(&["tune", "--status", out.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{}", stderr(&status));
+    assert!(said.contains("best so far: trial"), "{said}");
+    assert!(said.contains("done (last rung)"), "{said}");
+}
+
+#[test]
+fn bad_tune_files_say_what_to_change_and_nothing_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(tune_files(dir.path(), NO_FINAL)).unwrap();
+    let cases = [
+        (
+            "\"train.lr\" = { log_uniform = [1e-3, 2e-2] }",
+            "\"train.lrr\" = { log_uniform = [1e-3, 2e-2] }",
+            "did you mean `lr`",
+        ),
+        (
+            "\"train.lr\" = { log_uniform = [1e-3, 2e-2] }",
+            "\"train.lr\" = { uniform = [2e-2, 1e-3] }",
+            "is empty",
+        ),
+        (
+            "\"train.lr\" = { log_uniform = [1e-3, 2e-2] }",
+            "\"train.lr\" = { log_uniform = [0, 2e-2] }",
+            "above 0",
+        ),
+        (
+            "\"model.dim\" = { choice = [16, 24] }",
+            "\"model.dim\" = { choice = [16, \"big\"] }",
+            "the value \"big\" makes no valid trial",
+        ),
+        (
+            "budget = 400",
+            "budget = 400\nbugdet = 3",
+            "unknown field `bugdet`",
+        ),
+    ];
+    for (i, (from, to, reason)) in cases.iter().enumerate() {
+        let file = write(dir.path(), &format!("bad{i}.toml"), &good.replace(from, to));
+        let out = dir.path().join(format!("out{i}"));
+        let refused = tune(&file, &out);
+        assert_clean_failure(&refused, reason);
+        assert!(
+            stderr(&refused).contains(&format!("bad{i}.toml")),
+            "{}",
+            stderr(&refused)
+        );
+        assert!(
+            !out.exists(),
+            "case {i}: a refused tune wrote {}",
+            out.display()
+        );
+    }
+}
