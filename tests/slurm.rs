@@ -170,3 +170,34 @@ seed = [1, 2]
     assert!(resubmitted.status.success(), "{said}");
     assert!(said.contains("all 8 runs are done"), "{said}");
 }
+
+#[test]
+fn a_tune_runs_its_waves_as_job_arrays_with_the_results_of_a_local_search() {
+    require_cluster();
+    use crate::tune::{results, tune_files, NO_FINAL};
+    let dir = tempfile::tempdir().unwrap();
+    let file = tune_files(dir.path(), NO_FINAL);
+    let run = |out: &Path, more: &[&str]| {
+        let args = [
+            &["tune", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--jobs", "3"][..],
+            more,
+        ]
+        .concat();
+        let done = common::xp(&args);
+        assert!(done.status.success(), "{}", common::stderr(&done));
+    };
+    let (here, there) = (dir.path().join("local"), dir.path().join("slurm"));
+    run(&here, &[]);
+    run(&there, &["--backend", "slurm", "--cpus-per-task", "1"]);
+    assert_eq!(results(&there), results(&here), "Slurm's waves found other trials");
+    let waves = std::fs::read_dir(there.join("slurm"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".tasks"))
+        })
+        .count();
+    assert!(waves > 2, "{waves} job arrays");
+    let status = common::xp(&["tune", "--status", there.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&status.stdout).contains("best so far"));
+}

@@ -13,7 +13,7 @@ use xp_study::tune::Event;
 
 /// A tiny base experiment and a tune of it: 20 and 60 steps, a budget for a dozen
 /// trials, and no final comparison unless `final_runs`.
-fn tune_files(dir: &Path, final_runs: &str) -> PathBuf {
+pub fn tune_files(dir: &Path, final_runs: &str) -> PathBuf {
     write(
         dir,
         "base.toml",
@@ -63,7 +63,7 @@ objectives = {{ choice = [["CLS"], ["CLS", "MLM"]] }}
     )
 }
 
-const NO_FINAL: &str = "[final]\ntop = 0\nseeds = []\n";
+pub const NO_FINAL: &str = "[final]\ntop = 0\nseeds = []\n";
 
 fn tune(file: &Path, out: &Path) -> std::process::Output {
     xp(&[
@@ -77,7 +77,7 @@ fn tune(file: &Path, out: &Path) -> std::process::Output {
 }
 
 /// The journal's trials and results, in order (jobs started again left out).
-fn results(out: &Path) -> Vec<Event> {
+pub fn results(out: &Path) -> Vec<Event> {
     let text = std::fs::read_to_string(out.join("tune.jsonl")).unwrap();
     text.lines()
         .map(|l| serde_json::from_str::<Event>(l).unwrap())
