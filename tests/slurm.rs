@@ -179,7 +179,14 @@ fn a_tune_runs_its_waves_as_job_arrays_with_the_results_of_a_local_search() {
     let file = tune_files(dir.path(), NO_FINAL);
     let run = |out: &Path, more: &[&str]| {
         let args = [
-            &["tune", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--jobs", "3"][..],
+            &[
+                "tune",
+                file.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--jobs",
+                "3",
+            ][..],
             more,
         ]
         .concat();
@@ -189,7 +196,11 @@ fn a_tune_runs_its_waves_as_job_arrays_with_the_results_of_a_local_search() {
     let (here, there) = (dir.path().join("local"), dir.path().join("slurm"));
     run(&here, &[]);
     run(&there, &["--backend", "slurm", "--cpus-per-task", "1"]);
-    assert_eq!(results(&there), results(&here), "Slurm's waves found other trials");
+    assert_eq!(
+        results(&there),
+        results(&here),
+        "Slurm's waves found other trials"
+    );
     let waves = std::fs::read_dir(there.join("slurm"))
         .unwrap()
         .filter(|e| {

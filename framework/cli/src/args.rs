@@ -127,7 +127,7 @@ pub enum Command {
         #[arg(required_unless_present = "status")]
         tune: Option<PathBuf>,
         /// Where the search in DIR stands: each trial's rung, state and score, the best.
-        #[arg(long, value_name = "DIR", conflicts_with_all = ["overrides", "budget"])]
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["overrides", "budget", "dry_run"])]
         status: Option<PathBuf>,
         /// Override a field of every trial: --set train.eval_every=250
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -141,6 +141,10 @@ pub enum Command {
         /// Training steps in all (default: the file's `budget`).
         #[arg(long)]
         budget: Option<usize>,
+        /// Print the plan (rungs, budget, about how many trials) and the first
+        /// trial's experiment; run nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Where the trials train: here, or a Slurm job array per wave.
         #[arg(long, value_enum, default_value = "local")]
         backend: crate::sweep::Backend,

@@ -91,6 +91,7 @@ pub fn run(cli: Cli) -> Result<()> {
             out,
             jobs,
             budget,
+            dry_run,
             backend,
             partition,
             time,
@@ -104,6 +105,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     out,
                     jobs,
                     budget,
+                    dry_run,
                     backend,
                     slurm: crate::sweep::SlurmOptions {
                         partition,

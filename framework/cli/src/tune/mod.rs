@@ -21,6 +21,8 @@ pub struct TuneOptions {
     pub jobs: Option<usize>,
     /// Training steps in all, instead of the file's.
     pub budget: Option<usize>,
+    /// Print the plan, run nothing.
+    pub dry_run: bool,
     /// Where the trials train.
     pub backend: Backend,
     /// The Slurm backend's options.
@@ -41,6 +43,9 @@ pub fn tune(path: &Path, options: &TuneOptions) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&tune.name));
+    if options.dry_run {
+        return print_plan(&tune, &dir);
+    }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     keep_source(path, options, &tune, &dir)?;
     let jobs = options.jobs.unwrap_or_else(|| {
@@ -82,6 +87,43 @@ pub fn tune(path: &Path, options: &TuneOptions) -> Result<()> {
         tune.name,
         dir.join("final").display(),
         dir.join("final").display()
+    );
+    Ok(())
+}
+
+/// `--dry-run`: the rungs, the budget, about how many trials it pays for, and the
+/// experiment of a first trial.
+fn print_plan(tune: &Tune, dir: &Path) -> Result<()> {
+    let s = &tune.schedule;
+    // A trial at rung r costs its steps there; about 1/eta^r of the trials get there.
+    let per_trial: f64 = (0..s.rungs.len())
+        .map(|r| s.cost(r) as f64 / (s.eta as f64).powi(r as i32))
+        .sum();
+    println!(
+        "{}: rungs {:?} (eta {}), budget {} steps: about {:.0} trials, about {:.0} of them to {} steps; {} fields searched; then the best {} with seeds {:?}{}; in {}",
+        tune.name,
+        s.rungs,
+        s.eta,
+        s.budget,
+        s.budget as f64 / per_trial,
+        s.budget as f64 / per_trial / (s.eta as f64).powi(s.rungs.len() as i32 - 1),
+        s.rungs.last().copied().unwrap_or(0),
+        tune.space.len(),
+        tune.top,
+        tune.final_seeds,
+        match tune.against.is_empty() {
+            true => String::new(),
+            false => format!(
+                " beside {}",
+                tune.against.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        },
+        dir.display()
+    );
+    let sample = tune.sample(1, &Search::default());
+    println!(
+        "trial 1 would train:\n{}",
+        tune.trial_experiment(1, &sample)?.to_toml()
     );
     Ok(())
 }
