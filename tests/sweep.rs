@@ -70,6 +70,32 @@ fn axes_expand_to_a_named_grid_with_seeds() {
 }
 
 #[test]
+fn a_sweep_varies_the_recipe_of_stages() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = r#"
+[axes]
+stages = [
+  [{ name = "joint", steps = 40, objectives = ["CLS", "MLM"] }],
+  [{ name = "pre", steps = 20, objectives = ["MLM"] }, { name = "probe", steps = 20, objectives = ["CLS"], freeze = ["encoder"] }],
+]
+"#;
+    let sweep = Sweep::load(&sweep_file(dir.path(), body), &[]).unwrap();
+    assert_eq!(sweep.points(), ["CLS+MLM", "MLM_then_CLS-freeze-encoder"]);
+    let staged = &sweep.runs[1].experiment;
+    let stages = staged.stages().unwrap();
+    assert_eq!(staged.train.steps, 40, "the stages' sum");
+    assert_eq!(stages[1].name, "probe");
+    assert!(stages[1].freeze.encoder);
+    let names: Vec<&str> = stages[0]
+        .experiment
+        .objectives
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(names, ["MLM"]);
+}
+
+#[test]
 fn exclude_include_and_fields_of_absent_objectives() {
     let dir = tempfile::tempdir().unwrap();
     let body = r#"
