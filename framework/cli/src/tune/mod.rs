@@ -1,6 +1,7 @@
 //! `xp tune`: the search of a tune file, here or on Slurm, shown as it goes; then the
 //! final comparison of the best trials; `xp tune --status DIR` says where it stands.
 
+mod figures;
 mod slurm;
 
 use crate::sweep::{Backend, SlurmOptions};
@@ -79,6 +80,9 @@ pub fn tune(path: &Path, options: &TuneOptions) -> Result<()> {
     let search = tune::search(&tune, &dir, backend, jobs, &mut |p| view.show(p))?;
     view.finish();
     print_ranking(&tune, &search, 10);
+    for warning in draw_figures(&tune, &dir, &search)? {
+        eprintln!("warning: {warning}");
+    }
     let runs = tune::final_comparison(&tune, &dir, &search, backend, jobs, &mut |p| view.show(p))?;
     view.finish();
     let top = runs.first().map_or("top-1".to_owned(), |r| r.point.clone());
@@ -89,6 +93,21 @@ pub fn tune(path: &Path, options: &TuneOptions) -> Result<()> {
         dir.join("final").display()
     );
     Ok(())
+}
+
+/// Draws the search's figures into `dir`; returns what could not be drawn.
+fn draw_figures(tune: &Tune, dir: &Path, search: &Search) -> Result<Vec<String>> {
+    let (_, events) = tune::Journal::open(dir)?;
+    let mut warnings = Vec::new();
+    let path = dir.join("best_vs_compute.png");
+    if let Err(e) = figures::best_vs_compute(&path, tune, &events) {
+        warnings.push(format!("{} not drawn: {e}", path.display()));
+    }
+    let path = dir.join("score_by_field.png");
+    if let Err(e) = figures::score_by_field(&path, tune, search) {
+        warnings.push(format!("{} not drawn: {e}", path.display()));
+    }
+    Ok(warnings)
 }
 
 /// `--dry-run`: the rungs, the budget, about how many trials it pays for, and the
