@@ -150,7 +150,7 @@ pub fn score_by_field(path: &Path, tune: &Tune, search: &Search) -> Drawn {
                     if (x - i).abs() > 1e-6 || i < 0.0 {
                         return String::new();
                     }
-                    values.get(i as usize).map_or(String::new(), |v| short(v))
+                    values.get(i as usize).map_or(String::new(), short)
                 }
                 Dist::LogUniform(..) | Dist::LogInt(..) => format!("{:.2e}", x.exp()),
                 _ => format!("{x:.3}"),
