@@ -1,6 +1,8 @@
 //! Studies of xp experiments: a sweep runs a grid of points, each with its seeds
 //! ([`sweep`]); a tune searches a space of experiments, stopping the weak trials
-//! early and promoting the strong ones ([`tune`]).
+//! early and promoting the strong ones ([`tune`]); finished runs are compared with
+//! intervals over seeds and paired tests ([`compare`]).
 
+pub mod compare;
 pub mod sweep;
 pub mod tune;

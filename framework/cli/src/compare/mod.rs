@@ -4,13 +4,11 @@
 //! long-form CSV/JSON rows.
 
 mod figures;
-mod paired;
 
-use anyhow::{bail, Context, Result};
-use serde::Serialize;
-use statrs::distribution::{ContinuousCDF, StudentsT};
+use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use xp_study::compare::{collect, long_rows, mean_sd_ci, paired_against, Run, PAIRED_OBJECTIVE};
 
 /// How `xp compare` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,41 +21,6 @@ pub enum Format {
     Csv,
     /// The same rows as a JSON array.
     Json,
-}
-
-/// One finished run's summary.
-#[derive(Debug, Clone)]
-struct Run {
-    point: String,
-    dir: PathBuf,
-    summary: serde_json::Value,
-}
-
-/// One long-form row.
-#[derive(Debug, Clone, Serialize)]
-struct Row {
-    point: String,
-    seed: u64,
-    split: String,
-    objective: String,
-    metric: String,
-    value: f64,
-}
-
-/// Mean, sample sd and the half-width of a 95% confidence interval (Student's t)
-/// of `values`; sd and interval are 0 for one value.
-pub fn mean_sd_ci(values: &[f64]) -> (f64, f64, f64) {
-    let n = values.len() as f64;
-    if values.is_empty() {
-        return (f64::NAN, f64::NAN, f64::NAN);
-    }
-    let mean = values.iter().sum::<f64>() / n;
-    if values.len() < 2 {
-        return (mean, 0.0, 0.0);
-    }
-    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    let t = StudentsT::new(0.0, 1.0, n - 1.0).map_or(f64::NAN, |d| d.inverse_cdf(0.975));
-    (mean, sd, t * sd / n.sqrt())
 }
 
 /// `xp compare`; with `against`, every other point is also compared with that one.
@@ -158,15 +121,15 @@ fn write_figures(runs: &[Run], dir: &Path) {
     }
 }
 
-/// The class objective the paired comparison reads.
-const PAIRED_OBJECTIVE: &str = "CLS";
-
 /// Every other point against `reference`, on the seeds both ran.
 fn print_paired(runs: &[Run], reference: &str) -> Result<()> {
-    let seed = |r: &Run| r.summary["seed"].as_u64();
-    let mut points: Vec<&str> = runs.iter().map(|r| r.point.as_str()).collect();
-    points.dedup();
-    let width = points.iter().map(|p| p.len()).max().unwrap_or(5).max(5);
+    let compared = paired_against(runs, reference)?;
+    let width = compared
+        .iter()
+        .map(|(p, _)| p.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     println!(
         "\nagainst {reference}, {PAIRED_OBJECTIVE} test accuracy on the seeds both ran (names resampled within each seed for the interval; McNemar's test pools the seeds):"
     );
@@ -174,21 +137,7 @@ fn print_paired(runs: &[Run], reference: &str) -> Result<()> {
         "{:<width$} {:>5} {:>9} {:>20} {:>6} {:>6} {:>8} {:>8}",
         "point", "seeds", "diff", "95% bootstrap", "b", "c", "chi2", "p"
     );
-    for point in points.into_iter().filter(|p| *p != reference) {
-        let mut pairs = Vec::new();
-        for run in runs.iter().filter(|r| r.point == point) {
-            let Some(other) = runs
-                .iter()
-                .find(|r| r.point == reference && seed(r) == seed(run))
-            else {
-                continue;
-            };
-            pairs.push((
-                paired::correct(&run.dir, PAIRED_OBJECTIVE)?,
-                paired::correct(&other.dir, PAIRED_OBJECTIVE)?,
-            ));
-        }
-        let p = paired::paired(&pairs).with_context(|| format!("{point} against {reference}"))?;
+    for (point, p) in &compared {
         println!(
             "{point:<width$} {:>5} {:>+9.4} {:>20} {:>6} {:>6} {:>8.3} {:>8.4}",
             p.seeds,
@@ -202,109 +151,6 @@ fn print_paired(runs: &[Run], reference: &str) -> Result<()> {
     }
     println!("(b: names this point gets right and the reference wrong; c: the reverse)");
     Ok(())
-}
-
-/// Every finished run under `paths`: a run folder, or a folder holding runs (a
-/// sweep: `POINT/seed-N`); a run's point is its folder's parent in a sweep
-/// (`seed-N`), else its own name.
-fn collect(paths: &[PathBuf]) -> Result<Vec<Run>> {
-    let mut runs = Vec::new();
-    for path in paths {
-        if !path.is_dir() {
-            bail!(
-                "{} {}: give run or sweep folders (e.g. runs/reference_study)",
-                path.display(),
-                if path.exists() {
-                    "is not a folder"
-                } else {
-                    "does not exist"
-                }
-            );
-        }
-        let before = runs.len();
-        find_runs(path, &mut runs)?;
-        if runs.len() == before {
-            bail!(
-                "{} holds no finished run (no summary.json): give run or sweep folders",
-                path.display()
-            );
-        }
-    }
-    Ok(runs)
-}
-
-fn find_runs(dir: &Path, out: &mut Vec<Run>) -> Result<()> {
-    let summary = dir.join("summary.json");
-    if summary.is_file() {
-        let text = std::fs::read_to_string(&summary)
-            .with_context(|| format!("cannot read {}", summary.display()))?;
-        let summary: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a summary written by xp", dir.display()))?;
-        if summary["format"] != 2 {
-            bail!(
-                "{} was written by an older xp (summary format {}): `xp eval` it, or run it again",
-                dir.display(),
-                summary["format"]
-            );
-        }
-        let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
-        let point = match (name(dir), dir.parent()) {
-            (Some(n), Some(parent)) if n.starts_with("seed-") => name(parent),
-            (n, _) => n,
-        };
-        let point = point.unwrap_or_else(|| "run".into());
-        out.push(Run {
-            point,
-            dir: dir.to_path_buf(),
-            summary,
-        });
-        return Ok(());
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(());
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    for sub in dirs {
-        find_runs(&sub, out)?;
-    }
-    Ok(())
-}
-
-/// Every number of every run, one row each.
-fn long_rows(runs: &[Run]) -> Vec<Row> {
-    let mut rows = Vec::new();
-    for run in runs {
-        let seed = run.summary["seed"].as_u64().unwrap_or(0);
-        let Some(splits) = run.summary["splits"].as_object() else {
-            continue;
-        };
-        for (split, metrics) in splits {
-            let row = |objective: &str, metric: &str, value: f64| Row {
-                point: run.point.clone(),
-                seed,
-                split: split.clone(),
-                objective: objective.to_owned(),
-                metric: metric.to_owned(),
-                value,
-            };
-            if let Some(total) = metrics["total"].as_f64() {
-                rows.push(row("total", "loss", total));
-            }
-            for (objective, m) in metrics["objectives"].as_object().into_iter().flatten() {
-                for metric in ["loss", "accuracy"] {
-                    if let Some(v) = m[metric].as_f64() {
-                        rows.push(row(objective, metric, v));
-                    }
-                }
-            }
-        }
-    }
-    rows
 }
 
 /// A row per point: test accuracy and loss per objective, steps to best, wall time.
@@ -393,23 +239,5 @@ fn print_table(runs: &[Run], format: Format) {
         println!(
             "(mean ±half-width of a 95% confidence interval over seeds, Student's t; a point with one seed: its value; test split)"
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mean_sd_and_interval_match_values_computed_by_hand() {
-        // Python's statistics.stdev and Student's t quantiles 4.302653 (2 degrees of
-        // freedom) and 12.706205 (1).
-        let (mean, sd, ci) = mean_sd_ci(&[0.70, 0.72, 0.75]);
-        assert!((mean - 0.723_333_333).abs() < 1e-9);
-        assert!((sd - 0.025_166_114_784).abs() < 1e-9);
-        assert!((ci - 0.062_516_094_796).abs() < 1e-7, "{ci}");
-        let (_, _, ci) = mean_sd_ci(&[0.8, 0.9]);
-        assert!((ci - 0.635_310_236_809).abs() < 1e-7, "{ci}");
-        assert_eq!(mean_sd_ci(&[0.5]), (0.5, 0.0, 0.0));
     }
 }

@@ -1,9 +1,9 @@
-//! `xp compare --against POINT`: every other point against POINT on the seeds both
+//! Paired comparisons (`xp compare --against POINT`): every other point against POINT on the seeds both
 //! ran, from the runs' saved test predictions: the difference in test accuracy with a
 //! bootstrap interval, and McNemar's test on the names one gets right and the other
 //! wrong.
 
-use anyhow::{bail, Context, Result};
+use super::CompareError;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
@@ -36,13 +36,13 @@ pub struct Paired {
 }
 
 /// Which test names a run got right, from its `test_predictions_NAME.csv`.
-pub fn correct(run: &Path, objective: &str) -> Result<Correct> {
+pub fn correct(run: &Path, objective: &str) -> Result<Correct, CompareError> {
     let path = run.join(format!("test_predictions_{objective}.csv"));
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "cannot read {}: --against needs the test predictions runs save (run again with this xp)",
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        CompareError::Runs(format!(
+            "cannot read {}: {e}: --against needs the test predictions runs save (run again with this xp)",
             path.display()
-        )
+        ))
     })?;
     text.lines()
         .skip(1)
@@ -50,22 +50,28 @@ pub fn correct(run: &Path, objective: &str) -> Result<Correct> {
             let cells: Vec<&str> = line.split(',').collect();
             match cells[..] {
                 [_, truth, predicted] => Ok(truth == predicted),
-                _ => bail!("{}: malformed line {line:?}", path.display()),
+                _ => Err(CompareError::Runs(format!(
+                    "{}: malformed line {line:?}",
+                    path.display()
+                ))),
             }
         })
         .collect()
 }
 
 /// This point's `runs` against the reference's, seed by seed (pairs of the same seed).
-pub fn paired(pairs: &[(Correct, Correct)]) -> Result<Paired> {
+pub fn paired(pairs: &[(Correct, Correct)]) -> Result<Paired, CompareError> {
     if pairs.is_empty() {
-        bail!("no seed in common with the reference point");
+        return Err(CompareError::Runs(
+            "no seed in common with the reference point".into(),
+        ));
     }
     for (a, b) in pairs {
         if a.len() != b.len() {
-            bail!(
+            return Err(CompareError::Runs(
                 "two runs of one seed have test splits of different sizes: they are not comparable"
-            );
+                    .into(),
+            ));
         }
     }
     let diffs: Vec<Vec<f64>> = pairs
@@ -145,7 +151,7 @@ mod tests {
     }
 
     #[test]
-    fn the_paired_difference_and_its_interval() -> Result<()> {
+    fn the_paired_difference_and_its_interval() -> Result<(), CompareError> {
         // 100 names: this point right on 60, the reference on 50; 10 + 0 discordant.
         // The resampled difference is about Binomial(100, 0.1) / 100: 0.05..0.17.
         let this: Correct = (0..100).map(|i| i < 60).collect();
