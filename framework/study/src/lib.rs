@@ -4,5 +4,6 @@
 //! intervals over seeds and paired tests ([`compare`]).
 
 pub mod compare;
+pub mod runner;
 pub mod sweep;
 pub mod tune;
