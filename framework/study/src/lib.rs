@@ -5,5 +5,6 @@
 
 pub mod compare;
 pub mod runner;
+pub mod slurm;
 pub mod sweep;
 pub mod tune;

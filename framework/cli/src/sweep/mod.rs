@@ -5,11 +5,12 @@
 
 pub(crate) mod hparams;
 mod local;
-pub(crate) mod slurm;
+mod slurm;
 mod status;
 
-pub use slurm::{run_task, SlurmOptions};
+pub use slurm::run_task;
 pub use status::status;
+pub use xp_study::slurm::SlurmOptions;
 
 use anyhow::{bail, Context, Result};
 use std::ffi::OsString;

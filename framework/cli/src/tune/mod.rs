@@ -2,7 +2,6 @@
 //! final comparison of the best trials; `xp tune --status DIR` says where it stands.
 
 mod figures;
-mod slurm;
 
 use crate::sweep::{Backend, SlurmOptions};
 use anyhow::{bail, Context, Result};
@@ -62,7 +61,16 @@ pub fn tune(path: &Path, options: &TuneOptions) -> Result<()> {
         exe,
         stop: Some(&stop),
     };
-    let mut slurm = slurm::SlurmBackend::new(&dir, &tune, jobs, options.slurm.clone())?;
+    let mut slurm = tune::SlurmBackend {
+        dir: dir.clone(),
+        name: tune.name.clone(),
+        threads: tune
+            .trial_experiment(0, &tune::Sample::new())
+            .map_or(1, |e| e.train.threads.max(1)),
+        jobs,
+        options: options.slurm.clone(),
+        exe: local.exe.clone(),
+    };
     let backend: &mut dyn tune::Backend = match options.backend {
         Backend::Local => &mut local,
         Backend::Slurm => &mut slurm,

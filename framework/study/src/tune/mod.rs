@@ -28,6 +28,7 @@ mod asha;
 mod drive;
 mod journal;
 mod local;
+mod slurm;
 mod space;
 mod tpe;
 
@@ -35,6 +36,7 @@ pub use asha::{Job, Schedule, Search, Trial};
 pub use drive::{final_comparison, search, shown, trial_dir, Backend, Progress, Task, TuneError};
 pub use journal::{Event, Journal};
 pub use local::LocalBackend;
+pub use slurm::SlurmBackend;
 pub use space::{parse_space, Dist, Param};
 pub use tpe::Sample;
 
