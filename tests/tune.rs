@@ -5,8 +5,7 @@
 
 use crate::common;
 
-use common::{assert_clean_failure, corpus_dir, stderr, write, xp};
-use std::os::unix::process::CommandExt;
+use common::{assert_clean_failure, stderr, tiny_experiment, write, xp};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use xp_study::tune::Event;
@@ -14,33 +13,11 @@ use xp_study::tune::Event;
 /// A tiny base experiment and a tune of it: 20 and 60 steps, a budget for a dozen
 /// trials, and no final comparison unless `final_runs`.
 pub fn tune_files(dir: &Path, final_runs: &str) -> PathBuf {
-    write(
-        dir,
-        "base.toml",
-        &format!(
-            r#"name = "tiny"
-seed = 7
-[data]
-dir = "{}"
-[model]
-dim = 16
-heads = 2
-layers = 1
-ffn_dim = 32
-[train]
-batch_size = 16
-eval_batch_size = 512
-lr = 3e-3
-warmup = 5
-eval_every = 10
-checkpoint_every = 7
-monitor = "CLS.loss"
-[objectives.CLS]
-[objectives.MLM]
-"#,
-            corpus_dir().display()
-        ),
+    let base = tiny_experiment("tiny", "[objectives.CLS]\n[objectives.MLM]\n").replace(
+        "eval_every = 15",
+        "eval_every = 10\ncheckpoint_every = 7\nmonitor = \"CLS.loss\"",
     );
+    write(dir, "base.toml", &base);
     write(
         dir,
         "tune.toml",
@@ -65,15 +42,14 @@ objectives = {{ choice = [["CLS"], ["CLS", "MLM"]] }}
 
 pub const NO_FINAL: &str = "[final]\ntop = 0\nseeds = []\n";
 
+/// `xp tune FILE --out OUT --jobs 1`'s arguments.
+fn tune_args<'a>(file: &'a Path, out: &'a Path) -> [&'a str; 6] {
+    let (file, out) = (file.to_str().unwrap(), out.to_str().unwrap());
+    ["tune", file, "--out", out, "--jobs", "1"]
+}
+
 fn tune(file: &Path, out: &Path) -> std::process::Output {
-    xp(&[
-        "tune",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--jobs",
-        "1",
-    ])
+    xp(&tune_args(file, out))
 }
 
 /// The journal's trials and results, in order (jobs started again left out).
@@ -100,34 +76,30 @@ fn a_killed_search_ends_with_the_trials_and_scores_of_one_never_stopped() {
         .filter(|e| matches!(e, Event::Rung { rung: 1, .. }))
         .count();
     assert!(expected.len() > 10 && promoted >= 2, "{expected:?}");
-    // Kills spread over the search, drawn afresh each test run; the search and its
-    // running trial die together (one process group), as when a machine goes down.
+    // Kills spread over the search, drawn afresh each test run: the search and its
+    // running trial together, as when a machine goes down, or the search alone (its
+    // trial trains on, and the search started again waits for it).
     let mut state = 0x51_7cc1_b727_220au64 ^ u64::from(std::process::id());
     let out = dir.path().join("killed");
-    for _ in 0..4 {
+    for i in 0..4 {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         let at = whole.mul_f64((state % 1000) as f64 / 1000.0);
         let mut child = Command::new(env!("CARGO_BIN_EXE_xp"))
-            .args([
-                "tune",
-                file.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-                "--jobs",
-                "1",
-            ])
+            .args(tune_args(&file, &out))
             .env_remove("XP_DATA_DIR")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .process_group(0)
             .spawn()
             .unwrap();
         std::thread::sleep(at);
-        let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", child.id())])
-            .status();
+        match i % 2 {
+            0 => kill_search(child.id()),
+            _ => {
+                let _ = child.kill();
+            }
+        }
         let _ = child.wait();
     }
     let finished = tune(&file, &out);
@@ -251,4 +223,35 @@ fn bad_tune_files_say_what_to_change_and_nothing_runs() {
             out.display()
         );
     }
+}
+
+/// SIGKILL to process `pid` and every process below it (its trial), each by its own
+/// id, read from /proc.
+fn kill_with_descendants(pid: u32) {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", all[i]));
+        for task in tasks.into_iter().flatten().flatten() {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            all.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+        i += 1;
+    }
+    let pids: Vec<String> = all.iter().map(u32::to_string).collect();
+    let _ = Command::new("kill").arg("-KILL").args(&pids).status();
+}
+
+/// [`kill_with_descendants`], the search frozen first so that it starts no trial
+/// between the reading of /proc and the kill.
+fn kill_search(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-STOP", &pid.to_string()])
+        .status();
+    kill_with_descendants(pid);
 }

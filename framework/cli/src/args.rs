@@ -22,6 +22,34 @@ pub struct ExperimentArgs {
     pub set: Overrides,
 }
 
+/// Where a sweep's runs or a tune's trials train, and Slurm's options.
+#[derive(Debug, Clone, Args)]
+pub struct BackendArgs {
+    /// Here (`local`), or as Slurm job arrays (`slurm`, sbatch --array).
+    #[arg(long, value_enum, default_value = "local")]
+    pub backend: crate::sweep::Backend,
+    /// Slurm partition (--backend slurm).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Slurm time limit of each task, e.g. 1:00:00 (--backend slurm).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// CPUs of each Slurm task (default: the runs' train.threads, at least 1).
+    #[arg(long)]
+    pub cpus_per_task: Option<usize>,
+}
+
+impl BackendArgs {
+    /// `sbatch`'s options.
+    pub fn slurm(&self) -> xp_study::slurm::SlurmOptions {
+        xp_study::slurm::SlurmOptions {
+            partition: self.partition.clone(),
+            time: self.time.clone(),
+            cpus_per_task: self.cpus_per_task,
+        }
+    }
+}
+
 /// Overrides of an experiment's fields.
 #[derive(Debug, Clone, Args)]
 pub struct Overrides {
@@ -106,17 +134,8 @@ pub enum Command {
         #[arg(long, value_name = "POINT")]
         only: Vec<String>,
         /// Where the runs train: here, or as one Slurm job array (sbatch --array).
-        #[arg(long, value_enum, default_value = "local")]
-        backend: crate::sweep::Backend,
-        /// Slurm partition (--backend slurm).
-        #[arg(long)]
-        partition: Option<String>,
-        /// Slurm time limit of each task, e.g. 1:00:00 (--backend slurm).
-        #[arg(long)]
-        time: Option<String>,
-        /// CPUs of each Slurm task (default: the runs' train.threads, at least 1).
-        #[arg(long)]
-        cpus_per_task: Option<usize>,
+        #[command(flatten)]
+        backend: BackendArgs,
     },
     /// Search a space of experiments for the best model: trials sampled (random, then
     /// TPE), each paused at rungs of steps, the best third promoted (asynchronous
@@ -146,17 +165,8 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
         /// Where the trials train: here, or a Slurm job array per wave.
-        #[arg(long, value_enum, default_value = "local")]
-        backend: crate::sweep::Backend,
-        /// Slurm partition (--backend slurm).
-        #[arg(long)]
-        partition: Option<String>,
-        /// Slurm time limit of each task (--backend slurm).
-        #[arg(long)]
-        time: Option<String>,
-        /// CPUs of each Slurm task (default: the trials' train.threads).
-        #[arg(long)]
-        cpus_per_task: Option<usize>,
+        #[command(flatten)]
+        backend: BackendArgs,
     },
     /// What a Slurm task of `xp sweep --backend slurm` runs: the run on line INDEX of
     /// TASKS, started or resumed.

@@ -61,9 +61,6 @@ pub fn run(cli: Cli) -> Result<()> {
             jobs,
             only,
             backend,
-            partition,
-            time,
-            cpus_per_task,
         } => match (status, sweep) {
             (Some(dir), _) => crate::sweep::status(&dir),
             (None, Some(sweep)) => crate::sweep::sweep(
@@ -74,12 +71,8 @@ pub fn run(cli: Cli) -> Result<()> {
                     out,
                     jobs,
                     only,
-                    backend,
-                    slurm: crate::sweep::SlurmOptions {
-                        partition,
-                        time,
-                        cpus_per_task,
-                    },
+                    backend: backend.backend,
+                    slurm: backend.slurm(),
                 },
             ),
             (None, None) => anyhow::bail!("give a sweep file, or --status DIR"),
@@ -93,9 +86,6 @@ pub fn run(cli: Cli) -> Result<()> {
             budget,
             dry_run,
             backend,
-            partition,
-            time,
-            cpus_per_task,
         } => match (status, tune) {
             (Some(dir), _) => crate::tune::status(&dir),
             (None, Some(tune)) => crate::tune::tune(
@@ -106,12 +96,8 @@ pub fn run(cli: Cli) -> Result<()> {
                     jobs,
                     budget,
                     dry_run,
-                    backend,
-                    slurm: crate::sweep::SlurmOptions {
-                        partition,
-                        time,
-                        cpus_per_task,
-                    },
+                    backend: backend.backend,
+                    slurm: backend.slurm(),
                 },
             ),
             (None, None) => anyhow::bail!("give a tune file, or --status DIR"),
@@ -346,7 +332,7 @@ pub(crate) fn train_and_report(
         Err(e) => {
             let ended = match e {
                 XpError::Interrupted { .. } => Ok(()),
-                _ => crate::sweep::hparams::end_session(&run.path, false),
+                _ => xp_study::sweep::hparams::end_session(&run.path, false),
             };
             if let Err(also) = ended {
                 eprintln!("warning: {also:#}");
@@ -356,7 +342,7 @@ pub(crate) fn train_and_report(
     };
     let summary = &trained.summary;
     let warnings = report::write_reports(run, &trained.metrics, summary, trained.model(session))?;
-    crate::sweep::hparams::end_session(&run.path, true)?;
+    xp_study::sweep::hparams::end_session(&run.path, true)?;
     for warning in warnings {
         eprintln!("warning: {warning}");
     }

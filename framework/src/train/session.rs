@@ -135,6 +135,8 @@ impl RunDir {
     pub const EXPERIMENT: &'static str = "experiment.toml";
     /// File of the vocabulary and labels.
     pub const VOCAB: &'static str = "vocab.json";
+    /// File of a finished run's summary: a run that has it has all its reports.
+    pub const SUMMARY: &'static str = "summary.json";
 
     /// The lock file: held by the process writing the run, which writes its id in it.
     pub const LOCK: &'static str = ".xp.lock";

@@ -17,7 +17,7 @@ use xp_framework::train::{LogRow, RunDir, RunSummary};
 use xp_framework::{Result, XpError};
 
 /// The summary's file name, written last.
-pub const SUMMARY: &str = "summary.json";
+pub const SUMMARY: &str = xp_framework::train::RunDir::SUMMARY;
 
 /// Writes the figures (also as images of the run's TensorBoard event file), the
 /// per-class reports of class objectives, and last `summary.json`.

@@ -2,7 +2,6 @@
 //! a time, with a bar per running run and one for the sweep (lines when standard error
 //! is not a terminal).
 
-use super::{log_file, run_arguments, run_state, write_experiment, RunState};
 use crate::progress::PlainReporter;
 use anyhow::{bail, Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -11,6 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 use xp_study::runner::{Job, Outcome, Pool, Watch};
 use xp_study::sweep::SweepRun;
+use xp_study::sweep::{log_file, run_arguments, run_state, write_experiment, RunState};
 
 /// Runs the unfinished ones of `runs` in `dir`, `jobs` at a time.
 pub(super) fn run(name: &str, runs: &[&SweepRun], dir: &Path, jobs: usize) -> Result<()> {

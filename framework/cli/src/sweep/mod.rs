@@ -3,7 +3,6 @@
 //! where each run stands. Started again, a sweep skips its finished runs and resumes
 //! the interrupted ones, whichever backend ran them.
 
-pub(crate) mod hparams;
 mod local;
 mod slurm;
 mod status;
@@ -13,11 +12,10 @@ pub use status::status;
 pub use xp_study::slurm::SlurmOptions;
 
 use anyhow::{bail, Context, Result};
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use xp_framework::train::RunDir;
-use xp_study::sweep::{Sweep, SweepRun};
+use xp_study::sweep::hparams;
+use xp_study::sweep::{run_state, RunState, Sweep, SweepRun};
 
 /// Where the sweep's runs train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,61 +43,6 @@ pub struct SweepOptions {
     pub backend: Backend,
     /// The Slurm backend's options.
     pub slurm: SlurmOptions,
-}
-
-/// Where one run of the sweep stands, from its folder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunState {
-    /// Not started.
-    Pending,
-    /// Started and stopped before its end (or still running): it resumes.
-    Interrupted,
-    /// Its summary is written.
-    Done,
-}
-
-/// The state of the run in `dir`, from its files.
-pub fn run_state(dir: &Path) -> RunState {
-    if dir.join(crate::report::SUMMARY).exists() {
-        RunState::Done
-    } else if dir.join(RunDir::EXPERIMENT).exists() {
-        RunState::Interrupted
-    } else {
-        RunState::Pending
-    }
-}
-
-/// The experiment file of the run in `dir` (`POINT/seed-N` -> `POINT/seed-N.toml`).
-fn experiment_file(dir: &Path) -> PathBuf {
-    dir.with_extension("toml")
-}
-
-/// The log of the run in `dir` (`POINT/seed-N` -> `POINT/seed-N.log`).
-fn log_file(dir: &Path) -> PathBuf {
-    dir.with_extension("log")
-}
-
-/// Writes the experiment file of `run`, and its hyperparameters for TensorBoard, to
-/// start it in `dir`.
-fn write_experiment(run: &SweepRun, dir: &Path) -> Result<()> {
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
-    xp_framework::files::write_atomic(&experiment_file(dir), run.experiment.to_toml().as_bytes())?;
-    hparams::start_session(run, dir)
-}
-
-/// The `xp` arguments that train the run in `dir` from where it stands: resume it
-/// when it was interrupted, else start it from its experiment file.
-fn run_arguments(dir: &Path, state: RunState) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec!["run".into()];
-    if state == RunState::Interrupted {
-        args.extend(["--resume".into(), dir.into()]);
-    } else {
-        args.extend([experiment_file(dir).into(), "--out".into(), dir.into()]);
-    }
-    args.push("--plain".into());
-    args
 }
 
 /// `xp sweep SWEEP.toml`.

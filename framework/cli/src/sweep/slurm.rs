@@ -4,11 +4,12 @@
 //! the sweep's folder records each submission (`slurm/jobs.tsv`, a task list per
 //! submission) for `xp sweep --status` (see [`xp_study::slurm`]).
 
-use super::{run_arguments, run_state, write_experiment, RunState, SweepOptions};
+use super::SweepOptions;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use xp_study::slurm::{queued_runs, submissions, submit_array, task_lines, SLURM_DIR};
+use xp_study::sweep::{run_arguments, run_state, write_experiment, RunState};
 use xp_study::sweep::{Sweep, SweepRun};
 
 /// Submits the unfinished ones of `runs` as one job array.

@@ -1,13 +1,14 @@
 //! `xp sweep --status runs/SWEEP`: where each run of a sweep stands, from the run
 //! folders, the runs' logs and, for a sweep sent to Slurm, `squeue`.
 
-use super::{log_file, run_state, RunState, SWEEP_FILE};
+use super::SWEEP_FILE;
 use crate::progress::PlainReporter;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use xp_study::slurm::{queued_runs, submissions, task_output, QueuedTask as Task, Submission};
 use xp_study::sweep::Sweep;
+use xp_study::sweep::{log_file, run_state, RunState};
 
 /// What `--status` says of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -14,7 +14,7 @@ pub struct Task {
     pub label: String,
     /// The run folder.
     pub dir: PathBuf,
-    /// The experiment file, for a run not started yet.
+    /// The experiment file, for a run not started yet (`DIR.toml`).
     pub experiment: PathBuf,
     /// The step to pause at.
     pub pause_at: Option<usize>,
@@ -23,22 +23,14 @@ pub struct Task {
 }
 
 impl Task {
-    /// The `xp` arguments that train it: `run FILE --out DIR` for a run not started,
-    /// `run --resume DIR` for one that was; `--pause-at` when it pauses.
+    /// The `xp` arguments that train it from where it stands (see
+    /// [`crate::sweep::run_arguments`]), with `--pause-at` when it pauses.
     pub fn arguments(&self) -> Vec<std::ffi::OsString> {
-        let mut args: Vec<std::ffi::OsString> = vec!["run".into()];
-        match self.dir.join("experiment.toml").exists() {
-            true => args.extend(["--resume".into(), self.dir.clone().into()]),
-            false => args.extend([
-                self.experiment.clone().into(),
-                "--out".into(),
-                self.dir.clone().into(),
-            ]),
-        }
+        use crate::sweep::{run_arguments, run_state};
+        let mut args = run_arguments(&self.dir, run_state(&self.dir));
         if let Some(step) = self.pause_at {
             args.extend(["--pause-at".into(), step.to_string().into()]);
         }
-        args.push("--plain".into());
         args
     }
 
@@ -182,10 +174,7 @@ pub fn search(
             .iter()
             .map(|&(id, rung)| trial_task(tune, dir, &search, id, rung))
             .collect::<Result<Vec<_>, _>>()?;
-        progress(Progress::Wave {
-            tasks: tasks.iter().map(|t| t.label.clone()).collect(),
-        });
-        backend.run_wave(&tasks).map_err(TuneError::Backend)?;
+        run_wave(backend, &tasks, progress)?;
         for ((id, rung), task) in wave.into_iter().zip(&tasks) {
             let event = outcome(task, id, rung, tune.schedule.rungs[rung]);
             let line = describe(&event, tune);
@@ -229,6 +218,50 @@ fn trial_task(
         pause_at: (rung < last).then(|| tune.schedule.rungs[rung]),
         steps: tune.schedule.cost(rung),
     })
+}
+
+/// Says which tasks train, waits for any run of theirs another process still writes,
+/// and trains them.
+fn run_wave(
+    backend: &mut dyn Backend,
+    tasks: &[Task],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(), TuneError> {
+    progress(Progress::Wave {
+        tasks: tasks.iter().map(|t| t.label.clone()).collect(),
+    });
+    for task in tasks {
+        wait_unlocked(&task.dir, progress);
+    }
+    backend.run_wave(tasks).map_err(TuneError::Backend)
+}
+
+/// Waits while another process writes the run in `dir`: a trial that a killed search
+/// left training finishes its job (a resume then finds it paused) rather than fail
+/// on the run's lock.
+fn wait_unlocked(dir: &Path, progress: &mut dyn FnMut(Progress)) {
+    let lock = dir.join(xp_framework::train::RunDir::LOCK);
+    let held = || {
+        std::fs::File::open(&lock).is_ok_and(|file| match file.try_lock() {
+            Ok(()) => {
+                let _ = file.unlock();
+                false
+            }
+            Err(std::fs::TryLockError::WouldBlock) => true,
+            Err(_) => false,
+        })
+    };
+    if held() {
+        progress(Progress::Wave {
+            tasks: vec![format!(
+                "waiting for another xp to finish writing {}",
+                dir.display()
+            )],
+        });
+        while held() {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
 }
 
 /// What a task to rung `rung` (step `step`) left: the trial's best monitored
@@ -344,10 +377,7 @@ pub fn final_comparison(
     }
     progress(Progress::Final { runs: tasks.len() });
     for wave in tasks.chunks(jobs.max(1)) {
-        progress(Progress::Wave {
-            tasks: wave.iter().map(|t| t.label.clone()).collect(),
-        });
-        backend.run_wave(wave).map_err(TuneError::Backend)?;
+        run_wave(backend, wave, progress)?;
         for task in wave {
             if !task.dir.join("summary.json").exists() {
                 return Err(TuneError::Backend(format!(

@@ -3,11 +3,12 @@
 //! starts, and how it ended (which the run writes itself, wherever it ran). The metrics are the `best/`
 //! scalars each run writes at its end: the best checkpoint's validation and test figures.
 
-use anyhow::Result;
+use super::SweepRun;
 use std::path::Path;
-use xp_study::sweep::SweepRun;
 use xp_tensorboard::hparams::{self, HParam, HParamInfo, Status};
-use xp_tensorboard::{now, EventWriter, HPARAMS_FILE};
+use xp_tensorboard::{now, EventFileError, EventWriter, HPARAMS_FILE};
+
+type Result<T> = std::result::Result<T, EventFileError>;
 
 /// Writes the study's description into the sweep's folder `dir`.
 pub fn write_study(name: &str, runs: &[&SweepRun], dir: &Path) -> Result<()> {
@@ -41,12 +42,16 @@ pub fn write_study(name: &str, runs: &[&SweepRun], dir: &Path) -> Result<()> {
     }
     let mut events = EventWriter::create(&dir.join(HPARAMS_FILE))?;
     events.write(0, vec![hparams::experiment(name, &infos, &metrics)])?;
-    Ok(events.flush()?)
+    events.flush()
 }
 
 /// Writes `run`'s hyperparameters into its folder `dir`, before it starts.
 pub fn start_session(run: &SweepRun, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(dir).map_err(|source| EventFileError {
+        action: "write",
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let values: Vec<(String, HParam)> = run
         .hparams
         .iter()
@@ -54,7 +59,7 @@ pub fn start_session(run: &SweepRun, dir: &Path) -> Result<()> {
         .collect();
     let mut events = EventWriter::create(&dir.join(HPARAMS_FILE))?;
     events.write(0, vec![hparams::session_start(&values, now())])?;
-    Ok(events.flush()?)
+    events.flush()
 }
 
 /// Records in the folder `dir` of a sweep's run that the run ended, well or not; a run
@@ -70,7 +75,7 @@ pub fn end_session(dir: &Path, success: bool) -> Result<()> {
     };
     let mut events = EventWriter::append(&dir.join(HPARAMS_FILE))?;
     events.write(0, vec![hparams::session_end(status, now())])?;
-    Ok(events.flush()?)
+    events.flush()
 }
 
 /// An axis value as a hyperparameter: numbers and flags as such, a set of objectives
@@ -88,7 +93,7 @@ fn hparam(key: &str, value: &toml::Value) -> HParam {
                 .collect::<Vec<_>>()
                 .join("+"),
         ),
-        toml::Value::Array(_) => HParam::Text(xp_study::sweep::axis_label(key, value)),
+        toml::Value::Array(_) => HParam::Text(super::axis_label(key, value)),
         other => HParam::Text(other.to_string()),
     }
 }

@@ -18,6 +18,11 @@
 //! A point is one assignment of the axes other than `seed`; each point runs once per
 //! seed. `[[include]]` adds points outside the grid (a value for every axis).
 
+pub mod hparams;
+mod runs;
+
+pub use runs::{experiment_file, log_file, run_arguments, run_state, write_experiment, RunState};
+
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use xp_framework::config::{
