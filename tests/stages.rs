@@ -227,14 +227,7 @@ fn one_stage_trains_what_the_experiment_without_stages_trains() {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     run(&plain, &a, &[]);
     run(&staged, &b, &[]);
-    for file in [
-        "metrics.csv",
-        "model.safetensors",
-        "test_predictions_CLS.csv",
-    ] {
-        let read = |run: &Path| std::fs::read(run.join(file)).unwrap();
-        assert!(read(&a) == read(&b), "{file} differs");
-    }
+    common::assert_same_outputs(&a, &b);
 }
 
 #[test]

@@ -134,14 +134,7 @@ fn a_promoted_trial_trains_the_numbers_of_a_run_never_paused() {
         unpaused.to_str().unwrap(),
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
-    for name in [
-        "metrics.csv",
-        "model.safetensors",
-        "test_predictions_CLS.csv",
-    ] {
-        let read = |d: &Path| std::fs::read(d.join(name)).unwrap();
-        assert!(read(&trial) == read(&unpaused), "{name} differs");
-    }
+    common::assert_same_outputs(&trial, &unpaused);
 }
 
 #[test]

@@ -119,3 +119,20 @@ pub fn events_without_wall_time(run: &Path) -> Vec<Vec<u8>> {
         })
         .collect()
 }
+
+/// Asserts that two runs wrote the same bytes: metrics, weights, test predictions.
+pub fn assert_same_outputs(a: &Path, b: &Path) {
+    for file in [
+        "metrics.csv",
+        "model.safetensors",
+        "test_predictions_CLS.csv",
+    ] {
+        let read = |run: &Path| std::fs::read(run.join(file)).expect(file);
+        assert!(
+            read(a) == read(b),
+            "{file} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
