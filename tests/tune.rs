@@ -170,6 +170,31 @@ fn the_best_trials_are_retrained_with_fresh_seeds_beside_the_references() {
 }
 
 #[test]
+fn a_search_goes_on_to_a_new_budget_but_refuses_other_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = tune_files(dir.path(), NO_FINAL);
+    let out = dir.path().join("tune");
+    let with = |more: &[&str]| xp(&[&tune_args(&file, &out)[..], more].concat());
+    let first = with(&["--budget", "100"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let trials = |out: &Path| {
+        results(out)
+            .iter()
+            .filter(|e| matches!(e, Event::Trial { .. }))
+            .count()
+    };
+    let before = trials(&out);
+    let longer = with(&["--budget", "200"]);
+    assert!(longer.status.success(), "{}", stderr(&longer));
+    assert!(
+        trials(&out) > before,
+        "no new trial under the larger budget"
+    );
+    let other = with(&["--budget", "200", "--set", "train.lr=0.01"]);
+    assert_clean_failure(&other, "another tune file or other overrides");
+}
+
+#[test]
 fn bad_tune_files_say_what_to_change_and_nothing_runs() {
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read_to_string(tune_files(dir.path(), NO_FINAL)).unwrap();

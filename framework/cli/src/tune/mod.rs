@@ -168,9 +168,16 @@ fn keep_source(path: &Path, options: &TuneOptions, tune: &Tune, dir: &Path) -> R
     );
     let file = dir.join(SOURCE_FILE);
     match std::fs::read_to_string(&file) {
-        Ok(before) if before.lines().skip(1).eq(kept.lines().skip(1)) && same_settings(&before, &kept) => Ok(()),
+        Ok(before) if before.lines().skip(1).eq(kept.lines().skip(1)) && same_overrides(&before, &kept) => {
+            if before != kept {
+                // Only the budget differs: the search goes on, longer or shorter.
+                eprintln!("{}: the budget is now {} steps", tune.name, tune.schedule.budget);
+                xp_framework::files::write_atomic(&file, kept.as_bytes())?;
+            }
+            Ok(())
+        }
         Ok(_) => bail!(
-            "{} holds a search of another tune file, overrides or budget (see {}): continue it with what it started with, or give another --out",
+            "{} holds a search of another tune file or other overrides (see {}): continue it with what it started with, or give another --out",
             dir.display(),
             file.display()
         ),
@@ -178,16 +185,17 @@ fn keep_source(path: &Path, options: &TuneOptions, tune: &Tune, dir: &Path) -> R
     }
 }
 
-/// Whether two kept sources name the same overrides and budget (their first lines
-/// after the file's path).
-fn same_settings(a: &str, b: &str) -> bool {
-    let settings = |t: &str| {
+/// Whether two kept sources name the same overrides (their first lines, between
+/// the file's path and the budget).
+fn same_overrides(a: &str, b: &str) -> bool {
+    let overrides = |t: &str| {
         t.lines()
             .next()
-            .and_then(|l| l.split_once(" ("))
-            .map(|(_, s)| s.to_owned())
+            .and_then(|l| l.split_once(" (overrides: "))
+            .and_then(|(_, rest)| rest.split(", budget: ").next())
+            .map(str::to_owned)
     };
-    settings(a) == settings(b)
+    overrides(a) == overrides(b)
 }
 
 /// The ten best trials so far.
