@@ -147,7 +147,14 @@ fn the_best_trials_are_retrained_with_fresh_seeds_beside_the_references() {
     let out = dir.path().join("tune");
     let done = tune(&file, &out);
     assert!(done.status.success(), "{}", stderr(&done));
-    for point in ["top-1", "top-2", "base"] {
+    let (_, events) = xp_study::tune::Journal::open(&out).unwrap();
+    let tune = xp_study::tune::Tune::load(&file, &[]).unwrap();
+    let search = xp_study::tune::Search::replay(&events, &tune.schedule);
+    let best: Vec<String> = search.ranking()[..2]
+        .iter()
+        .map(|t| format!("trial-{:03}", t.id))
+        .collect();
+    for point in [best[0].as_str(), best[1].as_str(), "base"] {
         for seed in [1, 2] {
             let run = out.join("final").join(point).join(format!("seed-{seed}"));
             let summary: serde_json::Value =

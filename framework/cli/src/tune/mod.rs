@@ -93,7 +93,9 @@ pub fn tune(path: &Path, options: &TuneOptions) -> Result<()> {
     }
     let runs = tune::final_comparison(&tune, &dir, &search, backend, jobs, &mut |p| view.show(p))?;
     view.finish();
-    let top = runs.first().map_or("top-1".to_owned(), |r| r.point.clone());
+    let top = runs
+        .first()
+        .map_or("trial-001".to_owned(), |r| r.point.clone());
     eprintln!(
         "{}: done; the best trials retrained with fresh seeds are in {}; compare them:\n  xp compare {} --against {top}",
         tune.name,

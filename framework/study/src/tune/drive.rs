@@ -10,7 +10,7 @@ use xp_framework::train::ResumePoint;
 /// a step where it pauses (none: to its end).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
-    /// For people: `trial 7 to rung 2`, `top-1 seed 2`.
+    /// For people: `trial 7 to rung 2`, `trial-005 seed 2`.
     pub label: String,
     /// The run folder.
     pub dir: PathBuf,

@@ -128,7 +128,8 @@ pub enum SamplerKind {
 /// A run of the final comparison: `POINT/seed-N` in the tune's `final` folder.
 #[derive(Debug, Clone)]
 pub struct FinalRun {
-    /// `top-1`, `top-2`, ... or the stem of an `against` experiment.
+    /// `trial-NNN` (a trial among the best `top`: named by its number, so that a
+    /// search extended later keeps its runs apart), or an `against` experiment's stem.
     pub point: String,
     /// The seed.
     pub seed: u64,
@@ -402,8 +403,8 @@ impl Tune {
     /// with every final seed, trained from scratch.
     pub fn final_runs(&self, search: &Search) -> Result<Vec<FinalRun>, ConfigError> {
         let mut runs = Vec::new();
-        for (rank, trial) in search.ranking().into_iter().take(self.top).enumerate() {
-            let point = format!("top-{}", rank + 1);
+        for trial in search.ranking().into_iter().take(self.top) {
+            let point = format!("trial-{:03}", trial.id);
             for &seed in &self.final_seeds {
                 let name = format!("{point}-seed-{seed}");
                 let experiment = self.experiment_with_seed(&name, &trial.sample, seed)?;
