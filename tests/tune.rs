@@ -147,7 +147,7 @@ fn the_best_trials_are_retrained_with_fresh_seeds_beside_the_references() {
     let out = dir.path().join("tune");
     let done = tune(&file, &out);
     assert!(done.status.success(), "{}", stderr(&done));
-    let (_, events) = xp_study::tune::Journal::open(&out).unwrap();
+    let events = xp_study::tune::Journal::read(&out).unwrap();
     let tune = xp_study::tune::Tune::load(&file, &[]).unwrap();
     let search = xp_study::tune::Search::replay(&events, &tune.schedule);
     let best: Vec<String> = search.ranking()[..2]

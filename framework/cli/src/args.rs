@@ -253,9 +253,9 @@ pub enum Command {
         attention: bool,
     },
     /// Draw a finished run's figures again (metrics, total loss, confusion matrices)
-    /// from its files.
+    /// from its files; for a tune's folder, the search's figures.
     Figures {
-        /// The run directory, e.g. runs/four_losses.
+        /// The run directory, e.g. runs/four_losses (or a tune's, runs/tune_cls).
         run: PathBuf,
         /// Label the confusion cells with counts of names instead of the row's percent.
         #[arg(long)]

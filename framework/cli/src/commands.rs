@@ -160,7 +160,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 true => crate::report::figures::Cells::Counts,
                 false => crate::report::figures::Cells::Percent,
             };
-            for path in crate::report::redraw(&run, cells)? {
+            let drawn = match crate::tune::is_tune(&run) {
+                true => crate::tune::redraw(&run)?,
+                false => crate::report::redraw(&run, cells)?,
+            };
+            for path in drawn {
                 println!("{}", path.display());
             }
             Ok(())

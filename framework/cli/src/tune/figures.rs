@@ -137,10 +137,12 @@ pub fn score_by_field(path: &Path, tune: &Tune, search: &Search) -> Drawn {
             } else {
                 span * 0.05
             };
+            // Many choices: their names stand upright under the axis.
+            let upright = matches!(&param.dist, Dist::Choice(v) if v.len() > 3);
             let mut chart = ChartBuilder::on(cell)
                 .caption(&param.field, ("sans-serif", 13))
                 .margin(6)
-                .x_label_area_size(22)
+                .x_label_area_size(if upright { 80 } else { 22 })
                 .y_label_area_size(40)
                 .build_cartesian_2d((x_lo - pad_x)..(x_hi + pad_x), (lo - pad)..(hi + pad))
                 .map_err(err)?;
@@ -159,6 +161,13 @@ pub fn score_by_field(path: &Path, tune: &Tune, search: &Search) -> Drawn {
             mesh.x_label_formatter(&labels)
                 .max_light_lines(1)
                 .label_style(("sans-serif", 10));
+            if upright {
+                mesh.x_label_style(
+                    ("sans-serif", 10)
+                        .into_font()
+                        .transform(FontTransform::Rotate90),
+                );
+            }
             if let Dist::Choice(values) = &param.dist {
                 mesh.x_labels(values.len());
             } else {

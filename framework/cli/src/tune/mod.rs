@@ -105,9 +105,29 @@ pub fn tune(path: &Path, options: &TuneOptions) -> Result<()> {
     Ok(())
 }
 
+/// Whether `dir` is a tune's folder (it holds the kept tune file and the journal).
+pub fn is_tune(dir: &Path) -> bool {
+    dir.join(SOURCE_FILE).is_file() && dir.join(tune::Journal::FILE).is_file()
+}
+
+/// `xp figures DIR` for a tune's folder: its figures drawn again; returns them.
+pub fn redraw(dir: &Path) -> Result<Vec<PathBuf>> {
+    let (tune, _) = kept_tune(dir)?;
+    let events = tune::Journal::read(dir)?;
+    let search = Search::replay(&events, &tune.schedule);
+    let warnings = draw_figures(&tune, dir, &search)?;
+    if let Some(first) = warnings.first() {
+        bail!("{first}");
+    }
+    Ok(["best_vs_compute.png", "score_by_field.png"]
+        .iter()
+        .map(|f| dir.join(f))
+        .collect())
+}
+
 /// Draws the search's figures into `dir`; returns what could not be drawn.
 fn draw_figures(tune: &Tune, dir: &Path, search: &Search) -> Result<Vec<String>> {
-    let (_, events) = tune::Journal::open(dir)?;
+    let events = tune::Journal::read(dir)?;
     let mut warnings = Vec::new();
     let path = dir.join("best_vs_compute.png");
     if let Err(e) = figures::best_vs_compute(&path, tune, &events) {
@@ -282,8 +302,9 @@ impl View {
     }
 }
 
-/// `xp tune --status DIR`: every trial's rung, state and score, and the best.
-pub fn status(dir: &Path) -> Result<()> {
+/// The tune a folder's search started with (its kept file and overrides), and the
+/// budget it runs to.
+fn kept_tune(dir: &Path) -> Result<(Tune, usize)> {
     let source = dir.join(SOURCE_FILE);
     let text = std::fs::read_to_string(&source).with_context(|| {
         format!(
@@ -292,20 +313,25 @@ pub fn status(dir: &Path) -> Result<()> {
         )
     })?;
     let first = text.lines().next().unwrap_or_default();
-    let path = first
+    let (path, settings) = first
         .trim_start_matches("# ")
-        .split(" (overrides: ")
-        .next()
+        .split_once(" (overrides: ")
         .unwrap_or_default();
-    let overrides: Vec<String> = first
-        .split(" (overrides: ")
-        .nth(1)
-        .and_then(|rest| rest.split(", budget: ").next())
-        .and_then(|list| serde_json::from_str(list).ok())
-        .unwrap_or_default();
-    let tune = Tune::load(Path::new(path), &overrides)
+    let (overrides, budget) = settings.split_once(", budget: ").unwrap_or_default();
+    let overrides: Vec<String> = serde_json::from_str(overrides).unwrap_or_default();
+    let mut tune = Tune::load(Path::new(path), &overrides)
         .with_context(|| format!("cannot read the tune file the search started with ({path})"))?;
-    let (_, events) = tune::Journal::open(dir)?;
+    if let Ok(budget) = budget.trim_end_matches(')').parse() {
+        tune.schedule.budget = budget;
+    }
+    let budget = tune.schedule.budget;
+    Ok((tune, budget))
+}
+
+/// `xp tune --status DIR`: every trial's rung, state and score, and the best.
+pub fn status(dir: &Path) -> Result<()> {
+    let (tune, _) = kept_tune(dir)?;
+    let events = tune::Journal::read(dir)?;
     let search = Search::replay(&events, &tune.schedule);
     println!("{:>6}  {:<32} {:>28}", "trial", "state", "score");
     for trial in &search.trials {

@@ -57,11 +57,15 @@ impl Journal {
     /// The journal's file name in the tune's folder.
     pub const FILE: &'static str = "tune.jsonl";
 
-    /// The journal of the tune in `dir`, and its events so far (a last line cut short
-    /// by a kill is dropped, and cut off the file).
-    pub fn open(dir: &Path) -> std::io::Result<(Self, Vec<Event>)> {
-        let path = dir.join(Self::FILE);
-        let text = match std::fs::read_to_string(&path) {
+    /// The events of the journal in `dir`, read only (a search may be writing it): a
+    /// last line not whole yet is left out.
+    pub fn read(dir: &Path) -> std::io::Result<Vec<Event>> {
+        Ok(Self::whole_events(dir)?.0)
+    }
+
+    /// The whole lines' events, and their length in bytes, and the file's length.
+    fn whole_events(dir: &Path) -> std::io::Result<(Vec<Event>, usize, usize)> {
+        let text = match std::fs::read_to_string(dir.join(Self::FILE)) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(e),
@@ -77,7 +81,15 @@ impl Journal {
                 _ => break,
             }
         }
-        if whole < text.len() {
+        Ok((events, whole, text.len()))
+    }
+
+    /// The journal of the tune in `dir`, to continue its search, and its events so far
+    /// (a last line cut short by a kill is dropped, and cut off the file).
+    pub fn open(dir: &Path) -> std::io::Result<(Self, Vec<Event>)> {
+        let path = dir.join(Self::FILE);
+        let (events, whole, len) = Self::whole_events(dir)?;
+        if whole < len {
             let file = std::fs::OpenOptions::new().write(true).open(&path)?;
             file.set_len(whole as u64)?;
         }
