@@ -202,6 +202,28 @@ fn a_search_goes_on_to_a_new_budget_but_refuses_other_overrides() {
 }
 
 #[test]
+fn two_searches_never_write_one_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = tune_files(dir.path(), NO_FINAL);
+    let out = dir.path().join("tune");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_xp"))
+        .args(tune_args(&file, &out))
+        .env_remove("XP_DATA_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once the first has sampled a trial, it holds the folder.
+    while !out.join("tune.jsonl").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let second = tune(&file, &out);
+    let first_ok = first.wait().unwrap().success();
+    assert!(first_ok, "the first search failed");
+    assert_clean_failure(&second, "is being written by another xp");
+}
+
+#[test]
 fn bad_tune_files_say_what_to_change_and_nothing_runs() {
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read_to_string(tune_files(dir.path(), NO_FINAL)).unwrap();

@@ -233,8 +233,9 @@ impl RunDir {
 
 /// Locks `dir/.xp.lock` for this process (an advisory lock the system drops when the
 /// process ends, however it ends) and writes this process's id in it; a lock held by
-/// a live process is refused with that process's id.
-fn lock(dir: &Path) -> Result<File> {
+/// a live process is refused with that process's id. Run folders take it; so does
+/// anything else one process alone may write (a tune's folder).
+pub fn lock(dir: &Path) -> Result<File> {
     let path = dir.join(RunDir::LOCK);
     let io = |e| XpError::write(&path, e);
     let mut file = std::fs::OpenOptions::new()

@@ -115,6 +115,8 @@ pub fn search(
 ) -> Result<Search, TuneError> {
     std::fs::create_dir_all(dir.join("trials"))
         .map_err(io(format!("cannot create {}", dir.display())))?;
+    // One search writes a tune's folder at a time.
+    let _lock = xp_framework::train::lock(dir).map_err(|e| TuneError::Backend(e.to_string()))?;
     let (journal, events) = Journal::open(dir).map_err(io("cannot read the tune's journal"))?;
     let schedule = &tune.schedule;
     let mut search = Search::replay(&events, schedule);
@@ -354,6 +356,7 @@ pub fn final_comparison(
     jobs: usize,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<FinalRun>, TuneError> {
+    let _lock = xp_framework::train::lock(dir).map_err(|e| TuneError::Backend(e.to_string()))?;
     let runs = tune.final_runs(search)?;
     let root = dir.join("final");
     let mut tasks = Vec::new();
