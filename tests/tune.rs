@@ -48,6 +48,17 @@ fn tune_args<'a>(file: &'a Path, out: &'a Path) -> [&'a str; 6] {
     ["tune", file, "--out", out, "--jobs", "1"]
 }
 
+/// `xp tune FILE --out OUT --jobs 1` as a child, quiet.
+fn spawn_tune(file: &Path, out: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_xp"))
+        .args(tune_args(file, out))
+        .env_remove("XP_DATA_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn tune(file: &Path, out: &Path) -> std::process::Output {
     xp(&tune_args(file, out))
 }
@@ -86,13 +97,7 @@ fn a_killed_search_ends_with_the_trials_and_scores_of_one_never_stopped() {
         state ^= state >> 7;
         state ^= state << 17;
         let at = whole.mul_f64((state % 1000) as f64 / 1000.0);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_xp"))
-            .args(tune_args(&file, &out))
-            .env_remove("XP_DATA_DIR")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_tune(&file, &out);
         std::thread::sleep(at);
         match i % 2 {
             0 => kill_search(child.id()),
@@ -206,13 +211,7 @@ fn two_searches_never_write_one_folder() {
     let dir = tempfile::tempdir().unwrap();
     let file = tune_files(dir.path(), NO_FINAL);
     let out = dir.path().join("tune");
-    let mut first = Command::new(env!("CARGO_BIN_EXE_xp"))
-        .args(tune_args(&file, &out))
-        .env_remove("XP_DATA_DIR")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = spawn_tune(&file, &out);
     // Once the first has sampled a trial, it holds the folder.
     while !out.join("tune.jsonl").exists() {
         std::thread::sleep(std::time::Duration::from_millis(5));

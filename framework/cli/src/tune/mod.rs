@@ -112,7 +112,7 @@ pub fn is_tune(dir: &Path) -> bool {
 
 /// `xp figures DIR` for a tune's folder: its figures drawn again; returns them.
 pub fn redraw(dir: &Path) -> Result<Vec<PathBuf>> {
-    let (tune, _) = kept_tune(dir)?;
+    let tune = kept_tune(dir)?;
     let events = tune::Journal::read(dir)?;
     let search = Search::replay(&events, &tune.schedule);
     let warnings = draw_figures(&tune, dir, &search)?;
@@ -302,9 +302,9 @@ impl View {
     }
 }
 
-/// The tune a folder's search started with (its kept file and overrides), and the
+/// The tune a folder's search started with (its kept file and overrides), with the
 /// budget it runs to.
-fn kept_tune(dir: &Path) -> Result<(Tune, usize)> {
+fn kept_tune(dir: &Path) -> Result<Tune> {
     let source = dir.join(SOURCE_FILE);
     let text = std::fs::read_to_string(&source).with_context(|| {
         format!(
@@ -324,13 +324,12 @@ fn kept_tune(dir: &Path) -> Result<(Tune, usize)> {
     if let Ok(budget) = budget.trim_end_matches(')').parse() {
         tune.schedule.budget = budget;
     }
-    let budget = tune.schedule.budget;
-    Ok((tune, budget))
+    Ok(tune)
 }
 
 /// `xp tune --status DIR`: every trial's rung, state and score, and the best.
 pub fn status(dir: &Path) -> Result<()> {
-    let (tune, _) = kept_tune(dir)?;
+    let tune = kept_tune(dir)?;
     let events = tune::Journal::read(dir)?;
     let search = Search::replay(&events, &tune.schedule);
     println!("{:>6}  {:<32} {:>28}", "trial", "state", "score");

@@ -6,7 +6,8 @@ use super::{Event, FinalRun, Job, Journal, Search, Tune};
 use std::path::{Path, PathBuf};
 use xp_framework::train::ResumePoint;
 
-/// One training job: a run folder trained from its experiment file, or resumed, to
+/// One training job: a run folder trained from its experiment file (`DIR.toml`, see
+/// [`crate::sweep::experiment_file`]), or resumed, to
 /// a step where it pauses (none: to its end).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
@@ -14,8 +15,6 @@ pub struct Task {
     pub label: String,
     /// The run folder.
     pub dir: PathBuf,
-    /// The experiment file, for a run not started yet (`DIR.toml`).
-    pub experiment: PathBuf,
     /// The step to pause at.
     pub pause_at: Option<usize>,
     /// Steps of the job (for progress).
@@ -202,7 +201,7 @@ fn trial_task(
     rung: usize,
 ) -> Result<Task, TuneError> {
     let run_dir = trial_dir(dir, id);
-    let file = run_dir.with_extension("toml");
+    let file = crate::sweep::experiment_file(&run_dir);
     if !run_dir.join("experiment.toml").exists() {
         let sample = &search.trials[id - 1].sample;
         let experiment = tune.trial_experiment(id, sample)?;
@@ -216,7 +215,6 @@ fn trial_task(
             tune.schedule.rungs[rung]
         ),
         dir: run_dir,
-        experiment: file,
         pause_at: (rung < last).then(|| tune.schedule.rungs[rung]),
         steps: tune.schedule.cost(rung),
     })
@@ -365,7 +363,7 @@ pub fn final_comparison(
         if run_dir.join("summary.json").exists() {
             continue;
         }
-        let file = run_dir.with_extension("toml");
+        let file = crate::sweep::experiment_file(&run_dir);
         std::fs::create_dir_all(root.join(&run.point))
             .map_err(io(format!("cannot create {}", root.display())))?;
         xp_framework::files::write_atomic(&file, run.experiment.to_toml().as_bytes())
@@ -373,7 +371,6 @@ pub fn final_comparison(
         tasks.push(Task {
             label: format!("{} seed {}", run.point, run.seed),
             dir: run_dir,
-            experiment: file,
             pause_at: None,
             steps: run.experiment.train.steps,
         });
