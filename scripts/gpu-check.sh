@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The GPU check (issue 17): one prepared command for a lent GPU machine that trains on
-# CUDA and prints one JSON summary: the card, CPU-vs-GPU parity on four_losses, the
-# training bench on four_losses at batch 32, 256 and 512, and a best_cls run with its
-# test CLS accuracy and wall time. It keeps itself under XP_GPU_BUDGET seconds (default
+# The GPU check: one prepared command for a lent GPU machine that trains on CUDA and
+# prints one JSON summary: the card, CPU-vs-GPU parity on four_losses, the training bench
+# on four_losses at batch 32, 256 and 512 (step, forward, backward and optimiser update),
+# the aggregate steps/s of 1, 4 and 8 concurrent four_losses runs, and a best_cls run
+# with its test CLS accuracy and wall time. It keeps itself under XP_GPU_BUDGET seconds (default
 # 420, so the whole call stays under 8 minutes with start-up): best_cls trains its full
 # 12000 steps only when the bench says they fit, else 3000 (and the summary says so).
 #
@@ -66,7 +67,34 @@ bench_status=ok
 "$xp" bench train experiments/four_losses.toml --batch-sizes 32,256,512 --steps "$bench_steps" \
     --set "train.device=\"$device\"" --json "$out/bench.json" >"$out/bench.log" 2>&1 || bench_status=failed
 
-# 3. best_cls: time 20 steps, then train as many of the 12000 as fit the budget.
+# 3. Several runs on one GPU at once (as `xp sweep --jobs N` runs them): N processes each
+# bench four_losses at batch 32; the aggregate is the sum of their steps per second.
+concurrent_steps=150
+[ -n "$quick" ] && concurrent_steps=3
+steps_per_second() {
+    grep -A1 '"what": "four_losses b32 steps per second"' "$1" 2>/dev/null |
+        sed -n 's/.*"median": \([0-9.eE+-]*\).*/\1/p' | head -n 1
+}
+concurrent=""
+for n in 1 4 8; do
+    pids=()
+    for i in $(seq 1 "$n"); do
+        "$xp" bench train experiments/four_losses.toml --batch-sizes 32 --steps "$concurrent_steps" \
+            --repeats 1 --set "train.device=\"$device\"" --json "$out/concurrent-$n-$i.json" \
+            >"$out/concurrent-$n-$i.log" 2>&1 &
+        pids+=($!)
+    done
+    failed=0
+    for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed + 1)); done
+    total=0
+    for i in $(seq 1 "$n"); do
+        rate=$(steps_per_second "$out/concurrent-$n-$i.json")
+        total=$(awk -v a="$total" -v b="${rate:-0}" 'BEGIN { printf "%.2f", a + b }')
+    done
+    concurrent="$concurrent${concurrent:+, }{\"runs\": $n, \"failed\": $failed, \"steps_per_second\": $total}"
+done
+
+# 4. best_cls: time 20 steps, then train as many of the 12000 as fit the budget.
 "$xp" bench train experiments/best_cls.toml --batch-sizes 64 --steps 20 --repeats 1 \
     --set "train.device=\"$device\"" --json "$out/bench_best_cls.json" >"$out/bench_best_cls.log" 2>&1 || true
 step_ms=$(grep -A1 '"what": "best_cls b64 step' "$out/bench_best_cls.json" 2>/dev/null |
@@ -105,6 +133,7 @@ summary=$(cat <<EOF
              "worst_relative": $(parity_field worst_relative), "worst_step": $(parity_field worst_step),
              "worst_loss": $(parity_field worst_loss), "tolerance": $(parity_field tolerance)},
   "bench": {"status": "$bench_status", "steps": $bench_steps, "rows": $(json_or_null "$out/bench.json")},
+  "concurrent": {"steps": $concurrent_steps, "runs": [$concurrent]},
   "best_cls": {"status": "$run_status", "steps": $steps, "note": "$note", "step_ms": $step_ms,
                "wall_seconds": $run_seconds, "test_cls_accuracy": ${test_cls:-null}},
   "seconds": $(elapsed)

@@ -301,3 +301,23 @@ fn kill_search(pid: u32) {
         .status();
     kill_with_descendants(pid);
 }
+
+#[test]
+fn the_device_flag_reaches_every_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = tune_files(dir.path(), NO_FINAL);
+    let out = dir.path().join("out");
+    let (file, out) = (file.to_str().unwrap(), out.to_str().unwrap());
+    let plan = xp(&[
+        "tune",
+        file,
+        "--out",
+        out,
+        "--dry-run",
+        "--device",
+        "cuda:1",
+    ]);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    let printed = String::from_utf8_lossy(&plan.stdout);
+    assert!(printed.contains("device = \"cuda:1\""), "{printed}");
+}

@@ -115,11 +115,12 @@ pub enum Command {
         sweep: Option<PathBuf>,
         /// Where each run of the sweep in DIR stands (done, running, queued, failed,
         /// stopped, pending), from its folder and Slurm's queue; runs nothing.
-        #[arg(long, value_name = "DIR", conflicts_with_all = ["dry_run", "overrides", "only"])]
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["dry_run", "overrides", "device", "only"])]
         status: Option<PathBuf>,
-        /// Override a field of every run: --set train.steps=500
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        overrides: Vec<String>,
+        /// Fields of every run (`--set`), and the device they train on (`--device`;
+        /// with `--jobs N`, N runs share one GPU).
+        #[command(flatten)]
+        set: Overrides,
         /// Print the runs and the estimated cost; run nothing.
         #[arg(long)]
         dry_run: bool,
@@ -146,11 +147,12 @@ pub enum Command {
         #[arg(required_unless_present = "status")]
         tune: Option<PathBuf>,
         /// Where the search in DIR stands: each trial's rung, state and score, the best.
-        #[arg(long, value_name = "DIR", conflicts_with_all = ["overrides", "budget", "dry_run"])]
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["overrides", "device", "budget", "dry_run"])]
         status: Option<PathBuf>,
-        /// Override a field of every trial: --set train.eval_every=250
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        overrides: Vec<String>,
+        /// Fields of every trial (`--set`), and the device they train on (`--device`;
+        /// with `--jobs N`, N trials share one GPU).
+        #[command(flatten)]
+        set: Overrides,
         /// The tune's folder (default: runs/NAME).
         #[arg(long)]
         out: Option<PathBuf>,

@@ -55,7 +55,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sweep {
             sweep,
             status,
-            overrides,
+            set,
             dry_run,
             out,
             jobs,
@@ -66,7 +66,7 @@ pub fn run(cli: Cli) -> Result<()> {
             (None, Some(sweep)) => crate::sweep::sweep(
                 &sweep,
                 &crate::sweep::SweepOptions {
-                    overrides,
+                    overrides: set.all(),
                     dry_run,
                     out,
                     jobs,
@@ -80,7 +80,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Tune {
             tune,
             status,
-            overrides,
+            set,
             out,
             jobs,
             budget,
@@ -91,7 +91,7 @@ pub fn run(cli: Cli) -> Result<()> {
             (None, Some(tune)) => crate::tune::tune(
                 &tune,
                 &crate::tune::TuneOptions {
-                    overrides,
+                    overrides: set.all(),
                     out,
                     jobs,
                     budget,

@@ -6,7 +6,7 @@ use crate::config::TrainConfig;
 use crate::error::Result;
 use crate::model::{Model, ObjectiveOutput};
 use crate::objective::Prepared;
-use crate::optim::{clip_factor, learning_rate, Optimizer};
+use crate::optim::{learning_rate, Optimizer};
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
 use rayon::prelude::*;
@@ -171,15 +171,14 @@ impl Trainer {
         let (outputs, stores): (Vec<_>, Vec<_>) =
             results.into_iter().map(|r| (r.outputs, r.grads)).unzip();
         let grads = sum_gradients(stores, &self.vars)?;
-        let (norm, factor) = clip_factor(&grads, &self.vars, self.config.grad_clip)?;
         let outputs = merge_outputs(outputs, &slices.shares)?;
-        let not_finite = match not_finite(model, &outputs)? {
-            None if !norm.is_finite() => Some(self.gradient_not_finite(&grads)?),
-            found => found,
-        };
         let lr = learning_rate(&self.config, step);
+        let mut not_finite = not_finite(model, &outputs)?;
         if not_finite.is_none() {
-            self.optimizer.step(&grads, lr, factor)?;
+            let norm = self.optimizer.step(&grads, lr, self.config.grad_clip)?;
+            if !norm.is_finite() {
+                not_finite = Some(self.gradient_not_finite(&grads)?);
+            }
         }
         let times = StepTimes {
             forward,

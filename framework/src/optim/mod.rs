@@ -2,6 +2,16 @@
 //!
 //! Adam (PyTorch `Adam`): `g += wd * p`, then the Adam moments. AdamW: the moments on
 //! the raw gradient and `p -= lr * wd * p` (decoupled). Bias-corrected, eps 1e-8.
+//!
+//! Where the update runs: CPU f32 parameters with the fused kernels, one host loop per
+//! parameter; CUDA f32 parameters, two launches for all of them (`cuda`, built with the
+//! `cuda` feature); anything else, candle tensor ops per parameter.
+
+#[cfg(feature = "cuda")]
+mod cuda;
+// The layout is the CUDA optimiser's; its tests run on every build.
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+mod flat;
 
 use crate::config::{OptimizerKind, TrainConfig};
 use candle_core::backprop::GradStore;
@@ -43,20 +53,44 @@ pub struct Optimizer {
     kind: OptimizerKind,
     weight_decay: f64,
     steps: i32,
+    vars: Vec<Var>,
+    /// Each parameter's moments, on the host or as tensors (empty with `cuda`).
     slots: Vec<Slot>,
+    /// All parameters' moments in two flat buffers on a CUDA device.
+    #[cfg(feature = "cuda")]
+    cuda: Option<cuda::FlatAdam>,
+}
+
+/// Whether `vars` all sit on one CUDA device in f32, where the one-launch update runs.
+#[cfg(feature = "cuda")]
+fn one_cuda_device(vars: &[Var]) -> bool {
+    vars.first().is_some_and(|first| {
+        first.device().is_cuda()
+            && vars
+                .iter()
+                .all(|v| v.dtype() == DType::F32 && v.device().same_device(first.device()))
+    })
 }
 
 impl Optimizer {
     /// Zero moments for `vars`; with the fused kernels, CPU f32 parameters are
-    /// updated by one host loop each.
+    /// updated by one host loop each; f32 parameters on one CUDA device by one launch.
     pub fn new(
         vars: Vec<Var>,
         kind: OptimizerKind,
         weight_decay: f64,
         kernels: Kernels,
     ) -> Result<Self> {
+        #[cfg(feature = "cuda")]
+        if one_cuda_device(&vars) {
+            let flat = cuda::FlatAdam::new(vars.clone(), vars[0].device())?;
+            let mut optimizer = Self::with_slots(kind, weight_decay, vars, Vec::new());
+            optimizer.cuda = Some(flat);
+            return Ok(optimizer);
+        }
         let slots = vars
-            .into_iter()
+            .iter()
+            .cloned()
             .map(|var| {
                 let host = kernels.is_fused() && Kernels::fused_runs_on(var.device(), var.dtype());
                 let moments = if host {
@@ -74,12 +108,24 @@ impl Optimizer {
                 Ok(Slot { var, moments })
             })
             .collect::<Result<_>>()?;
-        Ok(Self {
+        Ok(Self::with_slots(kind, weight_decay, vars, slots))
+    }
+
+    fn with_slots(
+        kind: OptimizerKind,
+        weight_decay: f64,
+        vars: Vec<Var>,
+        slots: Vec<Slot>,
+    ) -> Self {
+        Self {
             kind,
             weight_decay,
             steps: 0,
+            vars,
             slots,
-        })
+            #[cfg(feature = "cuda")]
+            cuda: None,
+        }
     }
 
     /// Updates done so far.
@@ -90,6 +136,10 @@ impl Optimizer {
     /// Each parameter's first and second moments, in the order of the `vars` given to
     /// [`Optimizer::new`].
     pub fn moments(&self) -> Result<Vec<(Tensor, Tensor)>> {
+        #[cfg(feature = "cuda")]
+        if let Some(flat) = &self.cuda {
+            return flat.moments();
+        }
         self.slots
             .iter()
             .map(|slot| match &slot.moments {
@@ -107,12 +157,17 @@ impl Optimizer {
 
     /// Puts back what [`Optimizer::steps`] and [`Optimizer::moments`] gave.
     pub fn restore(&mut self, steps: i32, moments: Vec<(Tensor, Tensor)>) -> Result<()> {
-        if moments.len() != self.slots.len() {
+        if moments.len() != self.vars.len() {
             candle_core::bail!(
                 "{} moment pairs for {} parameters",
                 moments.len(),
-                self.slots.len()
+                self.vars.len()
             )
+        }
+        self.steps = steps;
+        #[cfg(feature = "cuda")]
+        if let Some(flat) = &mut self.cuda {
+            return flat.restore(moments);
         }
         for (slot, (m, v)) in self.slots.iter_mut().zip(moments) {
             let (m, v) = (m.reshape(slot.var.shape())?, v.reshape(slot.var.shape())?);
@@ -127,22 +182,37 @@ impl Optimizer {
                 },
             };
         }
-        self.steps = steps;
         Ok(())
     }
 
-    /// One update at learning rate `lr`, gradients multiplied by `grad_scale` (clipping).
-    /// Parameters without gradient are left alone. Parameters update in parallel.
-    pub fn step(&mut self, grads: &GradStore, lr: f64, grad_scale: f64) -> Result<()> {
+    /// One update at learning rate `lr`, the gradients clipped to the global norm
+    /// `max_norm` (0: no clipping). Returns the gradient norm before clipping; when it is
+    /// not finite, no weight changes (and the step does not count). Parameters without
+    /// gradient are left alone.
+    pub fn step(&mut self, grads: &GradStore, lr: f64, max_norm: f64) -> Result<f64> {
         self.steps += 1;
-        let update = Update {
+        let mut update = Update {
             kind: self.kind,
             weight_decay: self.weight_decay,
             lr,
-            grad_scale,
+            grad_scale: 1.0,
             c1: 1.0 - BETA1.powi(self.steps),
             c2: 1.0 - BETA2.powi(self.steps),
         };
+        #[cfg(feature = "cuda")]
+        if let Some(flat) = &mut self.cuda {
+            let norm = flat.step(grads, &update, max_norm)?;
+            if !norm.is_finite() {
+                self.steps -= 1;
+            }
+            return Ok(norm);
+        }
+        let (norm, factor) = clip_factor(grads, &self.vars, max_norm)?;
+        if !norm.is_finite() {
+            self.steps -= 1;
+            return Ok(norm);
+        }
+        update.grad_scale = factor;
         self.slots.par_iter_mut().try_for_each(|slot| {
             let Some(g) = grads.get(&slot.var) else {
                 return Ok(());
@@ -151,11 +221,21 @@ impl Optimizer {
                 Moments::Host { m, v } => update.host(&slot.var, g, m, v),
                 Moments::Tensors { m, v } => update.tensors(&slot.var, g, m, v),
             }
-        })
+        })?;
+        Ok(norm)
     }
 }
 
 impl Update {
+    /// The weight decay as an addition to the gradient (Adam) and as a decoupled
+    /// shrinking `lr * wd` (AdamW): one of them is zero.
+    fn decay_terms(&self) -> (f32, f32) {
+        match self.kind {
+            OptimizerKind::Adam => (self.weight_decay as f32, 0.0),
+            OptimizerKind::Adamw => (0.0, (self.lr * self.weight_decay) as f32),
+        }
+    }
+
     /// The update as one loop over the values.
     fn host(&self, var: &Var, g: &Tensor, m: &mut [f32], v: &mut [f32]) -> Result<()> {
         let g = g.flatten_all()?.to_vec1::<f32>()?;
@@ -163,10 +243,7 @@ impl Update {
         let (b1, b2) = (BETA1 as f32, BETA2 as f32);
         let (c1, c2, eps) = (self.c1 as f32, self.c2 as f32, EPS as f32);
         let (lr, scale) = (self.lr as f32, self.grad_scale as f32);
-        let (l2, decoupled) = match self.kind {
-            OptimizerKind::Adam => (self.weight_decay as f32, 0.0),
-            OptimizerKind::Adamw => (0.0, (self.lr * self.weight_decay) as f32),
-        };
+        let (l2, decoupled) = self.decay_terms();
         for (((p, g), m), v) in p.iter_mut().zip(&g).zip(m.iter_mut()).zip(v.iter_mut()) {
             let g = g * scale + *p * l2;
             *m = *m * b1 + g * (1.0 - b1);
@@ -210,7 +287,7 @@ pub fn learning_rate(cfg: &TrainConfig, step: usize) -> f64 {
 
 /// The global L2 norm of the gradients of `vars`, and the factor that clips it to
 /// `max_norm` (1 when `max_norm` is 0 or the norm is within it).
-pub fn clip_factor(grads: &GradStore, vars: &[Var], max_norm: f64) -> Result<(f64, f64)> {
+fn clip_factor(grads: &GradStore, vars: &[Var], max_norm: f64) -> Result<(f64, f64)> {
     // Each parameter's sum of squares on the pool, then added in order: the same
     // norm on every run.
     let squares = vars
@@ -256,13 +333,26 @@ mod tests {
         let loss = (var.as_tensor() * 5.0)?.sum_all()?;
         let grads = loss.backward()?;
         let mut opt = Optimizer::new(vec![var.clone()], OptimizerKind::Adam, 0.0, Kernels::Fused)?;
-        opt.step(&grads, 0.1, 1.0)?;
+        opt.step(&grads, 0.1, 0.0)?;
         let v = var.as_tensor().to_vec1::<f32>()?;
         for (got, want) in v.iter().zip([0.9f32, -2.1, 2.9]) {
             assert!((got - want).abs() < 1e-5, "{got} vs {want}");
         }
         let (norm, factor) = clip_factor(&grads, &[var], 1.0)?;
         assert!((norm - 75f64.sqrt()).abs() < 1e-4 && (factor * norm - 1.0).abs() < 1e-4);
+        Ok(())
+    }
+
+    #[test]
+    fn a_gradient_that_is_not_finite_changes_nothing() -> Result<()> {
+        let var = Var::new(&[1f32, 2.0], &Device::Cpu)?;
+        let loss = (var.as_tensor() * f64::NAN)?.sum_all()?;
+        let grads = loss.backward()?;
+        let mut opt = Optimizer::new(vec![var.clone()], OptimizerKind::Adam, 0.0, Kernels::Fused)?;
+        let norm = opt.step(&grads, 0.1, 1.0)?;
+        assert!(norm.is_nan());
+        assert_eq!(var.as_tensor().to_vec1::<f32>()?, [1.0, 2.0]);
+        assert_eq!(opt.steps(), 0);
         Ok(())
     }
 }
