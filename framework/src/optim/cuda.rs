@@ -105,6 +105,9 @@ impl FlatAdam {
             .arg(&self.grads)
             .arg(&self.starts)
             .arg(&mut self.partials);
+        // SAFETY: the arguments are those of the kernel's signature; it reads the
+        // `total` values of the table's gradients and writes `blocks` partial sums.
+        #[allow(unsafe_code)]
         unsafe { launch.launch(config(blocks)) }.w()?;
 
         let (l2, decoupled) = update.decay_terms();
@@ -136,6 +139,9 @@ impl FlatAdam {
             .arg(&eps)
             .arg(&l2)
             .arg(&decoupled);
+        // SAFETY: the arguments are those of the kernel's signature; the table holds
+        // live f32 buffers of the lengths `starts` gives, and m and v hold `total`.
+        #[allow(unsafe_code)]
         unsafe { launch.launch(config(update_blocks)) }.w()?;
         let norm = self.stream.clone_dtoh(&self.norm).w()?;
         drop(contiguous);

@@ -7,9 +7,12 @@
 //! index (see [`draws`]). The same seed gives the same run, and a mask over some rows
 //! of a grid holds exactly what the mask over the whole grid holds there.
 
+#[cfg(feature = "cuda")]
+mod cuda;
 mod draws;
+mod op;
 
-use candle_core::{Device, Result, Shape, Tensor};
+use candle_core::{DType, Device, Result, Shape, Tensor};
 use draws::{mix64, Keep};
 use std::cell::Cell;
 
@@ -94,8 +97,16 @@ impl Dropout {
         Self { p }
     }
 
-    /// `x` unchanged in eval mode or when `p == 0`; masked and rescaled otherwise.
+    /// `x` unchanged in eval mode or when `p == 0`; masked and rescaled otherwise. On a
+    /// GPU (f32) the mask is drawn there, by the kernel that applies it.
     pub fn forward(&self, x: &Tensor, mode: &Mode) -> Result<Tensor> {
+        if x.device().is_cuda() && x.dtype() == DType::F32 {
+            let keep = (self.p > 0.0).then(|| mode.next_mask(self.p)).flatten();
+            return match keep {
+                Some(keep) => op::MaskedByKeep(keep).apply(x),
+                None => Ok(x.clone()),
+            };
+        }
         match self.keep_mask(x.shape(), x.device(), mode)? {
             Some(mask) => x.mul(&mask.to_dtype(x.dtype())?),
             None => Ok(x.clone()),
