@@ -147,6 +147,8 @@ pub fn score_by_field(path: &Path, tune: &Tune, search: &Search) -> Drawn {
                 .build_cartesian_2d((x_lo - pad_x)..(x_hi + pad_x), (lo - pad)..(hi + pad))
                 .map_err(err)?;
             let labels = |x: &f64| match &param.dist {
+                // Upright names are drawn below, not by the mesh.
+                Dist::Choice(_) if upright => String::new(),
                 Dist::Choice(values) => {
                     let i = x.round();
                     if (x - i).abs() > 1e-6 || i < 0.0 {
@@ -161,19 +163,15 @@ pub fn score_by_field(path: &Path, tune: &Tune, search: &Search) -> Drawn {
             mesh.x_label_formatter(&labels)
                 .max_light_lines(1)
                 .label_style(("sans-serif", 10));
-            if upright {
-                mesh.x_label_style(
-                    ("sans-serif", 10)
-                        .into_font()
-                        .transform(FontTransform::Rotate90),
-                );
-            }
             if let Dist::Choice(values) = &param.dist {
                 mesh.x_labels(values.len());
             } else {
                 mesh.x_labels(4);
             }
             mesh.draw().map_err(err)?;
+            if let (true, Dist::Choice(values)) = (upright, &param.dist) {
+                upright_names(cell, &chart, values, lo - pad)?;
+            }
             for trial in &scored {
                 let Some(x) = trial
                     .sample
@@ -195,6 +193,31 @@ pub fn score_by_field(path: &Path, tune: &Tune, search: &Search) -> Drawn {
         }
         Ok(())
     })
+}
+
+/// Each choice's name turned a quarter clockwise, starting just under its tick on the
+/// x axis (at `y_axis`) and reading downwards, clear of the plot.
+fn upright_names<DB: DrawingBackend>(
+    cell: &DrawingArea<DB, plotters::coord::Shift>,
+    chart: &ChartContext<
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    values: &[toml::Value],
+    y_axis: f64,
+) -> Drawn {
+    let (base_x, base_y) = cell.get_base_pixel();
+    let style = ("sans-serif", 10)
+        .into_font()
+        .transform(FontTransform::Rotate90)
+        .color(&BLACK);
+    for (i, value) in values.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(i as f64, y_axis));
+        let at = (x - base_x - 4, y - base_y + 6);
+        cell.draw(&Text::new(short(value), at, style.clone()))
+            .map_err(err)?;
+    }
+    Ok(())
 }
 
 /// A choice's value, short: `CLS+MLM` for a set of objectives.
