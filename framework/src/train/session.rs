@@ -27,6 +27,8 @@ pub struct Session {
     pub corpus: CorpusSource,
     /// What is odd in the corpus (see [`Corpus::warnings`]).
     pub warnings: Vec<String>,
+    /// What [`Session::apply_init`] copied, once it has.
+    init_applied: std::sync::OnceLock<Vec<String>>,
 }
 
 /// The device named by `train.device`: `cpu`, `cuda` or `cuda:N`.
@@ -100,6 +102,7 @@ impl Session {
             model,
             corpus: source,
             warnings: corpus.warnings,
+            init_applied: std::sync::OnceLock::new(),
         })
     }
 }
@@ -108,13 +111,19 @@ impl Session {
     /// Copies into the first stage's model the weights the experiment's `[init]`
     /// names from another run (nothing without `[init]`); refuses a source that does
     /// not fit, naming what differs. Call it before creating a run's folder to refuse
-    /// a bad source before anything is written; [`super::train`] calls it again on a
-    /// fresh run, to the same effect.
+    /// a bad source before anything is written; [`super::train`] calls it on a fresh
+    /// run. The weights are copied once per session: later calls give the same names.
     pub fn apply_init(&self) -> Result<Vec<String>> {
-        match &self.experiment.init {
-            Some(init) => super::init::apply(init, &self.experiment.model, &self.model, &self.info),
-            None => Ok(Vec::new()),
+        if let Some(copied) = self.init_applied.get() {
+            return Ok(copied.clone());
         }
+        let copied = match &self.experiment.init {
+            Some(init) => {
+                super::init::apply(init, &self.experiment.model, &self.model, &self.info)?
+            }
+            None => Vec::new(),
+        };
+        Ok(self.init_applied.get_or_init(|| copied).clone())
     }
 }
 
