@@ -54,8 +54,12 @@ impl FeedForward {
             let keep = rows.keep_mask(&self.dropout, width, x.device(), mode)?;
             let h = match (self.activation, keep) {
                 (Activation::Relu, keep) => self.lin1.fused(x, true, keep)?,
-                (act, keep) => {
-                    let h = act.apply(&self.lin1.fused(x, false, None)?)?;
+                (Activation::Gelu, keep) => {
+                    let h = self
+                        .lin1
+                        .fused(x, false, None)?
+                        .contiguous()?
+                        .apply_op1(crate::fused::GeluOp)?;
                     match keep {
                         Some(keep) => (h * keep)?,
                         None => h,

@@ -1,6 +1,6 @@
 //! Fused CPU kernels, each with its own backward pass, for the layers that dominate a
 //! training step: the linear map (with its bias, and for the feed-forward block its
-//! ReLU and dropout), layer normalisation, the residual connection with its dropout,
+//! ReLU and dropout), GELU, layer normalisation, the residual connection with its dropout,
 //! and the attention core (scores, mask, softmax, dropout, values).
 //!
 //! Why: candle's backward pass accumulates the gradient of every graph node into a
@@ -14,12 +14,14 @@
 //! computes the same maths on any device.
 
 mod attention;
+mod gelu;
 mod gemm;
 mod layer_norm;
 mod linear;
 mod residual;
 
 pub(crate) use attention::AttentionOp;
+pub(crate) use gelu::GeluOp;
 pub(crate) use layer_norm::LayerNormOp;
 pub(crate) use linear::LinearOp;
 pub(crate) use residual::ResidualOp;

@@ -202,3 +202,25 @@ fn residual_with_dropout_matches_the_composed_ops() -> Result<()> {
         }
     })
 }
+
+#[test]
+fn gelu_gives_gelu_erfs_values_and_gradient_bit_for_bit() -> Result<()> {
+    let x = random(&[64, 96], 21)?;
+    let upstream = random(&[64, 96], 22)?;
+    let fused = x.as_tensor().apply_op1(super::GeluOp)?;
+    let composed = x.as_tensor().gelu_erf()?;
+    let bits = |t: &Tensor| -> Result<Vec<u32>> {
+        Ok(t.flatten_all()?
+            .to_vec1::<f32>()?
+            .iter()
+            .map(|v| v.to_bits())
+            .collect())
+    };
+    assert_eq!(bits(&fused)?, bits(&composed)?);
+    let gradient = |y: &Tensor| -> Result<Tensor> {
+        let grads = (y * upstream.as_tensor())?.sum_all()?.backward()?;
+        Ok(grads.get(x.as_tensor()).expect("a gradient").clone())
+    };
+    assert_eq!(bits(&gradient(&fused)?)?, bits(&gradient(&composed)?)?);
+    Ok(())
+}
