@@ -16,7 +16,9 @@ use std::sync::Arc;
 
 /// The kernels, compiled to PTX by the build script.
 const PTX: &str = include_str!(concat!(env!("OUT_DIR"), "/adam.ptx"));
+/// The name candle keeps the loaded module under.
 const MODULE: &str = "xp_adam";
+
 /// The optimiser state of all parameters on one CUDA device.
 pub(super) struct FlatAdam {
     device: CudaDevice,
