@@ -49,9 +49,13 @@ pub(crate) fn step_chart<'a, 'b>(
 /// A legend entry: a label and its line colour.
 pub(crate) type Entry = (String, RGBAColor);
 
-/// Width in pixels of `text` at `size` (sans-serif, roughly).
-fn text_width(text: &str, size: u32) -> u32 {
-    (text.chars().count() as u32 * size * 11).div_ceil(20)
+/// Width in pixels of `text` in a legend, as the font lays it out (a generous guess
+/// when the font cannot be measured).
+fn text_width(area: &Area, text: &str) -> u32 {
+    let style = TextStyle::from(("sans-serif", LEGEND_FONT).into_font());
+    area.estimate_text_size(text, &style)
+        .map(|(width, _)| width)
+        .unwrap_or_else(|_| (text.chars().count() as u32 * LEGEND_FONT * 13).div_ceil(20))
 }
 
 /// Splits a strip off the top of `root` and draws `entries` across it, left to right;
@@ -60,7 +64,7 @@ pub(crate) fn legend_on_top<'a>(root: &Area<'a>, entries: &[Entry]) -> Result<Ar
     let (strip, rest) = root.split_vertically(30);
     let widths: Vec<u32> = entries
         .iter()
-        .map(|(l, _)| 34 + text_width(l, 14) + 18)
+        .map(|(l, _)| 34 + text_width(root, l) + 18)
         .collect();
     let total: u32 = widths.iter().sum();
     let mut x = (strip.dim_in_pixel().0.saturating_sub(total) / 2) as i32;
@@ -76,15 +80,19 @@ pub(crate) fn legend_on_top<'a>(root: &Area<'a>, entries: &[Entry]) -> Result<Ar
 pub(crate) fn legend_on_right<'a>(root: &Area<'a>, entries: &[Entry]) -> Result<Area<'a>, String> {
     let widest = entries
         .iter()
-        .map(|(l, _)| text_width(l, 13))
+        .map(|(l, _)| text_width(root, l))
         .max()
         .unwrap_or(0);
+    // Each entry's label starts 42 pixels in (see `entry`); 8 more to spare.
     let (rest, strip) = root.split_horizontally(root.dim_in_pixel().0.saturating_sub(widest + 50));
     for (i, (label, color)) in entries.iter().enumerate() {
         entry(&strip, (8, 50 + 22 * i as i32), label, *color)?;
     }
     Ok(rest)
 }
+
+/// The size of a legend's labels, in pixels.
+const LEGEND_FONT: u32 = 14;
 
 /// One legend entry: a short thick line and its label, centred on `y`.
 fn entry(area: &Area, (x, y): (i32, i32), label: &str, color: RGBAColor) -> Drawn {
@@ -93,7 +101,7 @@ fn entry(area: &Area, (x, y): (i32, i32), label: &str, color: RGBAColor) -> Draw
         color.stroke_width(3),
     ))
     .map_err(err)?;
-    let style = ("sans-serif", 14)
+    let style = ("sans-serif", LEGEND_FONT)
         .into_font()
         .color(&BLACK)
         .pos(Pos::new(HPos::Left, VPos::Center));
