@@ -435,3 +435,22 @@ fn the_slurm_backend_without_slurm_says_what_to_do() {
     let report = String::from_utf8_lossy(&status.stdout).into_owned();
     assert!(report.contains("tiny: 8 runs: 8 pending"), "{report}");
 }
+
+/// On an xp built without CUDA, `--device cuda` is refused before any run starts.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn a_device_this_build_cannot_use_is_refused_before_any_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = sweep_file(dir.path(), GRID);
+    let out = dir.path().join("runs");
+    let refused = common::xp(&[
+        "sweep",
+        sweep.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--device",
+        "cuda",
+    ]);
+    common::assert_clean_failure(&refused, "built without CUDA");
+    assert!(!out.exists(), "a refused sweep wrote {}", out.display());
+}

@@ -302,22 +302,24 @@ fn kill_search(pid: u32) {
     kill_with_descendants(pid);
 }
 
+/// `--device` reaches the trials' experiments; on an xp built without CUDA a GPU is
+/// refused before the search writes anything.
+#[cfg(not(feature = "cuda"))]
 #[test]
-fn the_device_flag_reaches_every_trial() {
+fn a_device_this_build_cannot_use_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
     let file = tune_files(dir.path(), NO_FINAL);
     let out = dir.path().join("out");
-    let (file, out) = (file.to_str().unwrap(), out.to_str().unwrap());
-    let plan = xp(&[
-        "tune",
-        file,
-        "--out",
-        out,
-        "--dry-run",
-        "--device",
-        "cuda:1",
-    ]);
-    assert!(plan.status.success(), "{}", stderr(&plan));
-    let printed = String::from_utf8_lossy(&plan.stdout);
-    assert!(printed.contains("device = \"cuda:1\""), "{printed}");
+    let (file_arg, out_arg) = (file.to_str().unwrap(), out.to_str().unwrap());
+    let refused = xp(&["tune", file_arg, "--out", out_arg, "--device", "cuda:1"]);
+    assert_clean_failure(&refused, "built without CUDA");
+    assert!(
+        stderr(&refused).contains("tune.toml"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!out.exists(), "a refused search wrote {}", out.display());
+    let unknown = xp(&["tune", file_arg, "--out", out_arg, "--device", "tpu"]);
+    assert_clean_failure(&unknown, "unknown device `tpu`");
+    assert!(!out.exists());
 }

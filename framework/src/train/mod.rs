@@ -24,7 +24,7 @@ pub use metrics::{Metric, SplitMetrics, Tally, TrainWindow};
 pub use parity::{parity, relative_difference, step_losses, ParityReport, ParityStep};
 pub use progress::{Reporter, SilentReporter};
 pub use resume::{changed_fields, ResumePoint, ResumeState, ResumeTensors};
-pub use session::{lock, RunDir, Session};
+pub use session::{check_device, lock, RunDir, Session};
 pub use slices::{merge_outputs, slice_count, sum_gradients, Slices};
 pub use step::{Step, StepTimes, Trainer};
 pub use trainer::{train, RunSummary, StageSummary, TrainOptions, TrainedRun};

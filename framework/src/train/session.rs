@@ -31,10 +31,11 @@ pub struct Session {
     init_applied: std::sync::OnceLock<Vec<String>>,
 }
 
-/// The device named by `train.device`: `cpu`, `cuda` or `cuda:N`.
-pub fn parse_device(name: &str) -> Result<Device> {
+/// The CUDA ordinal `train.device` names (`None` for `cpu`), refusing an unknown name or
+/// a CUDA device in an xp built without CUDA. Opens nothing.
+fn cuda_ordinal(name: &str) -> Result<Option<usize>> {
     let ordinal = match name {
-        "cpu" => return Ok(Device::Cpu),
+        "cpu" => return Ok(None),
         "cuda" => 0,
         other => other
             .strip_prefix("cuda:")
@@ -50,6 +51,20 @@ pub fn parse_device(name: &str) -> Result<Device> {
             "device `{name}` asked for, but this xp was built without CUDA: build it with `scripts/build-cuda.sh` (cargo feature `cuda`), or use --device cpu"
         )));
     }
+    Ok(Some(ordinal))
+}
+
+/// Refuses a `train.device` this xp cannot train on (see [`parse_device`]) without
+/// opening it: what a sweep or a search checks before it starts any run.
+pub fn check_device(name: &str) -> Result<()> {
+    cuda_ordinal(name).map(|_| ())
+}
+
+/// The device named by `train.device`: `cpu`, `cuda` or `cuda:N`.
+pub fn parse_device(name: &str) -> Result<Device> {
+    let Some(ordinal) = cuda_ordinal(name)? else {
+        return Ok(Device::Cpu);
+    };
     Device::new_cuda(ordinal).map_err(|e| {
         XpError::Run(format!(
             "cannot open CUDA device {ordinal}: {e} (is an NVIDIA GPU and driver present?)"

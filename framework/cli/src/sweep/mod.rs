@@ -53,6 +53,10 @@ pub fn sweep(path: &Path, options: &SweepOptions) -> Result<()> {
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&sweep.name));
     let runs = selected(&sweep, &options.only)?;
+    for run in &runs {
+        xp_framework::train::check_device(&run.experiment.train.device)
+            .with_context(|| format!("{}: run {}", path.display(), run.experiment.name))?;
+    }
     if options.dry_run {
         return print_plan(&sweep, &runs, &dir, options);
     }

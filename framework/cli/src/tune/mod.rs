@@ -39,6 +39,9 @@ pub fn tune(path: &Path, options: &TuneOptions) -> Result<()> {
     if let Some(budget) = options.budget {
         tune.schedule.budget = budget;
     }
+    let base = tune.trial_experiment(0, &tune::Sample::new())?;
+    xp_framework::train::check_device(&base.train.device)
+        .with_context(|| format!("{}: its trials", path.display()))?;
     let dir = options
         .out
         .clone()
@@ -50,9 +53,7 @@ pub fn tune(path: &Path, options: &TuneOptions) -> Result<()> {
     keep_source(path, options, &tune, &dir)?;
     let jobs = options.jobs.unwrap_or_else(|| {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = tune
-            .trial_experiment(0, &tune::Sample::new())
-            .map_or(1, |e| e.train.threads.max(1));
+        let threads = base.train.threads.max(1);
         (cores / threads).max(1)
     });
     let stop = crate::signals::stop_flag()?;
