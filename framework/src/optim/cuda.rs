@@ -8,9 +8,9 @@ use super::flat::{reduction_blocks, split, THREADS};
 use super::{Update, BETA1, BETA2, EPS};
 use candle_core::backprop::GradStore;
 use candle_core::cuda_backend::cudarc::driver::{
-    CudaSlice, CudaStream, DevicePtr, LaunchConfig, PushKernelArg,
+    CudaFunction, CudaSlice, CudaStream, DevicePtr, LaunchConfig, PushKernelArg,
 };
-use candle_core::cuda_backend::{CudaDevice, WrapErr};
+use candle_core::cuda_backend::WrapErr;
 use candle_core::{Device, Result, Storage, Tensor, Var};
 use std::sync::Arc;
 
@@ -21,7 +21,9 @@ const MODULE: &str = "xp_adam";
 
 /// The optimiser state of all parameters on one CUDA device.
 pub(super) struct FlatAdam {
-    device: CudaDevice,
+    /// The two kernels, loaded once.
+    square_sums: CudaFunction,
+    update: CudaFunction,
     stream: Arc<CudaStream>,
     vars: Vec<Var>,
     total: u64,
@@ -51,7 +53,7 @@ fn address(tensor: &Tensor, stream: &CudaStream) -> Result<u64> {
 impl FlatAdam {
     /// Zero moments for `vars`, all f32 on the CUDA device `device`.
     pub(super) fn new(vars: Vec<Var>, device: &Device) -> Result<Self> {
-        let device = device.as_cuda_device()?.clone();
+        let device = device.as_cuda_device()?;
         let stream = device.cuda_stream();
         let lengths: Vec<usize> = vars.iter().map(|v| v.elem_count()).collect();
         let starts_host = super::flat::starts(&lengths);
@@ -69,7 +71,12 @@ impl FlatAdam {
             v: stream.alloc_zeros::<f32>(flat).w()?,
             partials: stream.alloc_zeros::<f64>(THREADS as usize).w()?,
             norm: stream.alloc_zeros::<f64>(1).w()?,
-            device,
+            square_sums: device
+                .get_or_load_custom_func("xp_adam_square_sums", MODULE, PTX)?
+                .into_cuda_function(),
+            update: device
+                .get_or_load_custom_func("xp_adam_update", MODULE, PTX)?
+                .into_cuda_function(),
             stream,
             vars,
             total,
@@ -97,10 +104,7 @@ impl FlatAdam {
         self.stream.memcpy_htod(&grads_host, &mut self.grads).w()?;
         let n = self.vars.len() as i32;
         let blocks = reduction_blocks(self.total);
-        let square_sums =
-            self.device
-                .get_or_load_custom_func("xp_adam_square_sums", MODULE, PTX)?;
-        let mut launch = square_sums.builder();
+        let mut launch = self.stream.launch_builder(&self.square_sums);
         launch
             .arg(&n)
             .arg(&self.total)
@@ -114,13 +118,10 @@ impl FlatAdam {
 
         let (l2, decoupled) = update.decay_terms();
         let update_blocks = self.total.div_ceil(THREADS as u64).clamp(1, 65_535) as u32;
-        let kernel = self
-            .device
-            .get_or_load_custom_func("xp_adam_update", MODULE, PTX)?;
         let (lr, b1, b2) = (update.lr as f32, BETA1 as f32, BETA2 as f32);
         let (c1, c2, eps) = (update.c1 as f32, update.c2 as f32, EPS as f32);
         let n_partials = blocks as i32;
-        let mut launch = kernel.builder();
+        let mut launch = self.stream.launch_builder(&self.update);
         launch
             .arg(&n)
             .arg(&self.total)

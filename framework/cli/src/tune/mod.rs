@@ -178,20 +178,51 @@ fn print_plan(tune: &Tune, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The first line of a kept tune file: `# PATH (overrides: [...], budget: N)`.
+struct KeptHeader<'a> {
+    path: &'a str,
+    /// The overrides as written (a JSON list of strings).
+    overrides: &'a str,
+    budget: Option<usize>,
+}
+
+impl<'a> KeptHeader<'a> {
+    fn write(path: &Path, overrides: &[String], budget: usize) -> String {
+        format!(
+            "# {} (overrides: {overrides:?}, budget: {budget})",
+            path.display()
+        )
+    }
+
+    /// The header of the kept file `text` (empty parts where it is not one).
+    fn parse(text: &'a str) -> Self {
+        let first = text.lines().next().unwrap_or_default();
+        let (path, settings) = first
+            .trim_start_matches("# ")
+            .split_once(" (overrides: ")
+            .unwrap_or_default();
+        let (overrides, budget) = settings.split_once(", budget: ").unwrap_or((settings, ""));
+        Self {
+            path,
+            overrides,
+            budget: budget.trim_end_matches(')').parse().ok(),
+        }
+    }
+}
+
 /// Writes the tune file and overrides into `dir` at the first start; refuses to go
 /// on with another file or other overrides.
 fn keep_source(path: &Path, options: &TuneOptions, tune: &Tune, dir: &Path) -> Result<()> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let kept = format!(
-        "# {} (overrides: {:?}, budget: {})\n{text}",
-        path.display(),
-        options.overrides,
-        tune.schedule.budget
-    );
+    let header = KeptHeader::write(path, &options.overrides, tune.schedule.budget);
+    let kept = format!("{header}\n{text}");
     let file = dir.join(SOURCE_FILE);
     match std::fs::read_to_string(&file) {
-        Ok(before) if before.lines().skip(1).eq(kept.lines().skip(1)) && same_overrides(&before, &kept) => {
+        Ok(before)
+            if before.lines().skip(1).eq(kept.lines().skip(1))
+                && KeptHeader::parse(&before).overrides == KeptHeader::parse(&kept).overrides =>
+        {
             if before != kept {
                 // Only the budget differs: the search goes on, longer or shorter.
                 eprintln!("{}: the budget is now {} steps", tune.name, tune.schedule.budget);
@@ -206,19 +237,6 @@ fn keep_source(path: &Path, options: &TuneOptions, tune: &Tune, dir: &Path) -> R
         ),
         Err(_) => Ok(xp_framework::files::write_atomic(&file, kept.as_bytes())?),
     }
-}
-
-/// Whether two kept sources name the same overrides (their first lines, between
-/// the file's path and the budget).
-fn same_overrides(a: &str, b: &str) -> bool {
-    let overrides = |t: &str| {
-        t.lines()
-            .next()
-            .and_then(|l| l.split_once(" (overrides: "))
-            .and_then(|(_, rest)| rest.split(", budget: ").next())
-            .map(str::to_owned)
-    };
-    overrides(a) == overrides(b)
 }
 
 /// The ten best trials so far.
@@ -313,16 +331,12 @@ fn kept_tune(dir: &Path) -> Result<Tune> {
             dir.display()
         )
     })?;
-    let first = text.lines().next().unwrap_or_default();
-    let (path, settings) = first
-        .trim_start_matches("# ")
-        .split_once(" (overrides: ")
-        .unwrap_or_default();
-    let (overrides, budget) = settings.split_once(", budget: ").unwrap_or_default();
-    let overrides: Vec<String> = serde_json::from_str(overrides).unwrap_or_default();
+    let header = KeptHeader::parse(&text);
+    let overrides: Vec<String> = serde_json::from_str(header.overrides).unwrap_or_default();
+    let path = header.path;
     let mut tune = Tune::load(Path::new(path), &overrides)
         .with_context(|| format!("cannot read the tune file the search started with ({path})"))?;
-    if let Ok(budget) = budget.trim_end_matches(')').parse() {
+    if let Some(budget) = header.budget {
         tune.schedule.budget = budget;
     }
     Ok(tune)

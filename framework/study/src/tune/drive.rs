@@ -3,6 +3,7 @@
 //! to the journal before the next wave; then the final comparison.
 
 use super::{Event, FinalRun, Job, Journal, Search, Tune};
+use crate::sweep::{run_state, RunState};
 use std::path::{Path, PathBuf};
 use xp_framework::train::ResumePoint;
 
@@ -25,7 +26,7 @@ impl Task {
     /// The `xp` arguments that train it from where it stands (see
     /// [`crate::sweep::run_arguments`]), with `--pause-at` when it pauses.
     pub fn arguments(&self) -> Vec<std::ffi::OsString> {
-        use crate::sweep::{run_arguments, run_state};
+        use crate::sweep::run_arguments;
         let mut args = run_arguments(&self.dir, run_state(&self.dir));
         if let Some(step) = self.pause_at {
             args.extend(["--pause-at".into(), step.to_string().into()]);
@@ -202,7 +203,7 @@ fn trial_task(
 ) -> Result<Task, TuneError> {
     let run_dir = trial_dir(dir, id);
     let file = crate::sweep::experiment_file(&run_dir);
-    if !run_dir.join("experiment.toml").exists() {
+    if run_state(&run_dir) == RunState::Pending {
         let sample = &search.trials[id - 1].sample;
         let experiment = tune.trial_experiment(id, sample)?;
         xp_framework::files::write_atomic(&file, experiment.to_toml().as_bytes())
@@ -360,7 +361,7 @@ pub fn final_comparison(
     let mut tasks = Vec::new();
     for run in &runs {
         let run_dir = root.join(&run.point).join(format!("seed-{}", run.seed));
-        if run_dir.join("summary.json").exists() {
+        if run_state(&run_dir) == RunState::Done {
             continue;
         }
         let file = crate::sweep::experiment_file(&run_dir);
@@ -379,7 +380,7 @@ pub fn final_comparison(
     for wave in tasks.chunks(jobs.max(1)) {
         run_wave(backend, wave, progress)?;
         for task in wave {
-            if !task.dir.join("summary.json").exists() {
+            if run_state(&task.dir) != RunState::Done {
                 return Err(TuneError::Backend(format!(
                     "{} did not finish: {}",
                     task.label,
