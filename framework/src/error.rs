@@ -8,9 +8,9 @@ pub enum XpError {
     /// The experiment is wrong.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    /// The corpus cannot be read.
+    /// The data cannot be read.
     #[error(transparent)]
-    Corpus(#[from] crate::data::CorpusError),
+    Data(#[from] crate::data::DataError),
     /// An objective failed to build.
     #[error(transparent)]
     Objective(#[from] crate::objective::ObjectiveError),

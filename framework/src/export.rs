@@ -3,7 +3,6 @@
 //! of its head, and the metadata a server needs.
 
 use crate::config::Experiment;
-use crate::data::SPECIALS;
 use crate::error::{Result, XpError};
 use crate::model::{DataInfo, Model};
 use candle_core::{DType, Tensor};
@@ -150,19 +149,19 @@ fn metadata(
     let meta = ModelMetadata {
         experiment: exp.name.clone(),
         experiment_toml: exp.to_toml(),
-        vocab: (0..info.vocab.len() as u32)
-            .map(|i| info.vocab.token(i))
-            .collect(),
-        specials: SPECIALS
-            .iter()
-            .enumerate()
-            .map(|(i, s)| ((*s).to_owned(), i as i64))
+        vocab: info.vocab.all_tokens(),
+        specials: info
+            .vocab
+            .specials()
+            .into_iter()
+            .map(|(s, i)| (s.to_owned(), i64::from(i)))
             .collect(),
         labels: info.labels.clone(),
-        min_len: exp.data.min_len,
+        min_len: exp.data.reading().min_len,
         max_len: info.max_len,
         readable_len: model.encoder.positions().served_rows()? - 1,
-        folding: info.folding.clone(),
+        folding: info.normalization.describe(),
+        normalization: info.normalization,
         objectives,
         weights_sha256: weights_hash(model)?,
     };

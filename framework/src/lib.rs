@@ -1,5 +1,5 @@
-//! The core of xp: the [`objective::Objective`] trait and its registry, the names
-//! corpus, the experiment config, the model assembled from encoder and heads, and the
+//! The core of xp: the [`objective::Objective`] trait and its registry, the data
+//! (read by `xp-data`), the experiment config, the model assembled from encoder and heads, and the
 //! training loop with its reports.
 //!
 //! The framework names no objective: they live in their own crates and register
@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod files;
 pub mod gradcheck;
+pub mod memory;
 pub mod model;
 pub mod objective;
 pub mod optim;

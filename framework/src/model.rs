@@ -2,7 +2,7 @@
 //! Parameter names: `encoder.*` and `heads.NAME.*` (the checkpoint's keys).
 
 use crate::config::{Experiment, Freeze};
-use crate::data::Vocab;
+use crate::data::{Normalization, Vocab};
 use crate::error::{Result, XpError};
 use crate::objective::{
     find, BuildContext, DeviceBatch, HeadConfig, NameBatch, Objective, ObjectiveSettings, Prepared,
@@ -17,17 +17,25 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use xp_models::{Encoder, EncoderConfig, Kernels, Mode};
 
-/// What a trained model needs to know of its corpus; saved as `vocab.json`.
+/// What a trained model needs to know of its data; saved as `vocab.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DataInfo {
     /// Token vocabulary.
     pub vocab: Vocab,
-    /// Language labels, by id.
+    /// Class labels, by id; empty for unlabeled data.
     pub labels: Vec<String>,
-    /// Longest name, in characters.
+    /// Why the data has no labels, when it has none (for the objectives that need them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlabeled: Option<String>,
+    /// Longest text, in tokens.
     pub max_len: usize,
-    /// How names are folded before tokenizing.
-    pub folding: String,
+    /// How texts become tokens (files of older xp, which have none, folded to ASCII).
+    #[serde(default = "reference_rule")]
+    pub normalization: Normalization,
+}
+
+fn reference_rule() -> Normalization {
+    Normalization::REFERENCE
 }
 
 impl DataInfo {
@@ -157,6 +165,7 @@ impl Model {
                 name: entry.name,
                 vocab: &info.vocab,
                 labels: &info.labels,
+                unlabeled: info.unlabeled.as_deref(),
                 max_len: info.max_len,
                 batch_size: exp.train.batch_size,
                 head,

@@ -222,10 +222,20 @@ pub enum Command {
     },
     /// List the registered objectives, their fields and defaults.
     Objectives,
-    /// Show which corpus runs read (the one built into xp, or a folder) and what it
-    /// holds per language; write the built-in one out.
+    /// Report what a run will see of its data before it trains: per file and class what
+    /// is kept and what is dropped and why, the alphabet, the lengths, the split; or
+    /// write the built-in corpus out.
     Data {
-        /// Corpus folder (default: $XP_DATA_DIR, else the corpus built into xp).
+        /// The experiment whose data to report (default: the corpus built into xp, or
+        /// the folder $XP_DATA_DIR names).
+        experiment: Option<PathBuf>,
+        /// Override a field: --set data.path=words.csv --set data.normalize=nfc
+        #[arg(long = "set", value_name = "KEY=VALUE", conflicts_with = "write")]
+        set: Vec<String>,
+        /// The whole report as JSON (the run folder's data.json).
+        #[arg(long, conflicts_with = "write")]
+        json: bool,
+        /// A folder of class files; same as --set data.dir=DIR.
         #[arg(long, conflicts_with = "write")]
         dir: Option<PathBuf>,
         /// Write the 18 files of the built-in corpus into this folder.

@@ -161,12 +161,8 @@ fn train(
 
 fn serve(onnx: &Path, run: &Path, batch_size: usize, repeats: usize) -> Result<Vec<Timing>> {
     let (experiment, info, model) = RunDir::load(run, &Device::Cpu)?;
-    let corpus = Corpus::load(
-        &resolve(&experiment.data)?,
-        experiment.data.min_len,
-        experiment.data.max_len,
-    )?;
-    let names: Vec<String> = corpus.examples.iter().map(|e| e.name.clone()).collect();
+    let corpus = Corpus::load(&resolve(experiment.data))?;
+    let names: Vec<String> = corpus.examples.iter().map(|e| e.text.clone()).collect();
     let mut session = OnnxModel::load(onnx)?;
     let cls = session
         .info
@@ -202,11 +198,12 @@ fn serve(onnx: &Path, run: &Path, batch_size: usize, repeats: usize) -> Result<V
         repeats,
     ));
     let encode = |batch: &[String]| -> Result<Tensor> {
-        let seq = 1 + batch.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+        let rule = info.normalization;
+        let seq = 1 + batch.iter().map(|n| rule.count(n)).max().unwrap_or(0);
         let mut ids = Vec::with_capacity(batch.len() * seq);
         for name in batch {
             ids.push(CLS);
-            ids.extend(info.vocab.encode(name)?);
+            ids.extend(info.vocab.encode_tokens(&rule.split(name))?.0);
             ids.resize(ids.len().div_ceil(seq) * seq, PAD);
         }
         Ok(Tensor::from_vec(ids, (batch.len(), seq), &Device::Cpu)?)

@@ -113,9 +113,18 @@ pub fn run(cli: Cli) -> Result<()> {
             list_objectives();
             Ok(())
         }
-        Command::Data { dir, write } => match write {
+        Command::Data {
+            experiment,
+            mut set,
+            json,
+            dir,
+            write,
+        } => match write {
             Some(dir) => crate::corpus::write(&dir),
-            None => crate::corpus::show(dir),
+            None => {
+                set.extend(dir.map(|d| format!("data.dir={:?}", d.display().to_string())));
+                crate::corpus::show(experiment.as_deref(), &set, json)
+            }
         },
         Command::Export {
             onnx,
@@ -250,13 +259,10 @@ fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, control: RunContr
     let out = out.unwrap_or_else(|| RunDir::next_free(Path::new("runs"), &session.experiment.name));
     let run = RunDir::create(&out)?;
     eprintln!(
-        "{}: {} parameters, {} train / {} valid / {} test names from {}",
+        "{}: {} parameters; data: {}",
         session.experiment.name,
         session.model.params.count(),
-        session.sets.train.len(),
-        session.sets.valid.len(),
-        session.sets.test.len(),
-        session.corpus
+        session.report.summary()
     );
     if !session.experiment.stages.is_empty() {
         eprintln!("stages: {}", describe_stages(&session.experiment)?);

@@ -24,6 +24,7 @@ mod resume;
 mod serving;
 mod signals;
 mod sweep;
+mod table;
 mod threads;
 mod tune;
 mod web;

@@ -30,8 +30,8 @@ pub fn evaluate_run(run: &Path, splits: &[String], draws: usize) -> Result<()> {
     let session = Session::open(crate::corpus::with_corpus(experiment)?)?;
     if session.info.vocab != info.vocab || session.info.labels != info.labels {
         bail!(
-            "the corpus at {} is not the one {} was trained on (other characters or languages): point data.dir at that corpus",
-            session.corpus,
+            "the data at {} is not the data {} was trained on (other tokens or labels): point [data] at that data",
+            session.report.source,
             run.display()
         );
     }

@@ -15,7 +15,7 @@ pub fn resume_run(
 ) -> Result<()> {
     let run = RunDir::reopen(dir)?;
     let path = run.file(RunDir::EXPERIMENT);
-    let experiment = Experiment::load(&path, overrides)
+    let experiment = Experiment::load_recorded(&path, overrides)
         .map_err(|e| crate::commands::locate(e.into(), &path, overrides))?;
     let file = run.file(ResumePoint::FILE);
     let point = match file.exists() {
@@ -40,7 +40,9 @@ pub fn resume_run(
 
 /// Refuses a changed experiment, and a run that has nothing left to do.
 fn check_resumable(dir: &Path, point: &ResumePoint, experiment: &Experiment) -> Result<()> {
-    let changed = changed_fields(&point.state.experiment, &experiment.to_toml())?;
+    // Read as recorded, so that a point of an older xp compares in today's terms.
+    let saved = Experiment::parse_recorded(&point.state.experiment, "the resume point", &[])?;
+    let changed = changed_fields(&saved.to_toml(), &experiment.to_toml())?;
     if !changed.is_empty() {
         bail!(
             "{} differs from the experiment of its resume point in {}: a resumed run must train what it started (only train.steps may be raised); put those fields back, or start a new run",

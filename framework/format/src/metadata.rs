@@ -4,14 +4,16 @@
 //! JSON. [`ModelMetadata::to_pairs`] writes them, [`ModelMetadata::from_lookup`] reads
 //! them back.
 
+use crate::Normalization;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Prefix of every metadata key xp writes.
 pub const META: &str = "xp.";
 
-/// The version of the metadata layout.
-const FORMAT: &str = "1";
+/// The version of the metadata layout (2: `xp.normalization`, and `[UNK]` among the
+/// specials of models trained on their training split's alphabet).
+const FORMAT: &str = "2";
 
 /// How an objective reads the encoder when served: the kind of encoder pass its
 /// output needs.
@@ -108,18 +110,23 @@ pub struct ModelMetadata {
     pub experiment_toml: String,
     /// Token strings by id (specials first).
     pub vocab: Vec<String>,
-    /// Special tokens by name (`[PAD]`, `[CLS]`, `[SEP]`, `[MASK]`).
+    /// Special tokens by name (`[PAD]`, `[CLS]`, `[SEP]`, `[MASK]`, and `[UNK]` where the
+    /// vocabulary has it: the id of any token it does not hold).
     pub specials: BTreeMap<String, i64>,
-    /// Language labels.
+    /// Class labels.
     pub labels: Vec<String>,
-    /// Shortest name of the training corpus.
+    /// Shortest text of the training corpus, in tokens.
     pub min_len: usize,
-    /// Longest name of the training corpus.
+    /// Longest text of the training corpus, in tokens.
     pub max_len: usize,
-    /// Longest name the model's positions allow (at least `max_len`).
+    /// Longest text the model's positions allow (at least `max_len`).
     pub readable_len: usize,
-    /// How names were folded.
+    /// How texts become tokens, in words (`xp.folding`).
     pub folding: String,
+    /// How texts become tokens (`xp.normalization`, JSON): apply it, then look each
+    /// token up in `vocab`. Models exported before the key read as
+    /// [`Normalization::REFERENCE`].
+    pub normalization: Normalization,
     /// Exported objectives by name.
     pub objectives: BTreeMap<String, ServedObjective>,
     /// SHA-256 of the weights.
@@ -156,6 +163,7 @@ impl ModelMetadata {
             ("max_len", self.max_len.to_string()),
             ("readable_len", self.readable_len.to_string()),
             ("folding", self.folding.clone()),
+            ("normalization", json(&self.normalization)),
             ("objectives", json(&self.objectives)),
             ("weights_sha256", self.weights_sha256.clone()),
         ];
@@ -190,6 +198,10 @@ impl ModelMetadata {
                 Err(_) => parsed("max_len")?,
             },
             folding: text("folding")?,
+            normalization: match text("normalization") {
+                Ok(value) => from_json(&value).map_err(|e| bad("normalization", e))?,
+                Err(_) => Normalization::REFERENCE,
+            },
             objectives: from_json(&text("objectives")?).map_err(|e| bad("objectives", e))?,
             weights_sha256: text("weights_sha256")?,
         })
@@ -221,6 +233,7 @@ mod tests {
             max_len: 11,
             readable_len: 256,
             folding: "NFD".into(),
+            normalization: Normalization::default(),
             objectives: [("CLS".to_owned(), served)].into(),
             weights_sha256: "00ff".into(),
         }

@@ -28,8 +28,11 @@ pub struct BuildContext<'a> {
     pub name: &'a str,
     /// Token vocabulary.
     pub vocab: &'a Vocab,
-    /// Language labels.
+    /// Class labels; empty for unlabeled data.
     pub labels: &'a [String],
+    /// Why the data has no labels, when it has none: for an objective that needs them
+    /// to say so.
+    pub unlabeled: Option<&'a str>,
     /// Longest name, in characters.
     pub max_len: usize,
     /// Names per training batch.
@@ -40,7 +43,7 @@ pub struct BuildContext<'a> {
     pub token_embeddings: &'a Tensor,
 }
 
-impl BuildContext<'_> {
+impl<'a> BuildContext<'a> {
     /// The objective's own fields (`[objectives.NAME]` without `weight` and `detach`)
     /// as `T`; an error names the section, the field and the nearest valid one.
     pub fn parse<T: DeserializeOwned>(&self, table: &toml::Table) -> Result<T, ConfigError> {
@@ -93,6 +96,27 @@ impl BuildContext<'_> {
     /// An error for `objectives.NAME.FIELD`.
     pub fn invalid(&self, field: &str, reason: impl Into<String>) -> ConfigError {
         ConfigError::invalid(&format!("objectives.{}.{field}", self.name), reason)
+    }
+
+    /// The labels, refusing data with fewer than two classes (a classifier of one class
+    /// learns nothing), naming why the data has none where it has none.
+    pub fn classes(&self) -> Result<&'a [String], ConfigError> {
+        let field = format!("objectives.{}", self.name);
+        match (self.labels.len(), self.unlabeled) {
+            (0, Some(why)) => Err(ConfigError::invalid(
+                &field,
+                format!("{} needs labels and the data has none: {why}; or train self-supervised objectives only", self.name),
+            )),
+            (n @ 0..=1, _) => Err(ConfigError::invalid(
+                &field,
+                format!(
+                    "{} needs at least 2 classes and the data has {n}{}: add texts of another class",
+                    self.name,
+                    self.labels.first().map_or(String::new(), |l| format!(" ({l:?})"))
+                ),
+            )),
+            _ => Ok(self.labels),
+        }
     }
 
     /// Checks that `p`, the value of `objectives.NAME.FIELD`, is a probability.

@@ -1,9 +1,11 @@
-//! Names to token ids, as training tokenized them: folded, then one id per character.
+//! Texts to token ids, as training tokenized them: normalised by the model's rule, cut
+//! into its tokens, each looked up in its vocabulary (`[UNK]` for one it lacks, where it
+//! has one).
 
 use crate::model::ModelInfo;
 use crate::ServeError;
 use std::collections::HashMap;
-use xp_format::fold_name;
+use xp_format::{Normalization, UNKNOWN};
 
 /// How a `[MASK]` is written in an input name.
 pub const MASK_MARK: &str = "[MASK]";
@@ -11,8 +13,12 @@ pub const MASK_MARK: &str = "[MASK]";
 /// Token ids from the model's vocabulary.
 #[derive(Debug, Clone)]
 pub struct Tokenizer {
-    ids: HashMap<char, i64>,
+    ids: HashMap<String, i64>,
     tokens: Vec<String>,
+    /// How texts become tokens.
+    rule: Normalization,
+    /// `[UNK]`, where the vocabulary has it.
+    unknown: Option<i64>,
     /// Lengths of the training names.
     trained: std::ops::RangeInclusive<usize>,
     /// The longest name the positions allow.
@@ -42,17 +48,13 @@ impl Tokenizer {
             .iter()
             .enumerate()
             .filter(|(_, t)| !info.specials.contains_key(*t))
-            .filter_map(|(i, t)| {
-                let mut chars = t.chars();
-                match (chars.next(), chars.next()) {
-                    (Some(c), None) => Some((c, i as i64)),
-                    _ => None,
-                }
-            })
+            .map(|(i, t)| (t.clone(), i as i64))
             .collect();
         Ok(Self {
             ids,
             tokens: info.vocab.clone(),
+            rule: info.normalization,
+            unknown: info.specials.get(UNKNOWN).copied(),
             trained: info.min_len..=info.max_len,
             readable_len: info.readable_len,
             pad: special("[PAD]")?,
@@ -62,10 +64,16 @@ impl Tokenizer {
         })
     }
 
-    /// The characters of `name`, folded as in training; `[MASK]` marks become the mask
-    /// id when `masks` allows them.
+    /// The tokens of `name`, read as in training; `[MASK]` marks become the mask id when
+    /// `masks` allows them.
     pub fn encode(&self, name: &str, masks: bool) -> Result<Vec<i64>, ServeError> {
+        self.encode_counted(name, masks).map(|(ids, _)| ids)
+    }
+
+    /// [`Tokenizer::encode`], with how many tokens read as `[UNK]`.
+    pub fn encode_counted(&self, name: &str, masks: bool) -> Result<(Vec<i64>, usize), ServeError> {
         let mut ids = Vec::new();
+        let mut unknown = 0;
         let pieces: Vec<&str> = if masks {
             name.split(MASK_MARK).collect()
         } else {
@@ -75,30 +83,37 @@ impl Tokenizer {
             if i > 0 {
                 ids.push(self.mask);
             }
-            for c in fold_name(piece).chars() {
-                let id = self.ids.get(&c).ok_or_else(|| {
-                    ServeError::Input(format!(
-                        "{name:?}: character {c:?} is not in the model's vocabulary \
-                         (it never occurs in the training corpus); remove or replace it"
-                    ))
-                })?;
-                ids.push(*id);
+            let normalized = self.rule.apply(piece);
+            for token in self.rule.split(&normalized) {
+                let id = match (self.ids.get(token), self.unknown) {
+                    (Some(id), _) => *id,
+                    (None, Some(unk)) => {
+                        unknown += 1;
+                        unk
+                    }
+                    (None, None) => {
+                        return Err(ServeError::Input(format!(
+                            "{name:?}: {token:?} is not in the model's vocabulary (it never occurs in the training data) and the model has no [UNK]; remove or replace it"
+                        )))
+                    }
+                };
+                ids.push(id);
             }
         }
         if ids.is_empty() {
             return Err(ServeError::Input(format!(
-                "{name:?} has no character the model reads (after folding to ASCII letters \
-                 and \" .,;'\"); give a non-empty name"
+                "{name:?} has no token the model reads (read as: {}); give a non-empty text",
+                self.rule.describe()
             )));
         }
         if ids.len() > self.readable_len {
             return Err(ServeError::Input(format!(
-                "{name:?} has {} characters; the model reads at most {} (its positions end there)",
+                "{name:?} has {} tokens; the model reads at most {} (its positions end there)",
                 ids.len(),
                 self.readable_len
             )));
         }
-        Ok(ids)
+        Ok((ids, unknown))
     }
 
     /// Whether `len` characters are outside the training names' lengths.
@@ -111,14 +126,21 @@ impl Tokenizer {
         self.tokens.get(id).map(String::as_str).unwrap_or("?")
     }
 
+    /// Whether id `id` is a special token (`[PAD]`, `[CLS]`, ...), not of the alphabet.
+    pub fn is_special(&self, id: usize) -> bool {
+        self.tokens
+            .get(id)
+            .is_none_or(|t| !self.ids.contains_key(t.as_str()))
+    }
+
     /// Number of token ids.
     pub fn vocab_size(&self) -> usize {
         self.tokens.len()
     }
 
-    /// The id of character `c`, if the vocabulary has it.
-    pub fn id(&self, c: char) -> Option<i64> {
-        self.ids.get(&c).copied()
+    /// The id of token `token`, if the vocabulary has it.
+    pub fn id(&self, token: &str) -> Option<i64> {
+        self.ids.get(token).copied()
     }
 
     /// Rows padded to the longest (after an optional `[CLS]`): `(ids, batch, seq)`.

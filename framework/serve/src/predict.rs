@@ -199,18 +199,14 @@ fn fill_one(
     })
 }
 
-/// Softmax over the character ids only (specials get probability zero).
+/// Softmax over the alphabet's ids only (specials get probability zero).
 fn char_probs(tokenizer: &Tokenizer, logits: &[f32], temperature: f32) -> Vec<f32> {
     let masked: Vec<f32> = logits
         .iter()
         .enumerate()
-        .map(|(i, &l)| {
-            let is_char = tokenizer.token(i).chars().count() == 1;
-            if is_char {
-                l
-            } else {
-                f32::NEG_INFINITY
-            }
+        .map(|(i, &l)| match tokenizer.is_special(i) {
+            false => l,
+            true => f32::NEG_INFINITY,
         })
         .collect();
     softmax(&masked, temperature)
@@ -257,12 +253,21 @@ pub fn sample(
         .as_deref()
         .map(|p| tokenizer.encode(p, false))
         .transpose()?;
-    let capitals: Vec<i64> = ('A'..='Z').filter_map(|c| tokenizer.id(c)).collect();
+    // Names start with a capital; texts of an alphabet without capitals with any token.
+    let mut capitals: Vec<i64> = ('A'..='Z')
+        .filter_map(|c| tokenizer.id(c.encode_utf8(&mut [0; 4])))
+        .collect();
+    if capitals.is_empty() {
+        capitals = (0..tokenizer.vocab_size())
+            .filter(|&i| !tokenizer.is_special(i))
+            .map(|i| i as i64)
+            .collect();
+    }
     let mut rows: Vec<(Vec<i64>, usize)> = Vec::with_capacity(s.count);
     for _ in 0..s.count {
         let start = match &prefix {
             Some(p) => p.clone(),
-            None => vec![capitals[rng.random_range(0..capitals.len().max(1))]],
+            None => vec![capitals[rng.random_range(0..capitals.len())]],
         };
         let low = model.info.min_len.max(start.len()).min(max_len);
         let length = match s.length {

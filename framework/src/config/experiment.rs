@@ -4,11 +4,11 @@
 use super::{
     apply_override, parse_table, with_suggestion, ConfigError, InitConfig, Monitor, StageConfig,
 };
-use crate::data::CorpusSource;
+pub use crate::data::DataConfig;
 use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use xp_models::{Activation, Kernels, Positions};
 
 /// One experiment, as read from TOML with overrides applied.
@@ -20,7 +20,7 @@ pub struct Experiment {
     /// Seed of the split, initialisation, transforms and dropout.
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// The corpus and its split.
+    /// The data, how it is read, and its split.
     #[serde(default)]
     pub data: DataConfig,
     /// The encoder and heads.
@@ -43,62 +43,7 @@ pub struct Experiment {
 }
 
 fn default_seed() -> u64 {
-    1234
-}
-
-/// `[data]`
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct DataConfig {
-    /// A folder of `LANGUAGE.txt` files to read instead of the corpus built into xp
-    /// (the command line also takes `$XP_DATA_DIR` when neither is stated).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dir: Option<PathBuf>,
-    /// Read the corpus built into xp: what a run records when it read no folder.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub embedded: bool,
-    /// Shortest kept name, in characters after folding.
-    pub min_len: usize,
-    /// Longest kept name.
-    pub max_len: usize,
-    /// Fraction of the non-test names for validation.
-    pub valid: f64,
-    /// Fraction of all names for test.
-    pub test: f64,
-    /// Keep each distinct name string on one side of the split.
-    pub dedup: bool,
-}
-
-impl DataConfig {
-    /// Where the corpus is read: `dir` when set, else the corpus built into xp.
-    pub fn source(&self) -> CorpusSource {
-        match &self.dir {
-            Some(dir) => CorpusSource::Dir(dir.clone()),
-            None => CorpusSource::Embedded,
-        }
-    }
-
-    /// States `source` as the corpus to read.
-    pub fn set_source(&mut self, source: &CorpusSource) {
-        (self.dir, self.embedded) = match source {
-            CorpusSource::Dir(dir) => (Some(dir.clone()), false),
-            CorpusSource::Embedded => (None, true),
-        };
-    }
-}
-
-impl Default for DataConfig {
-    fn default() -> Self {
-        Self {
-            dir: None,
-            embedded: false,
-            min_len: 4,
-            max_len: 11,
-            valid: 0.1,
-            test: 0.1,
-            dedup: false,
-        }
-    }
+    Experiment::DEFAULT_SEED
 }
 
 /// `[model]`
@@ -234,6 +179,14 @@ pub struct TrainConfig {
     /// Steps whose loss or gradient is not finite that may be skipped (no update)
     /// before the run stops; 0: stop at the first.
     pub skip_nonfinite: usize,
+    /// The memory a run may need, in GB, before it is refused (see
+    /// [`crate::memory`]); 0: what the machine has available.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub memory_gb: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Default for TrainConfig {
@@ -256,18 +209,42 @@ impl Default for TrainConfig {
             kernels: KernelChoice::Auto,
             checkpoint_every: 0,
             skip_nonfinite: 0,
+            memory_gb: 0.0,
         }
     }
 }
 
 impl Experiment {
-    /// Reads `path`, applies each `key=value` of `overrides`, and validates.
+    /// The seed of an experiment that states none (the reference's).
+    pub const DEFAULT_SEED: u64 = 1234;
+
+    /// Reads `path`, applies each `key=value` of `overrides`, and validates. The data
+    /// paths the file names are read from the file's folder, those of `overrides` from
+    /// the working folder.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text, &path.display().to_string(), overrides)
+        let text = read(path)?;
+        let origin = path.display().to_string();
+        let base = path.parent().unwrap_or(Path::new(""));
+        Self::parse_in(&text, &origin, overrides, Some(base))
+            .map_err(|e| e.locate(&origin, &text, overrides))
+    }
+
+    /// Reads the experiment a run recorded in its folder (`experiment.toml`): its paths
+    /// as recorded, and read as the xp that wrote it read them (one from before the
+    /// `[data]` normalisation settings folded its texts to ASCII).
+    pub fn load_recorded(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        Self::parse_recorded(&read(path)?, &path.display().to_string(), overrides)
+    }
+
+    /// [`Experiment::load_recorded`] of a recorded experiment's text.
+    pub fn parse_recorded(
+        text: &str,
+        origin: &str,
+        overrides: &[String],
+    ) -> Result<Self, ConfigError> {
+        let mut exp = Self::parse(text, origin, overrides)?;
+        exp.data.as_recorded_before_normalization();
+        Ok(exp)
     }
 
     /// Parses TOML `text` (from `origin`, for messages), applies `overrides`, validates.
@@ -282,10 +259,24 @@ impl Experiment {
         origin: &str,
         overrides: &[String],
     ) -> Result<Self, ConfigError> {
+        Self::parse_in(text, origin, overrides, None)
+    }
+
+    /// Parses `text`, its relative data paths made relative to `base` when given, then
+    /// applies `overrides` and validates.
+    fn parse_in(
+        text: &str,
+        origin: &str,
+        overrides: &[String],
+        base: Option<&Path>,
+    ) -> Result<Self, ConfigError> {
         let mut doc: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
             origin: origin.to_owned(),
             message: with_suggestion(e.to_string().trim_end(), &[]),
         })?;
+        if let Some(base) = base {
+            crate::data::rebase_paths(&mut doc, base);
+        }
         for o in overrides {
             apply_override(&mut doc, o)?;
         }
@@ -307,29 +298,12 @@ impl Experiment {
                 "must be a plain directory name, e.g. \"four_losses\"",
             ));
         }
-        if d.embedded && d.dir.is_some() {
-            return Err(ConfigError::invalid(
-                "data.embedded",
-                "data.dir and data.embedded = true name two corpora: keep one",
-            ));
-        }
-        if d.min_len == 0 || d.min_len > d.max_len {
-            return Err(ConfigError::invalid(
-                "data.min_len",
-                format!(
-                    "need 1 <= min_len <= max_len, got {}..={}",
-                    d.min_len, d.max_len
-                ),
-            ));
-        }
-        for (field, v) in [("data.valid", d.valid), ("data.test", d.test)] {
-            if !(0.0..1.0).contains(&v) {
-                return Err(ConfigError::invalid(
-                    field,
-                    format!("{v} is not a fraction in [0, 1)"),
-                ));
+        d.validate().map_err(|e| match e {
+            crate::data::DataError::Invalid { field, reason } => {
+                ConfigError::invalid(&field, reason)
             }
-        }
+            other => ConfigError::invalid("data", other.to_string()),
+        })?;
         if m.dim == 0 || m.heads == 0 || m.dim % m.heads != 0 {
             return Err(ConfigError::invalid(
                 "model.dim",
@@ -396,6 +370,14 @@ impl Experiment {
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_else(|e| format!("# cannot serialise: {e}\n"))
     }
+}
+
+/// The text of the experiment file at `path`.
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -1,15 +1,16 @@
 //! Tokenized rows of a corpus, cut into batches.
 
-use super::Corpus;
+use super::{Corpus, Vocab, CLS, PAD};
 use crate::objective::NameBatch;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 
-/// Every kept name as a row of ids, ready to batch.
+/// Every kept text as token ids, ready to batch: stored without padding, padded to
+/// `seq_len` as batches are cut.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    rows: Vec<u32>,
-    lengths: Vec<usize>,
+    ids: Vec<u32>,
+    starts: Vec<usize>,
     labels: Vec<u32>,
     seq_len: usize,
     vocab_size: u32,
@@ -17,37 +18,51 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Tokenizes `corpus`.
-    pub fn new(corpus: &Corpus) -> Self {
-        let rows = (0..corpus.examples.len())
-            .flat_map(|i| corpus.row(i))
-            .collect();
+    /// Tokenizes `corpus` with `vocab` (a token it lacks reads as `[UNK]`).
+    pub fn new(corpus: &Corpus, vocab: &Vocab) -> Self {
+        let rule = corpus.reading.normalization;
+        let mut ids = Vec::new();
+        let mut starts = Vec::with_capacity(corpus.examples.len() + 1);
+        starts.push(0);
+        for e in &corpus.examples {
+            // Every kept token is in the vocabulary or reads as [UNK]; one made of the
+            // whole corpus holds them all.
+            ids.extend(
+                rule.split(&e.text)
+                    .into_iter()
+                    .filter_map(|t| vocab.lookup(t).ok()),
+            );
+            starts.push(ids.len());
+        }
         Self {
-            rows,
-            lengths: corpus
-                .examples
-                .iter()
-                .map(|e| e.name.chars().count())
-                .collect(),
+            ids,
+            starts,
             labels: corpus.examples.iter().map(|e| e.label).collect(),
-            seq_len: corpus.seq_len(),
-            vocab_size: corpus.vocab.len() as u32,
-            first_char_id: corpus.vocab.first_char_id(),
+            seq_len: corpus.max_len + 1,
+            vocab_size: vocab.len() as u32,
+            first_char_id: vocab.first_char_id(),
         }
     }
 
-    /// The names at `indices`.
+    /// The token ids of text `i`.
+    fn text(&self, i: usize) -> &[u32] {
+        &self.ids[self.starts[i]..self.starts[i + 1]]
+    }
+
+    /// The texts at `indices`.
     pub fn batch(&self, indices: &[usize]) -> NameBatch {
         let s = self.seq_len;
+        let mut tokens = Vec::with_capacity(indices.len() * s);
+        for &i in indices {
+            tokens.push(CLS);
+            tokens.extend_from_slice(self.text(i));
+            tokens.resize(tokens.len() + s - 1 - self.text(i).len(), PAD);
+        }
         NameBatch {
             mask_seed: 0,
             training: false,
-            tokens: indices
-                .iter()
-                .flat_map(|&i| &self.rows[i * s..(i + 1) * s])
-                .copied()
-                .collect(),
-            lengths: indices.iter().map(|&i| self.lengths[i]).collect(),
+            tokens,
+            lengths: indices.iter().map(|&i| self.text(i).len()).collect(),
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
             seq_len: s,
             first_char_id: self.first_char_id,

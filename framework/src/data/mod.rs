@@ -1,12 +1,8 @@
-//! The names corpus: reading, folding to ASCII, vocabulary, split.
+//! The data a run trains on: read, filtered, split and described by `xp-data`, then
+//! tokenized here into rows and batches.
 
-mod corpus;
 mod dataset;
-mod split;
 
-pub use corpus::{
-    language_files, read_lines, Corpus, CorpusError, CorpusFile, CorpusSource, Example,
-};
 pub use dataset::{Dataset, Shuffler};
-pub use split::{split, Split, SplitSets};
-pub use xp_format::{fold_name, Vocab, CLS, FOLDING_RULE, MASK, PAD, SEP, SPECIALS};
+pub use xp_data::*;
+pub use xp_format::{fold_name, CLS, FOLDING_RULE, MASK, PAD, SEP, SPECIALS, UNK};

@@ -119,7 +119,7 @@ fn chosen_parts(init: &InitConfig, model: &Model, source: &ParamStore) -> Result
 /// `; fields that differ: model.dim (128 there, 256 here)`, from the source run's
 /// experiment, or nothing when none differs or it cannot tell.
 fn differing_fields(from: &std::path::Path, ours: &ModelConfig) -> String {
-    let Ok(theirs) = Experiment::load(&from.join(RunDir::EXPERIMENT), &[]) else {
+    let Ok(theirs) = Experiment::load_recorded(&from.join(RunDir::EXPERIMENT), &[]) else {
         return String::new();
     };
     let table = |m: &ModelConfig| toml::Table::try_from(m).unwrap_or_default();

@@ -1,7 +1,7 @@
 //! Everything an experiment needs before its first step, and the run directory.
 
 use crate::config::Experiment;
-use crate::data::{split, Corpus, CorpusSource, Dataset, Split, SplitSets, FOLDING_RULE};
+use crate::data::{prepare, DataReport, Dataset, SplitSets};
 use crate::error::{Result, XpError};
 use crate::model::{DataInfo, Model};
 use crate::params::ParamStore;
@@ -17,15 +17,15 @@ pub struct Session {
     pub experiment: Experiment,
     /// Vocabulary and labels.
     pub info: DataInfo,
-    /// Tokenized names.
+    /// Tokenized texts.
     pub dataset: Dataset,
-    /// Which names train, validate and test.
+    /// Which texts train, validate and test.
     pub sets: SplitSets,
     /// The model of the first stage, freshly initialised.
     pub model: Model,
-    /// Where the corpus was read.
-    pub corpus: CorpusSource,
-    /// What is odd in the corpus (see [`Corpus::warnings`]).
+    /// What was read, kept and dropped, and why (`data.json` of the run).
+    pub report: DataReport,
+    /// What is odd in the data (see [`crate::data::Corpus::warnings`]).
     pub warnings: Vec<String>,
     /// What [`Session::apply_init`] copied, once it has.
     init_applied: std::sync::OnceLock<Vec<String>>,
@@ -73,33 +73,25 @@ pub fn parse_device(name: &str) -> Result<Device> {
 }
 
 impl Session {
-    /// Reads the corpus (`data.dir`, else the one built into xp), splits it and builds the model.
+    /// Reads the data `[data]` names (else the corpus built into xp), splits it, and
+    /// builds the model, refusing a run that would not fit in memory.
     pub fn open(experiment: Experiment) -> Result<Self> {
         let device = parse_device(&experiment.train.device)?;
-        let d = &experiment.data;
-        let source = d.source();
-        let corpus = Corpus::load(&source, d.min_len, d.max_len)?;
-        let sets = split(
-            &corpus.examples,
-            Split {
-                valid: d.valid,
-                test: d.test,
-                dedup: d.dedup,
-                seed: experiment.seed,
-            },
-        );
+        let prepared = prepare(&experiment.data, experiment.seed)?;
+        let (corpus, sets) = (&prepared.corpus, &prepared.sets);
         if sets.train.len() < experiment.train.batch_size {
             return Err(XpError::Run(format!(
-                "only {} training names for batches of {}: lower train.batch_size or widen the length filter",
+                "only {} training texts for batches of {}: lower train.batch_size or keep more texts (`xp data` says what was dropped)",
                 sets.train.len(),
                 experiment.train.batch_size
             )));
         }
         let info = DataInfo {
-            vocab: corpus.vocab.clone(),
+            vocab: prepared.vocab.clone(),
             labels: corpus.labels.clone(),
+            unlabeled: corpus.unlabeled.clone(),
             max_len: corpus.max_len,
-            folding: FOLDING_RULE.into(),
+            normalization: corpus.reading.normalization,
         };
         let first = experiment.stages()?.swap_remove(0);
         let mut model = Model::build(
@@ -109,16 +101,26 @@ impl Session {
             &device,
         )?;
         model.frozen = first.freeze;
+        crate::memory::check(&experiment, &info, &model, &device)?;
         Ok(Self {
-            dataset: Dataset::new(&corpus),
+            dataset: Dataset::new(corpus, &prepared.vocab),
+            report: prepared.report(),
+            warnings: corpus.warnings.clone(),
+            sets: prepared.sets,
             experiment,
             info,
-            sets,
             model,
-            corpus: source,
-            warnings: corpus.warnings,
             init_applied: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Where the texts were read, as a run's summary records it: `embedded` for the
+    /// corpus built into xp.
+    pub fn source(&self) -> String {
+        match self.experiment.data.reads_embedded() {
+            true => "embedded".into(),
+            false => self.report.source.clone(),
+        }
     }
 }
 
@@ -159,6 +161,8 @@ impl RunDir {
     pub const EXPERIMENT: &'static str = "experiment.toml";
     /// File of the vocabulary and labels.
     pub const VOCAB: &'static str = "vocab.json";
+    /// File of the data report: what was read, kept and dropped, and why.
+    pub const DATA: &'static str = "data.json";
     /// File of a finished run's summary: a run that has it has all its reports.
     pub const SUMMARY: &'static str = "summary.json";
 
@@ -235,7 +239,7 @@ impl RunDir {
                 Self::EXPERIMENT
             )));
         }
-        let experiment = Experiment::load(&exp_path, &[])?
+        let experiment = Experiment::load_recorded(&exp_path, &[])?
             .stages()?
             .pop()
             .map(|last| last.experiment)

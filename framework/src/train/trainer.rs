@@ -547,10 +547,7 @@ impl<'a> Loop<'a> {
             format: RunSummary::FORMAT,
             name: exp.name.clone(),
             seed: exp.seed,
-            corpus: match &self.session.corpus {
-                crate::data::CorpusSource::Embedded => "embedded".into(),
-                crate::data::CorpusSource::Dir(dir) => dir.display().to_string(),
-            },
+            corpus: self.session.source(),
             experiment_sha256: sha256_hex(self.carried.experiment_toml.as_bytes()),
             steps,
             best_step: self.checkpoints.best_step(),
@@ -615,11 +612,11 @@ fn evaluate_splits(
         .collect()
 }
 
-/// Writes the resolved experiment (every default and objective field filled) and the
-/// vocabulary; returns the experiment as written.
+/// Writes the resolved experiment (every default and objective field filled), the
+/// vocabulary and the data report; returns the experiment as written.
 fn write_run_description(session: &Session, run: &RunDir) -> Result<String> {
     let mut exp = session.experiment.clone();
-    exp.data.set_source(&session.corpus);
+    exp.data.settle();
     if exp.stages.is_empty() {
         for active in &session.model.objectives {
             exp.objectives
@@ -642,6 +639,9 @@ fn write_run_description(session: &Session, run: &RunDir) -> Result<String> {
     let text = exp.to_toml();
     crate::files::write_atomic(&run.file(RunDir::EXPERIMENT), text.as_bytes())?;
     session.info.save(&run.file(RunDir::VOCAB))?;
+    let report = serde_json::to_string_pretty(&session.report)
+        .map_err(|e| crate::XpError::Run(format!("cannot write the data report: {e}")))?;
+    crate::files::write_atomic(&run.file(RunDir::DATA), report.as_bytes())?;
     Ok(text)
 }
 

@@ -87,10 +87,11 @@ fn build(table: &toml::Table, ctx: &BuildContext, vb: VarBuilder) -> BuildResult
     let config: ClsConfig = ctx.parse(table)?;
     ctx.probability("mask_prob", config.mask_prob)?;
     ctx.probability("label_smoothing", config.label_smoothing)?;
+    let labels = ctx.classes()?;
     Ok(Box::new(Cls {
-        classifier: ctx.pooled_classifier(ctx.labels.len(), config.pool, vb)?,
+        classifier: ctx.pooled_classifier(labels.len(), config.pool, vb)?,
         config,
-        labels: ctx.labels.to_vec(),
+        labels: labels.to_vec(),
     }))
 }
 

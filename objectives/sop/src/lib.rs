@@ -41,20 +41,20 @@ impl Default for SopConfig {
 pub struct Sop {
     config: SopConfig,
     classifier: PooledClassifier,
-    /// Token id -> the id of its lower-case character (itself for specials).
+    /// Token id -> the id of its lower-case token (itself for specials).
     lower: Vec<u32>,
 }
 
-/// Token id -> id of the lower-case form of its character, where the vocabulary has it.
+/// Token id -> id of the lower-case form of its token, where the vocabulary has it.
 pub fn lowercase_ids(vocab: &Vocab) -> Vec<u32> {
     let first = vocab.first_char_id();
     (0..vocab.len() as u32)
         .map(|id| {
             match vocab
-                .chars()
+                .tokens()
                 .get((id as usize).wrapping_sub(first as usize))
             {
-                Some(c) if id >= first => vocab.id(c.to_ascii_lowercase()).unwrap_or(id),
+                Some(t) if id >= first => vocab.get(&t.to_lowercase()).unwrap_or(id),
                 _ => id,
             }
         })

@@ -104,10 +104,12 @@ impl Sweep {
             path: base.clone(),
             source,
         })?;
-        let base_doc: toml::Table = toml::from_str(&base_text).map_err(|e| ConfigError::Parse {
-            origin: base.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let mut base_doc: toml::Table =
+            toml::from_str(&base_text).map_err(|e| ConfigError::Parse {
+                origin: base.display().to_string(),
+                message: e.to_string(),
+            })?;
+        xp_framework::data::rebase_paths(&mut base_doc, base.parent().unwrap_or(Path::new(".")));
         let name = match &file.name {
             Some(name) => name.clone(),
             None => path

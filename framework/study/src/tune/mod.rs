@@ -187,10 +187,11 @@ impl Tune {
         let folder = path.parent().unwrap_or(Path::new("."));
         let base_path = folder.join(&file.base);
         let base_text = read(&base_path)?;
-        let base: toml::Table = toml::from_str(&base_text).map_err(|e| ConfigError::Parse {
+        let mut base: toml::Table = toml::from_str(&base_text).map_err(|e| ConfigError::Parse {
             origin: base_path.display().to_string(),
             message: e.to_string(),
         })?;
+        xp_framework::data::rebase_paths(&mut base, base_path.parent().unwrap_or(folder));
         let rungs = &file.rungs.steps;
         if rungs.is_empty() || rungs.windows(2).any(|w| w[0] >= w[1]) || rungs[0] == 0 {
             let e = ConfigError::invalid(

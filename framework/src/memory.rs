@@ -1,0 +1,136 @@
+//! How much memory a run needs, estimated before its first step from the longest text,
+//! the batch, the model and its objectives; a run that would not fit is refused with the
+//! figure and the settings to turn, instead of being killed by the system mid-run.
+//!
+//! The estimate counts what training holds at its peak: per layer and encoder pass the
+//! attention weights of every head over every pair of positions (and their dropout mask,
+//! and the look-ahead mask of a causal pass), the row activations of the layer and the
+//! heads' logits, each twice (forward, and their gradients in the backward pass); and
+//! the parameters with their gradients, the optimiser's two moments, the weight average
+//! and the best checkpoint's copy. `docs/guide/experiments.md` compares it with measured
+//! peaks.
+
+use crate::config::Experiment;
+use crate::error::{Result, XpError};
+use crate::model::{DataInfo, Model};
+use candle_core::Device;
+
+const F32: f64 = 4.0;
+const GB: f64 = 1e9;
+
+/// What a run is estimated to need at its peak, in bytes, and of what.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// All of it.
+    pub total: f64,
+    /// The attention weights (and masks) of every layer and pass.
+    pub attention: f64,
+    /// Everything else of the batch: row activations, logits.
+    pub activations: f64,
+    /// Parameters and what the optimiser keeps of them.
+    pub parameters: f64,
+    /// Positions per row.
+    pub seq_len: usize,
+    /// Encoder passes per step (one per objective at most).
+    pub passes: usize,
+}
+
+/// The estimate for `experiment` over data `info` with `model` (its first stage).
+pub fn estimate(experiment: &Experiment, info: &DataInfo, model: &Model) -> Estimate {
+    let m = &experiment.model;
+    let b = experiment.train.batch_size as f64;
+    // Pairs and segments add a `[SEP]`; rows start with `[CLS]`.
+    let seq_len = info.max_len + 2;
+    let l = seq_len as f64;
+    let stage_objectives = experiment
+        .stages()
+        .map(|stages| stages.iter().map(|s| s.experiment.objectives.len()).max())
+        .ok()
+        .flatten()
+        .unwrap_or(model.objectives.len());
+    let passes = stage_objectives.max(model.objectives.len()).max(1);
+    let causal = model
+        .objectives
+        .iter()
+        .filter(|a| a.objective.serving().is_some_and(|s| s.causal))
+        .count()
+        .min(passes);
+    let kept = if m.dropout > 0.0 { 2.0 } else { 1.0 };
+    let heads = m.heads as f64;
+    let per_pass_attention = F32 * b * l * l * heads * kept;
+    let attention =
+        m.layers as f64 * (passes as f64 * per_pass_attention + causal as f64 * F32 * b * l * l);
+    let (d, ffn, vocab) = (m.dim as f64, m.ffn_dim as f64, info.vocab.len() as f64);
+    let rows = F32 * b * l * (12.0 * d + 3.0 * ffn) * m.layers as f64;
+    let logits = F32 * b * l * (vocab + d) * 3.0;
+    let activations = passes as f64 * (rows + logits);
+    let parameters = 6.0 * F32 * model.params.count() as f64;
+    let total = 2.0 * (attention + activations) + parameters;
+    Estimate {
+        total,
+        attention: 2.0 * attention,
+        activations: 2.0 * activations,
+        parameters,
+        seq_len,
+        passes,
+    }
+}
+
+/// Refuses a run on the CPU whose [`estimate`] exceeds the memory the machine has free
+/// (or `train.memory_gb`, when set); other devices are not checked.
+pub fn check(
+    experiment: &Experiment,
+    info: &DataInfo,
+    model: &Model,
+    device: &Device,
+) -> Result<()> {
+    if !matches!(device, Device::Cpu) {
+        return Ok(());
+    }
+    let budget = match experiment.train.memory_gb {
+        gb if gb > 0.0 => Some((gb * GB, "train.memory_gb")),
+        _ => available().map(|bytes| (bytes, "available on this machine")),
+    };
+    let Some((budget, what)) = budget else {
+        return Ok(());
+    };
+    let e = estimate(experiment, info, model);
+    if e.total <= budget {
+        return Ok(());
+    }
+    let m = &experiment.model;
+    Err(XpError::Run(format!(
+        "this run needs about {:.1} GB and {:.1} GB is {what}: the attention weights alone are {:.1} GB ({} texts x {} heads x {}^2 positions x {} layers x {} encoder passes), as the longest kept text has {} tokens. Lower data.max_len (longer texts are then dropped or cut, as data.too_long says), train.batch_size or model.heads; or set train.memory_gb if the estimate is wrong for this machine",
+        e.total / GB,
+        budget / GB,
+        e.attention / GB,
+        experiment.train.batch_size,
+        m.heads,
+        e.seq_len,
+        m.layers,
+        e.passes,
+        info.max_len,
+    )))
+}
+
+/// The memory free for this process: the system's available memory, or what its
+/// control group still allows where that is less. `None` where neither can be read.
+fn available() -> Option<f64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: f64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    let system = kb * 1024.0;
+    let cgroup = || -> Option<f64> {
+        let read = |f: &str| std::fs::read_to_string(format!("/sys/fs/cgroup/{f}")).ok();
+        let max: f64 = read("memory.max")?.trim().parse().ok()?;
+        let current: f64 = read("memory.current")?.trim().parse().ok()?;
+        Some(max - current)
+    };
+    Some(cgroup().map_or(system, |left| left.min(system)))
+}
