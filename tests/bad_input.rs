@@ -133,7 +133,7 @@ fn empty_or_unreadable_corpus_files_are_named() {
     std::fs::write(corpus.join("Czech.txt"), [0xff, 0xfe, 0x00, 0x41]).unwrap();
     assert_clean_failure(
         &xp(&["check", path.to_str().unwrap()]),
-        "Czech.txt, line 1, is not UTF-8",
+        "Czech.txt has no readable record: line 1, not UTF-8 text",
     );
 }
 
@@ -250,17 +250,23 @@ fn corpus_oddities_load_with_warnings_naming_file_and_line() {
     let err = common::stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(
-        err.contains("Czech.txt, line ") && err.contains("has no character the corpus keeps"),
+        err.contains("Czech.txt, line 523: \"☃☃\" is empty after normalisation"),
         "{err}"
     );
-    assert!(err.contains("Tiny.txt: only 1 kept name(s)"), "{err}");
+    assert!(err.contains("class \"Tiny\": only 1 kept text(s)"), "{err}");
+    // Every record is counted: the blank lines too, as empty.
+    assert!(
+        err.contains("20,079 read, 19,152 kept (927 dropped: 4 empty"),
+        "{err}"
+    );
     // The mark and the line ends are gone: the vocabulary holds letters only.
     let vocab = std::fs::read_to_string(run.join("vocab.json")).unwrap();
     assert!(
         !vocab.contains("\\r") && !vocab.contains("\\ufeff"),
         "{vocab}"
     );
-    // Bytes that are not UTF-8 stop the run, naming the file and the line.
+    // A line that is not UTF-8 is dropped and named with its file and line; the rest
+    // of the file is read.
     let broken = odd_corpus(&dir.path().join("broken"), |name, bytes| match name {
         "Dutch.txt" => [&b"Smit\nBad\xff\xfeName\n"[..], &bytes].concat(),
         _ => bytes,
@@ -270,8 +276,20 @@ fn corpus_oddities_load_with_warnings_naming_file_and_line() {
         &broken.display().to_string(),
     );
     let exp = write(dir.path(), "broken.toml", &text);
-    assert_clean_failure(
-        &xp(&["check", exp.to_str().unwrap()]),
-        "Dutch.txt, line 2, is not UTF-8 text",
+    let out = xp(&["check", exp.to_str().unwrap()]);
+    let err = common::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("Dutch.txt, line 2: not UTF-8 text; dropped (unreadable)"),
+        "{err}"
     );
+    let report = xp(&["data", exp.to_str().unwrap(), "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let dutch = report["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["class"] == "Dutch")
+        .unwrap();
+    assert_eq!(dutch["tally"]["dropped"]["unreadable"], 1, "{dutch}");
 }

@@ -61,16 +61,19 @@ fn xp_data_says_which_corpus_runs_read() {
     let out = xp_offline(dir.path(), &["data"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(text.contains("corpus: the corpus built into xp"), "{text}");
+    assert!(text.contains("data: the corpus built into xp"), "{text}");
     assert!(
         text.lines()
-            .any(|l| l.starts_with("all") && l.contains("20074") && l.contains("19151")),
+            .any(|l| l.starts_with("all") && l.contains("20,074") && l.contains("19,151")),
         "{text}"
     );
     let folder = corpus_dir();
     let out = xp_offline(dir.path(), &["data", "--dir", folder.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("byte for byte the published ones"), "{text}");
+    assert!(
+        text.contains("18 files, byte for byte the published names corpus"),
+        "{text}"
+    );
     // A folder with a changed file is read, and said not to be the published copy.
     let changed = dir.path().join("changed");
     std::fs::create_dir(&changed).unwrap();
@@ -83,7 +86,7 @@ fn xp_data_says_which_corpus_runs_read() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        text.contains("not the published copy") && text.contains("Korean.txt"),
+        text.contains("18 files, 17 of them byte for byte files of the published names corpus"),
         "{text}"
     );
 }
@@ -112,7 +115,7 @@ fn a_run_without_a_folder_reads_the_built_in_corpus_and_trains_the_same_numbers(
     };
     let (folder, _) = run("folder", &from_folder);
     let (embedded, err) = run("embedded", &built_in);
-    assert!(err.contains("from the corpus built into xp"), "{err}");
+    assert!(err.contains("data: the corpus built into xp"), "{err}");
     for file in [
         "metrics.csv",
         "model.safetensors",

@@ -67,7 +67,7 @@ fn assert_every_file_loads(run: &Path, moment: &str) {
         let what = format!("{moment}: {name}");
         match name.as_str() {
             n if n.starts_with('.') => {}
-            "experiment.toml" => drop(Experiment::load(&path, &[]).expect(&what)),
+            "experiment.toml" => drop(Experiment::load_recorded(&path, &[]).expect(&what)),
             "vocab.json" => drop(DataInfo::load(&path).expect(&what)),
             "model.safetensors" => {
                 drop(ParamStore::load(&path, &candle_core::Device::Cpu).expect(&what))
@@ -75,7 +75,7 @@ fn assert_every_file_loads(run: &Path, moment: &str) {
             "resume.safetensors" => {
                 drop(ResumePoint::load(&path, &candle_core::Device::Cpu).expect(&what))
             }
-            "summary.json" => {
+            "summary.json" | "data.json" => {
                 let text = std::fs::read_to_string(&path).unwrap();
                 serde_json::from_str::<serde_json::Value>(&text).expect(&what);
             }

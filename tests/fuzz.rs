@@ -15,7 +15,7 @@ extern crate xp_objective_mlm as _;
 use candle_core::Device;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use xp_format::{fold_name, ModelMetadata, FOLDING_RULE};
+use xp_format::{fold_name, ModelMetadata, Normalization, FOLDING_RULE};
 use xp_framework::config::Experiment;
 use xp_framework::params::ParamStore;
 use xp_framework::train::ResumePoint;
@@ -81,6 +81,7 @@ fn metadata() -> ModelMetadata {
         max_len: 11,
         readable_len: 20,
         folding: FOLDING_RULE.into(),
+        normalization: Normalization::REFERENCE,
         objectives: BTreeMap::new(),
         weights_sha256: String::new(),
     }

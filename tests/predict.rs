@@ -155,12 +155,12 @@ fn bad_names_get_clear_errors() {
         let rows = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(rows.contains(needle), "expected `{needle}` in: {rows}");
     };
-    row_fails(predict(&[""]), "has no character the model reads");
-    row_fails(predict(&["123"]), "has no character the model reads");
+    row_fails(predict(&[""]), "has no token the model reads");
+    row_fails(predict(&["123"]), "has no token the model reads");
     row_fails(predict(&[&"a".repeat(300)]), "the model reads at most 256");
     row_fails(
         predict(&["Mr.Smith"]),
-        "character '.' is not in the model's vocabulary",
+        "\".\" is not in the model's vocabulary",
     );
     row_fails(predict(&["--objective", "mlm", "Martin"]), "has no [MASK]");
     assert_clean_failure(
@@ -195,10 +195,7 @@ fn a_bad_line_costs_that_line_only() {
         .collect();
     assert_eq!(records.len(), 3);
     assert_eq!(records[1]["name"], "12345");
-    assert!(records[1]["error"]
-        .as_str()
-        .unwrap()
-        .contains("no character"));
+    assert!(records[1]["error"].as_str().unwrap().contains("no token"));
     assert!(records[0]["top"].is_array() && records[2]["top"].is_array());
     // The table shows the error in the row.
     let out = with_stdin(&[], "Nakamura\n12345\n");

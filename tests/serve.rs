@@ -112,7 +112,7 @@ fn the_api_answers_and_refuses_bad_requests_with_json_errors() {
     let (s, b) = server.post("/api/generate", &json!({"temperature": 0}));
     refused(s, &b, "temperature must be above 0", 422);
     let (s, b) = server.post("/api/attention", &json!({"name": "!!!"}));
-    refused(s, &b, "has no character the model reads", 422);
+    refused(s, &b, "has no token the model reads", 422);
     let (s, b) = server.send("POST", "/api/classify", "text/plain", b"{}");
     refused(s, &b, "Content-Type: application/json", 415);
     // A 10 MB body is refused from its announced length, before it is read.
@@ -128,7 +128,7 @@ fn the_api_answers_and_refuses_bad_requests_with_json_errors() {
         body["results"][1]["error"]
             .as_str()
             .unwrap()
-            .contains("no character"),
+            .contains("no token"),
         "{body}"
     );
     assert!(

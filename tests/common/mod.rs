@@ -14,13 +14,19 @@ pub fn corpus_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/names"))
 }
 
-/// A small, fast experiment over the test corpus with `objectives` (TOML tables).
+/// A small, fast experiment over the test corpus with `objectives` (TOML tables). The
+/// corpus is read as the reference reads it (folded to ASCII, 4..=11 characters, the
+/// whole corpus's alphabet), as a run of the built-in corpus would.
 pub fn tiny_experiment(name: &str, objectives: &str) -> String {
     format!(
         r#"name = "{name}"
 seed = 7
 [data]
 dir = "{}"
+normalize = "ascii"
+alphabet = "all"
+min_len = 4
+max_len = 11
 [model]
 dim = 16
 heads = 2

@@ -351,7 +351,22 @@ pub(crate) fn train_and_report(
         }
     };
     let summary = &trained.summary;
-    let warnings = report::write_reports(run, &trained.metrics, summary, trained.model(session))?;
+    let test: Vec<report::TestText> = session
+        .sets
+        .test
+        .iter()
+        .map(|&i| report::TestText {
+            id: session.examples[i].id.clone(),
+            text: session.examples[i].text.clone(),
+        })
+        .collect();
+    let warnings = report::write_reports(
+        run,
+        &trained.metrics,
+        summary,
+        trained.model(session),
+        &test,
+    )?;
     xp_study::sweep::hparams::end_session(&run.path, true)?;
     for warning in warnings {
         eprintln!("warning: {warning}");

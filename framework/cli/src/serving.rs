@@ -1,6 +1,7 @@
 //! `xp export` and `xp predict`.
 
 use crate::args::PredictArgs;
+use crate::table::{pad, Align};
 use anyhow::{bail, Context, Result};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -141,7 +142,11 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
                 .iter()
                 .map(|s| format!("{} {:.3}", s.label, s.probability))
                 .collect();
-            (top.join("  "), r.outside_training_lengths)
+            let notes = Notes {
+                outside: r.outside_training_lengths,
+                unknown: r.unknown_tokens,
+            };
+            (top.join("  "), notes)
         })?
     } else {
         let answers = predict::fill_masks(&mut model, &objective, &inputs, args.top_k)?;
@@ -157,9 +162,13 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
                     format!("[{}]", top.join(" "))
                 })
                 .collect();
+            let notes = Notes {
+                outside: f.outside_training_lengths,
+                unknown: f.unknown_tokens,
+            };
             (
-                format!("{:<14} {}", f.filled, masks.join(" ")),
-                f.outside_training_lengths,
+                format!("{} {}", pad(&f.filled, 14, Align::Left), masks.join(" ")),
+                notes,
             )
         })?
     };
@@ -172,27 +181,50 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     Ok(())
 }
 
+/// What is worth saying of an answer besides it.
+struct Notes {
+    /// Its length lies outside the training lengths.
+    outside: bool,
+    /// Tokens read as `[UNK]`.
+    unknown: usize,
+}
+
+impl Notes {
+    fn text(&self) -> String {
+        let mut notes = Vec::new();
+        if self.outside {
+            notes.push("outside the training lengths".to_owned());
+        }
+        if self.unknown > 0 {
+            notes.push(format!(
+                "{} token(s) unseen in training, read as [UNK]",
+                self.unknown
+            ));
+        }
+        match notes.is_empty() {
+            true => String::new(),
+            false => format!("  ({})", notes.join("; ")),
+        }
+    }
+}
+
 /// Prints one row (or JSON line) per input in input order: its answer, or its error
 /// in its place; returns how many inputs failed. `row` gives an answer's table text
-/// and whether it lies outside the training lengths.
+/// and what to note of it.
 fn print_answers<T: serde::Serialize>(
     inputs: &[String],
     answers: Vec<predict::Answer<T>>,
     json: bool,
-    row: impl Fn(&T) -> (String, bool),
+    row: impl Fn(&T) -> (String, Notes),
 ) -> Result<usize> {
     let mut failed = 0;
     for (input, answer) in inputs.iter().zip(answers) {
+        let shown = pad(input, 20, Align::Left);
         match (answer, json) {
             (Ok(a), true) => println!("{}", serde_json::to_string(&a)?),
             (Ok(a), false) => {
-                let (text, outside) = row(&a);
-                let note = if outside {
-                    "  (outside the training lengths)"
-                } else {
-                    ""
-                };
-                println!("{input:<20} {text}{note}");
+                let (text, notes) = row(&a);
+                println!("{shown} {text}{}", notes.text());
             }
             (Err(e), true) => {
                 failed += 1;
@@ -201,7 +233,7 @@ fn print_answers<T: serde::Serialize>(
             }
             (Err(e), false) => {
                 failed += 1;
-                println!("{input:<20} error: {e}");
+                println!("{shown} error: {e}");
             }
         }
     }

@@ -81,7 +81,8 @@ mod tests {
         let mut t = Table::new(&["label", "n"], &[Align::Left, Align::Right]);
         t.row(vec!["日本語".into(), "3".into()]);
         t.row(vec!["Ame\u{301}lie, Jr.".into(), "12".into()]);
-        let lines: Vec<&str> = t.render().lines().collect::<Vec<_>>();
+        let text = t.render();
+        let lines: Vec<&str> = text.lines().collect();
         let widths: Vec<usize> = lines.iter().map(|l| l.width()).collect();
         assert_eq!(widths, [14, 14, 14], "{lines:?}");
         assert!(lines[1].starts_with("日本語      "));

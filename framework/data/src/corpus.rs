@@ -414,15 +414,6 @@ impl Corpus {
                 line: c.record.line as u32,
             });
         }
-        if repeats.conflicting_texts > 0 && config.conflicts == Policy::Keep {
-            self.warnings.push(format!(
-                "{} texts are found under two or more labels ({} records; e.g. {:?} under {}): kept; `conflicts = \"drop\"` drops them",
-                repeats.conflicting_texts,
-                repeats.conflicting_records,
-                repeats.conflicts[0].text,
-                repeats.conflicts[0].labels.join(", ")
-            ));
-        }
         self.repeats = repeats;
     }
 

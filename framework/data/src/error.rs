@@ -34,6 +34,18 @@ pub enum DataError {
     /// A file holds no record at all.
     #[error("{0} is empty: every class file needs at least one text")]
     EmptyFile(PathBuf),
+    /// A file holds records, and none reads.
+    #[error("{path} has no readable record: line {line}, {reason} (is it text in UTF-8 of the format it is read as, {format}?)")]
+    NothingReadable {
+        /// The file.
+        path: PathBuf,
+        /// The first unreadable record's line.
+        line: usize,
+        /// Why it does not read.
+        reason: String,
+        /// The format it was read as.
+        format: &'static str,
+    },
     /// A file's layout is not what its format needs (a missing column, no header).
     #[error("{path}: {reason}")]
     Layout {

@@ -9,7 +9,7 @@ pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -59,12 +59,20 @@ impl DataReport {
                 }
             }
         };
+        let conflicts = match self.repeats.conflicting_texts {
+            0 => String::new(),
+            n => format!("; {} texts under two or more labels", thousands(n)),
+        };
+        let unknown = match self.unknown.valid + self.unknown.test {
+            0 => String::new(),
+            n => format!("; {} valid/test tokens read as [UNK]", thousands(n)),
+        };
         format!(
-            "{}: {} read, {} kept{dropped}; {classes}; {alphabet} tokens{unk}; {}; split {} / {} / {} ({origin})",
+            "{}: {} read, {} kept{dropped}; {classes}; normalize {}; {alphabet} tokens{unk}{unknown}; split {} / {} / {} ({origin}){conflicts}",
             self.source,
             thousands(t.read),
             thousands(t.kept),
-            self.normalization_words,
+            self.normalization.name(),
             thousands(self.split.train),
             thousands(self.split.valid),
             thousands(self.split.test),

@@ -97,6 +97,24 @@ impl Normalization {
         }
     }
 
+    /// The rule as the experiment file writes it: `ascii`, `nfc, lowercase, graphemes`.
+    pub fn name(&self) -> String {
+        let form = match self.form {
+            Form::None => "none",
+            Form::Nfc => "nfc",
+            Form::Nfkc => "nfkc",
+            Form::Ascii => "ascii",
+        };
+        let mut parts = vec![form];
+        if self.lowercase {
+            parts.push("lowercase");
+        }
+        if self.tokens == TokenUnit::Graphemes {
+            parts.push("graphemes");
+        }
+        parts.join(", ")
+    }
+
     /// The rule in words, for people and for the `xp.folding` key of exported models.
     pub fn describe(&self) -> String {
         let form = match self.form {
@@ -176,5 +194,7 @@ mod tests {
             "Unicode NFC, lower-cased; one token per grapheme cluster"
         );
         assert!(Normalization::REFERENCE.describe().starts_with("NFD, drop"));
+        assert_eq!(r.name(), "nfc, lowercase, graphemes");
+        assert_eq!(Normalization::REFERENCE.name(), "ascii");
     }
 }

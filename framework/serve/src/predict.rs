@@ -28,6 +28,13 @@ pub struct Classified {
     /// never saw one so long or so short).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub outside_training_lengths: bool,
+    /// Tokens of the input the training texts never had, read as `[UNK]`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unknown_tokens: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One input with its `[MASK]`s filled.
@@ -42,6 +49,9 @@ pub struct Filled {
     /// As in [`Classified`].
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub outside_training_lengths: bool,
+    /// As in [`Classified`].
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unknown_tokens: usize,
 }
 
 /// What one input line gave: its prediction, or why it has none. A bad line costs
@@ -88,11 +98,14 @@ pub fn classify(
         )));
     }
     let tokenizer = Tokenizer::new(&model.info)?;
-    let rows: Vec<Answer<Vec<i64>>> = names.iter().map(|n| tokenizer.encode(n, false)).collect();
+    let rows: Vec<Answer<(Vec<i64>, usize)>> = names
+        .iter()
+        .map(|n| tokenizer.encode_counted(n, false))
+        .collect();
     let mut readable: Vec<(usize, &Vec<i64>)> = rows
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| r.as_ref().ok().map(|r| (i, r)))
+        .filter_map(|(i, r)| r.as_ref().ok().map(|(ids, _)| (i, ids)))
         .collect();
     // A batch is padded to its longest name: batches of names of one length pad least.
     // Answers keep the input's order.
@@ -120,6 +133,7 @@ pub fn classify(
                 name: names[*i].clone(),
                 top,
                 outside_training_lengths: tokenizer.outside_training(tokens.len()),
+                unknown_tokens: rows[*i].as_ref().map_or(0, |(_, unknown)| *unknown),
             });
         }
     }
@@ -143,8 +157,8 @@ pub fn fill_masks(
     let tokenizer = Tokenizer::new(&model.info)?;
     let mut out = Vec::new();
     for input in inputs {
-        let row = match tokenizer.encode(input, true) {
-            Ok(row) if row.contains(&tokenizer.mask) => row,
+        let (row, unknown) = match tokenizer.encode_counted(input, true) {
+            Ok((row, unknown)) if row.contains(&tokenizer.mask) => (row, unknown),
             Ok(_) => {
                 out.push(Err(ServeError::Input(format!(
                     "{input:?} has no [MASK] to fill; write one, as in Ma[MASK]tin"
@@ -156,7 +170,9 @@ pub fn fill_masks(
                 continue;
             }
         };
-        out.push(Ok(fill_one(model, &tokenizer, &served, input, &row, k)?));
+        let mut filled = fill_one(model, &tokenizer, &served, input, &row, k)?;
+        filled.unknown_tokens = unknown;
+        out.push(Ok(filled));
     }
     Ok(out)
 }
@@ -196,6 +212,7 @@ fn fill_one(
         filled,
         masks,
         outside_training_lengths: tokenizer.outside_training(row.len()),
+        unknown_tokens: 0,
     })
 }
 

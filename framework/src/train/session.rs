@@ -21,6 +21,8 @@ pub struct Session {
     pub dataset: Dataset,
     /// Which texts train, validate and test.
     pub sets: SplitSets,
+    /// The kept texts, by index (what `sets` index).
+    pub examples: Vec<crate::data::Example>,
     /// The model of the first stage, freshly initialised.
     pub model: Model,
     /// What was read, kept and dropped, and why (`data.json` of the run).
@@ -106,6 +108,7 @@ impl Session {
             dataset: Dataset::new(corpus, &prepared.vocab),
             report: prepared.report(),
             warnings: corpus.warnings.clone(),
+            examples: prepared.corpus.examples,
             sets: prepared.sets,
             experiment,
             info,

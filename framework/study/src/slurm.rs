@@ -73,10 +73,11 @@ pub fn submit_array(
     let slurm = dir.join(SLURM_DIR);
     std::fs::create_dir_all(&slurm).map_err(io(format!("cannot create {}", slurm.display())))?;
     let tasks_name = format!("submission-{}.tasks", submissions(dir)?.len() + 1);
-    let lines: String = tasks
-        .iter()
-        .map(|(d, pause)| task_line(d, *pause))
-        .collect();
+    let lines = tsv(tasks.iter().map(|(d, pause)| {
+        let mut row = vec![d.display().to_string()];
+        row.extend(pause.map(|p| p.to_string()));
+        row
+    }))?;
     let write = |path: &Path, text: &str| {
         xp_framework::files::write_atomic(path, text.as_bytes())
             .map_err(|e| SlurmError(e.to_string()))
@@ -92,7 +93,7 @@ pub fn submit_array(
         (jobs, options),
     )?;
     let mut recorded = std::fs::read_to_string(slurm.join(JOBS_FILE)).unwrap_or_default();
-    recorded.push_str(&format!("{job}\t{tasks_name}\n"));
+    recorded.push_str(&tsv([vec![job.clone(), tasks_name]])?);
     write(&slurm.join(JOBS_FILE), &recorded)?;
     Ok(job)
 }
@@ -183,15 +184,15 @@ pub fn submissions(dir: &Path) -> Result<Vec<Submission>> {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
-    for line in jobs.lines().filter(|l| !l.trim().is_empty()) {
-        let Some((job, tasks)) = line.split_once('\t') else {
+    for row in rows(&jobs, &slurm.join(JOBS_FILE))? {
+        let [job, tasks] = &row[..] else {
             return Err(SlurmError(format!(
-                "{}: a malformed line {line:?}",
+                "{}: a malformed line {row:?}",
                 slurm.join(JOBS_FILE).display()
             )));
         };
         out.push(Submission {
-            job: job.to_owned(),
+            job: job.clone(),
             runs: task_list(&slurm.join(tasks))?,
         });
     }
@@ -207,29 +208,57 @@ fn task_list(path: &Path) -> Result<Vec<PathBuf>> {
 pub fn task_lines(path: &Path) -> Result<Vec<(PathBuf, Option<usize>)>> {
     let text = std::fs::read_to_string(path)
         .map_err(io(format!("cannot read the task list {}", path.display())))?;
-    text.lines()
-        .filter(|l| !l.is_empty())
-        .map(|line| match line.split_once('\t') {
-            None => Ok((PathBuf::from(line), None)),
-            Some((dir, step)) => {
+    rows(&text, path)?
+        .into_iter()
+        .map(|row| match &row[..] {
+            [dir] => Ok((PathBuf::from(dir), None)),
+            [dir, step] => {
                 let step = step.parse().map_err(|_| {
                     SlurmError(format!(
-                        "{}: {line:?} has no step after its tab",
+                        "{}: {row:?} has no step after its tab",
                         path.display()
                     ))
                 })?;
                 Ok((PathBuf::from(dir), Some(step)))
             }
+            _ => Err(SlurmError(format!(
+                "{}: a malformed line {row:?}",
+                path.display()
+            ))),
         })
         .collect()
 }
 
-/// A task list's line for `dir`, paused at `pause_at`.
-fn task_line(dir: &Path, pause_at: Option<usize>) -> String {
-    match pause_at {
-        Some(step) => format!("{}\t{step}\n", dir.display()),
-        None => format!("{}\n", dir.display()),
+/// `rows` as tab-separated lines (through the `csv` crate: a field with a tab or a line
+/// end in it is quoted).
+fn tsv(rows: impl IntoIterator<Item = Vec<String>>) -> Result<String> {
+    let mut out = csv::WriterBuilder::new()
+        .delimiter(b'\t')
+        .flexible(true)
+        .from_writer(Vec::new());
+    for row in rows {
+        out.write_record(&row)
+            .map_err(|e| SlurmError(format!("cannot write a task list: {e}")))?;
     }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| SlurmError(format!("cannot write a task list: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| SlurmError(e.to_string()))
+}
+
+/// The rows of tab-separated `text` (from `path`, for messages).
+fn rows(text: &str, path: &Path) -> Result<Vec<Vec<String>>> {
+    csv::ReaderBuilder::new()
+        .delimiter(b'\t')
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| {
+            r.map(|r| r.iter().map(str::to_owned).collect())
+                .map_err(|e| SlurmError(format!("{}: {e}", path.display())))
+        })
+        .collect()
 }
 
 /// The task of each run of `submissions` that Slurm still holds (queued or running),

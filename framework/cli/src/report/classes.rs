@@ -1,8 +1,8 @@
 //! Confusion matrix and per-class precision, recall and F1 of a class objective.
 
-use std::fmt::Write;
+use anyhow::Context;
 use std::path::Path;
-use xp_framework::Result;
+use xp_framework::{Result, XpError};
 
 /// `matrix[true][predicted]` counts.
 pub fn confusion_matrix(pairs: &[(u32, u32)], classes: usize) -> Vec<Vec<usize>> {
@@ -54,38 +54,134 @@ pub fn per_class(matrix: &[Vec<usize>]) -> Vec<ClassScores> {
         .collect()
 }
 
-/// `confusion_NAME.csv`: a header of predicted classes, one row per true class.
-pub fn write_confusion_csv(path: &Path, classes: &[String], matrix: &[Vec<usize>]) -> Result<()> {
-    let mut out = format!("true\\predicted,{}\n", classes.join(","));
-    for (name, row) in classes.iter().zip(matrix) {
-        let cells: Vec<String> = row.iter().map(usize::to_string).collect();
-        let _ = writeln!(out, "{name},{}", cells.join(","));
-    }
-    xp_framework::files::write_atomic(path, out.as_bytes())
+/// One test text as the predictions file names it: its id, if the data gives ids, and
+/// its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestText {
+    /// The id the data gives it.
+    pub id: Option<String>,
+    /// The text, as the model read it.
+    pub text: String,
 }
 
-/// `test_predictions_NAME.csv`: each test target in split order, its true and its
-/// predicted class (what a paired test between two runs of one seed reads).
-pub fn write_predictions_csv(path: &Path, classes: &[String], pairs: &[(u32, u32)]) -> Result<()> {
-    let name = |c: u32| classes.get(c as usize).map_or("?", String::as_str);
-    let mut out = String::from("row,true,predicted\n");
-    for (row, (predicted, truth)) in pairs.iter().enumerate() {
-        let _ = writeln!(out, "{row},{},{}", name(*truth), name(*predicted));
+/// Writes `rows` (the header first) as CSV to `path`, atomically.
+fn write_csv(path: &Path, rows: impl IntoIterator<Item = Vec<String>>) -> Result<()> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        out.write_record(&row)
+            .map_err(|e| XpError::Run(format!("cannot write {}: {e}", path.display())))?;
     }
-    xp_framework::files::write_atomic(path, out.as_bytes())
+    let bytes = out
+        .into_inner()
+        .map_err(|e| XpError::Run(format!("cannot write {}: {e}", path.display())))?;
+    xp_framework::files::write_atomic(path, &bytes)
+}
+
+/// `confusion_NAME.csv`: a header of predicted classes, one row per true class.
+pub fn write_confusion_csv(path: &Path, classes: &[String], matrix: &[Vec<usize>]) -> Result<()> {
+    let header = std::iter::once("true\\predicted".to_owned()).chain(classes.iter().cloned());
+    let rows = classes.iter().zip(matrix).map(|(name, row)| {
+        std::iter::once(name.clone())
+            .chain(row.iter().map(usize::to_string))
+            .collect()
+    });
+    write_csv(path, std::iter::once(header.collect()).chain(rows))
+}
+
+/// A `confusion_NAME.csv`: the class names and the counts, a row per true class.
+pub fn read_confusion_csv(path: &Path) -> anyhow::Result<(Vec<String>, Vec<Vec<usize>>)> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let classes: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("{}: no header", path.display()))?
+        .iter()
+        .skip(1)
+        .map(str::to_owned)
+        .collect();
+    let mut matrix = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record =
+            record.with_context(|| format!("{}: row {} does not read", path.display(), i + 1))?;
+        let counts: Vec<usize> = record
+            .iter()
+            .skip(1)
+            .map(|c| c.trim().parse())
+            .collect::<std::result::Result<_, _>>()
+            .with_context(|| format!("{}: row {} is not counts", path.display(), i + 1))?;
+        anyhow::ensure!(
+            counts.len() == classes.len(),
+            "{}: row {} has {} counts for {} classes",
+            path.display(),
+            i + 1,
+            counts.len(),
+            classes.len()
+        );
+        matrix.push(counts);
+    }
+    anyhow::ensure!(
+        matrix.len() == classes.len(),
+        "{}: {} rows for {} classes",
+        path.display(),
+        matrix.len(),
+        classes.len()
+    );
+    Ok((classes, matrix))
+}
+
+/// `test_predictions_NAME.csv`: each test target in split order, with its text (and id,
+/// where the data gives ids), its true and its predicted class (what a paired test
+/// between two runs of one seed reads). `texts` are the test texts in split order; a
+/// class objective with other targets than one per text writes no text.
+pub fn write_predictions_csv(
+    path: &Path,
+    classes: &[String],
+    pairs: &[(u32, u32)],
+    texts: &[TestText],
+) -> Result<()> {
+    let name = |c: u32| {
+        classes
+            .get(c as usize)
+            .map_or("?", String::as_str)
+            .to_owned()
+    };
+    let texts = (texts.len() == pairs.len()).then_some(texts);
+    let ids = texts.is_some_and(|t| t.iter().any(|t| t.id.is_some()));
+    let mut header = vec!["row".to_owned()];
+    if ids {
+        header.push("id".into());
+    }
+    if texts.is_some() {
+        header.push("text".into());
+    }
+    header.extend(["true".to_owned(), "predicted".to_owned()]);
+    let rows = pairs.iter().enumerate().map(|(row, (predicted, truth))| {
+        let mut cells = vec![row.to_string()];
+        if let Some(t) = texts.map(|t| &t[row]) {
+            if ids {
+                cells.push(t.id.clone().unwrap_or_default());
+            }
+            cells.push(t.text.clone());
+        }
+        cells.extend([name(*truth), name(*predicted)]);
+        cells
+    });
+    write_csv(path, std::iter::once(header).chain(rows))
 }
 
 /// `classes_NAME.csv`: precision, recall, F1 and support per class.
 pub fn write_scores_csv(path: &Path, classes: &[String], scores: &[ClassScores]) -> Result<()> {
-    let mut out = String::from("class,precision,recall,f1,support\n");
-    for (name, s) in classes.iter().zip(scores) {
-        let _ = writeln!(
-            out,
-            "{name},{:.4},{:.4},{:.4},{}",
-            s.precision, s.recall, s.f1, s.support
-        );
-    }
-    xp_framework::files::write_atomic(path, out.as_bytes())
+    let header = ["class", "precision", "recall", "f1", "support"].map(String::from);
+    let rows = classes.iter().zip(scores).map(|(name, s)| {
+        vec![
+            name.clone(),
+            format!("{:.4}", s.precision),
+            format!("{:.4}", s.recall),
+            format!("{:.4}", s.f1),
+            s.support.to_string(),
+        ]
+    });
+    write_csv(path, std::iter::once(header.to_vec()).chain(rows))
 }
 
 #[cfg(test)]
@@ -100,5 +196,37 @@ mod tests {
         assert!((s[0].precision - 2.0 / 3.0).abs() < 1e-9);
         assert!((s[0].recall - 2.0 / 3.0).abs() < 1e-9);
         assert_eq!(s[1].support, 2);
+    }
+
+    #[test]
+    fn labels_with_commas_quotes_and_line_ends_survive_the_files() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let classes = vec![
+            "a, b".to_owned(),
+            "say \"hi\"".to_owned(),
+            "日本\n語".to_owned(),
+        ];
+        let matrix = vec![vec![1, 0, 2], vec![0, 3, 0], vec![4, 0, 5]];
+        let path = dir.path().join("confusion_CLS.csv");
+        write_confusion_csv(&path, &classes, &matrix)?;
+        assert_eq!(read_confusion_csv(&path)?, (classes.clone(), matrix));
+        let preds = dir.path().join("test_predictions_CLS.csv");
+        let texts = [("x,y", None), ("z", Some("id 2"))].map(|(t, id)| TestText {
+            id: id.map(String::from),
+            text: t.into(),
+        });
+        write_predictions_csv(&preds, &classes, &[(0, 1), (2, 2)], &texts)?;
+        let mut reader = csv::Reader::from_path(&preds)?;
+        assert_eq!(
+            reader.headers()?.iter().collect::<Vec<_>>(),
+            ["row", "id", "text", "true", "predicted"]
+        );
+        let rows: Vec<csv::StringRecord> =
+            reader.records().collect::<std::result::Result<_, _>>()?;
+        assert_eq!(
+            rows[0].iter().collect::<Vec<_>>(),
+            ["0", "", "x,y", "say \"hi\"", "a, b"]
+        );
+        Ok(())
     }
 }

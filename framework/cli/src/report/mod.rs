@@ -7,7 +7,7 @@ mod redraw;
 pub(crate) mod style;
 mod table;
 
-pub use classes::{confusion_matrix, per_class};
+pub use classes::{confusion_matrix, per_class, TestText};
 pub use redraw::{read_log, redraw};
 pub use table::summary_table;
 
@@ -20,13 +20,15 @@ use xp_framework::{Result, XpError};
 pub const SUMMARY: &str = xp_framework::train::RunDir::SUMMARY;
 
 /// Writes the figures (also as images of the run's TensorBoard event file), the
-/// per-class reports of class objectives, and last `summary.json`.
+/// per-class reports of class objectives (`test_texts` are the test texts in split order,
+/// for the predictions file), and last `summary.json`.
 /// Returns warnings for outputs that could not be drawn (e.g. no font for figures).
 pub fn write_reports(
     run: &RunDir,
     rows: &[LogRow],
     summary: &RunSummary,
     model: &Model,
+    test_texts: &[TestText],
 ) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
     let mut drawn = Vec::new();
@@ -70,6 +72,7 @@ pub fn write_reports(
             &run.file(&format!("test_predictions_{}.csv", active.name)),
             &classes,
             pairs,
+            test_texts,
         )?;
         let path = run.file(&format!("confusion_{}.png", active.name));
         figure(

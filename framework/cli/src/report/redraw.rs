@@ -69,7 +69,7 @@ pub fn redraw(run: &Path, cells: Cells) -> Result<Vec<PathBuf>> {
         .collect();
     tables.sort();
     for table in tables {
-        let (classes, matrix) = read_confusion(&table)?;
+        let (classes, matrix) = super::classes::read_confusion_csv(&table)?;
         let png = table.with_extension("png");
         drawn(
             png.clone(),
@@ -77,41 +77,4 @@ pub fn redraw(run: &Path, cells: Cells) -> Result<Vec<PathBuf>> {
         )?;
     }
     Ok(written)
-}
-
-/// A `confusion_NAME.csv`: the class names and the counts, a row per true class.
-fn read_confusion(path: &Path) -> Result<(Vec<String>, Vec<Vec<usize>>)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or_default();
-    let classes: Vec<String> = header.split(',').skip(1).map(str::to_owned).collect();
-    let matrix = lines
-        .enumerate()
-        .map(|(i, line)| {
-            let counts: Vec<usize> = line
-                .split(',')
-                .skip(1)
-                .map(|c| c.trim().parse())
-                .collect::<std::result::Result<_, _>>()
-                .with_context(|| format!("{}: line {} is not counts", path.display(), i + 2))?;
-            anyhow::ensure!(
-                counts.len() == classes.len(),
-                "{}: line {} has {} counts for {} classes",
-                path.display(),
-                i + 2,
-                counts.len(),
-                classes.len()
-            );
-            Ok(counts)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    anyhow::ensure!(
-        matrix.len() == classes.len(),
-        "{}: {} rows for {} classes",
-        path.display(),
-        matrix.len(),
-        classes.len()
-    );
-    Ok((classes, matrix))
 }

@@ -57,7 +57,15 @@ pub fn read(file: &SourceFile, config: &DataConfig) -> Result<FileRecords, DataE
         Format::Tsv => table::read(file, bytes, b'\t', &config.columns)?,
         Format::Jsonl => jsonl::read(file, bytes, &config.columns)?,
     };
-    if out.records.is_empty() && out.unreadable.is_empty() {
+    if let (true, Some(first)) = (out.records.is_empty(), out.unreadable.first()) {
+        return Err(DataError::NothingReadable {
+            path: file.path.clone(),
+            line: first.line,
+            reason: first.reason.clone(),
+            format: file.format.name(),
+        });
+    }
+    if out.records.is_empty() {
         return Err(DataError::EmptyFile(file.path.clone()));
     }
     match &file.role {

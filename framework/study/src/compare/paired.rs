@@ -35,25 +35,33 @@ pub struct Paired {
     pub p_value: f64,
 }
 
-/// Which test names a run got right, from its `test_predictions_NAME.csv`.
+/// Which test texts a run got right, from its `test_predictions_NAME.csv` (read by its
+/// `true` and `predicted` columns, whatever else it has).
 pub fn correct(run: &Path, objective: &str) -> Result<Correct, CompareError> {
     let path = run.join(format!("test_predictions_{objective}.csv"));
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let bad = |e: String| CompareError::Runs(format!("{}: {e}", path.display()));
+    let mut reader = csv::Reader::from_path(&path).map_err(|e| {
         CompareError::Runs(format!(
             "cannot read {}: {e}: --against needs the test predictions runs save (run again with this xp)",
             path.display()
         ))
     })?;
-    text.lines()
-        .skip(1)
-        .map(|line| {
-            let cells: Vec<&str> = line.split(',').collect();
-            match cells[..] {
-                [_, truth, predicted] => Ok(truth == predicted),
-                _ => Err(CompareError::Runs(format!(
-                    "{}: malformed line {line:?}",
-                    path.display()
-                ))),
+    let header = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| bad(format!("no column `{name}`")))
+    };
+    let (truth, predicted) = (column("true")?, column("predicted")?);
+    reader
+        .records()
+        .enumerate()
+        .map(|(i, row)| {
+            let row = row.map_err(|e| bad(format!("row {}: {e}", i + 1)))?;
+            match (row.get(truth), row.get(predicted)) {
+                (Some(t), Some(p)) => Ok(t == p),
+                _ => Err(bad(format!("row {} is short", i + 1))),
             }
         })
         .collect()
