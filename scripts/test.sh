@@ -24,10 +24,10 @@ python_packages() {
 
 # apt-get takes one lock: the Debian packages install one after the other.
 system_packages() {
-    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-        echo "installing chromium and chromium-driver"
+    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! fc-list | grep -q "Droid Sans Fallback"; then
+        echo "installing chromium, chromium-driver and fonts-droid-fallback"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-droid-fallback >/dev/null
     fi
     ./scripts/slurm-up.sh
 }

@@ -14,6 +14,7 @@ mod fused;
 mod fuzz;
 mod onnx;
 mod out_of_tree;
+mod own_data;
 mod predict;
 mod registry;
 mod serve;

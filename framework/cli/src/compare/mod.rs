@@ -38,13 +38,20 @@ pub fn compare(paths: &[PathBuf], format: Format, against: Option<&str>) -> Resu
     let rows = long_rows(&runs);
     match format {
         Format::Csv => {
-            println!("point,seed,split,objective,metric,value");
+            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+            out.write_record(["point", "seed", "split", "objective", "metric", "value"])?;
             for r in &rows {
-                println!(
-                    "{},{},{},{},{},{}",
-                    r.point, r.seed, r.split, r.objective, r.metric, r.value
-                );
+                let cells = [
+                    &r.point,
+                    &r.seed.to_string(),
+                    &r.split,
+                    &r.objective,
+                    &r.metric,
+                    &r.value.to_string(),
+                ];
+                out.write_record(cells)?;
             }
+            out.flush()?;
         }
         Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
         Format::Table | Format::Markdown => print_table(&runs, format),

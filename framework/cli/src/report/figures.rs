@@ -2,7 +2,7 @@
 //! row, accuracy row; train red, validation yellow, test blue), the total loss, and
 //! confusion matrices, in the shared style (`style`). Each PNG is written atomically.
 
-use super::style::{color_bar, label_grid, legend_on_top, share_color, step_chart, Entry};
+use super::style::{color_bar, label_grid, legend_on_top, share_color, step_chart, widest, Entry};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -195,25 +195,25 @@ pub enum Cells {
 /// in percent or with its count (empty cells blank), with a colour bar.
 pub fn confusion(path: &Path, classes: &[String], matrix: &[Vec<usize>], cells: Cells) -> Drawn {
     let n = classes.len();
-    let longest = classes.iter().map(|c| c.chars().count()).max().unwrap_or(4) as u32;
-    let names_width = longest * 8 + 16;
+    let names_width = widest(classes, 13) + 24;
     let side = 44 * n.max(1) as u32;
-    let size = (side + names_width + 120, side + names_width + 70);
+    let title = match cells {
+        Cells::Percent => "confusion on test (row: true class, column: predicted; % of the row)",
+        Cells::Counts => "confusion on test (row: true class, column: predicted; texts)",
+    };
+    let title_width = widest(&[title.to_owned()], 18) + 100;
+    let size = (
+        (side + names_width + 140).max(title_width),
+        side + names_width + 70,
+    );
     png(path, size, |root| {
-        let (main, bar) = root.split_horizontally(size.0 - 80);
+        let body = root.titled(title, ("sans-serif", 18)).map_err(err)?;
+        // Square cells: the grid keeps its own width when the title is wider, and the
+        // colour bar stands beside it.
+        let (main, rest) = body.split_horizontally(side + names_width + 40);
+        let (bar, _) = rest.split_horizontally(90);
         color_bar(&bar, "% of row", &|v| format!("{:.0}%", v * 100.0))?;
         let mut chart = ChartBuilder::on(&main)
-            .caption(
-                match cells {
-                    Cells::Percent => {
-                        "confusion on test (row: true language, column: predicted; % of the row)"
-                    }
-                    Cells::Counts => {
-                        "confusion on test (row: true language, column: predicted; names)"
-                    }
-                },
-                ("sans-serif", 18),
-            )
             .margin(10)
             .x_label_area_size(names_width)
             .y_label_area_size(names_width)

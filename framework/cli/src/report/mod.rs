@@ -2,6 +2,7 @@
 
 mod classes;
 pub(crate) mod figures;
+mod fonts;
 mod images;
 mod redraw;
 pub(crate) mod style;
@@ -34,7 +35,7 @@ pub fn write_reports(
     let mut drawn = Vec::new();
     let mut figure = |path: PathBuf, r: std::result::Result<(), String>| match r {
         Ok(()) => drawn.push(path),
-        Err(e) => warnings.push(format!("figure not drawn: {e}")),
+        Err(e) => warnings.push(format!("figure: {e}")),
     };
     let stages: Vec<(usize, String)> = summary
         .stages
@@ -75,6 +76,9 @@ pub fn write_reports(
             test_texts,
         )?;
         let path = run.file(&format!("confusion_{}.png", active.name));
+        if let (_, Some(missing)) = fonts::families(&classes) {
+            figure(path.clone(), Err(format!("{}: {missing}", path.display())));
+        }
         figure(
             path.clone(),
             figures::confusion(&path, &classes, &matrix, figures::Cells::Percent),

@@ -149,7 +149,8 @@ pub(crate) type SegmentGrid =
     Cartesian2d<SegmentedCoord<RangedCoordusize>, SegmentedCoord<RangedCoordusize>>;
 
 /// Labels a grid of `names.len()` cells both ways: the names down the left (the first
-/// at the top) and written down from the bottom axis, at `size` points.
+/// at the top) and written down from the bottom axis, at `size` points, each in an
+/// installed font that has its characters ([`super::fonts`]).
 pub(crate) fn label_grid<'a, DB: DrawingBackend + 'a>(
     area: &DrawingArea<DB, Shift>,
     chart: &mut ChartContext<'a, DB, SegmentGrid>,
@@ -157,49 +158,54 @@ pub(crate) fn label_grid<'a, DB: DrawingBackend + 'a>(
     size: u32,
 ) -> Drawn {
     let n = names.len();
-    let row = |v: &SegmentValue<usize>| match v {
-        SegmentValue::CenterOf(i) => (n - 1)
-            .checked_sub(*i)
-            .and_then(|i| names.get(i).cloned())
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
     chart
         .configure_mesh()
         .disable_mesh()
         .x_labels(n)
         .y_labels(n)
         .x_label_formatter(&|_| String::new())
-        .y_label_formatter(&row)
-        .y_label_style(("sans-serif", size))
+        .y_label_formatter(&|_| String::new())
         .draw()
         .map_err(err)?;
-    names_down(area, chart, names, size)
-}
-
-/// Names written down from the bottom axis of `chart` at each segment's centre,
-/// whole (plotters' own x labels would be laid out across and cut).
-pub(crate) fn names_down<'a, DB: DrawingBackend + 'a>(
-    area: &DrawingArea<DB, Shift>,
-    chart: &ChartContext<'a, DB, SegmentGrid>,
-    names: &[String],
-    size: u32,
-) -> Drawn {
-    let down = ("sans-serif", size)
-        .into_font()
-        .transform(FontTransform::Rotate90)
-        .color(&BLACK)
-        .pos(Pos::new(HPos::Left, VPos::Center));
+    let (families, _) = super::fonts::families(names);
     // The chart gives pixels of the whole image; the area draws relative to itself.
     let (left, top) = area.get_base_pixel();
-    for (p, name) in names.iter().enumerate() {
-        let (x, y) = chart.backend_coord(&(SegmentValue::CenterOf(p), SegmentValue::Exact(0)));
-        area.draw(&Text::new(
-            name.clone(),
-            (x - left, y - top + 9),
-            down.clone(),
-        ))
-        .map_err(err)?;
+    for (p, (name, family)) in names.iter().zip(&families).enumerate() {
+        let across = (*family, size)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        let row = (SegmentValue::Exact(0), SegmentValue::CenterOf(n - 1 - p));
+        let (x, y) = chart.backend_coord(&row);
+        area.draw(&Text::new(name.clone(), (x - left - 8, y - top), across))
+            .map_err(err)?;
+        let down = (*family, size)
+            .into_font()
+            .transform(FontTransform::Rotate90)
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        let column = (SegmentValue::CenterOf(p), SegmentValue::Exact(0));
+        let (x, y) = chart.backend_coord(&column);
+        area.draw(&Text::new(name.clone(), (x - left, y - top + 9), down))
+            .map_err(err)?;
     }
     Ok(())
+}
+
+/// Width in pixels of the widest of `texts` at `size` points, each in its font (a
+/// generous guess where a font cannot be measured).
+pub(crate) fn widest(texts: &[String], size: u32) -> u32 {
+    let (families, _) = super::fonts::families(texts);
+    texts
+        .iter()
+        .zip(families)
+        .map(|(text, family)| {
+            (family, size)
+                .into_font()
+                .box_size(text)
+                .map(|(w, _)| w)
+                .unwrap_or(text.chars().count() as u32 * size)
+        })
+        .max()
+        .unwrap_or(0)
 }
