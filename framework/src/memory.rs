@@ -13,10 +13,14 @@
 use crate::config::Experiment;
 use crate::error::{Result, XpError};
 use crate::model::{DataInfo, Model};
+use crate::objective::Prepared;
+use crate::stack::distinct_inputs;
 use candle_core::Device;
 
 const F32: f64 = 4.0;
 const GB: f64 = 1e9;
+/// The process itself: its code, the allocator's pools, the data.
+const PROCESS: f64 = 0.15 * GB;
 
 /// What a run is estimated to need at its peak, in bytes, and of what.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,26 +39,30 @@ pub struct Estimate {
     pub passes: usize,
 }
 
-/// The estimate for `experiment` over data `info` with `model` (its first stage).
-pub fn estimate(experiment: &Experiment, info: &DataInfo, model: &Model) -> Estimate {
+/// The estimate for `experiment` over data `info` with `model` (its first stage), whose
+/// objectives read `sample` (a batch of the data) as `prepared`: objectives that read
+/// the same input share one encoder pass. A later stage's objectives count one pass
+/// each.
+pub fn estimate(
+    experiment: &Experiment,
+    info: &DataInfo,
+    model: &Model,
+    prepared: &[Prepared],
+) -> Estimate {
     let m = &experiment.model;
     let b = experiment.train.batch_size as f64;
     // Pairs and segments add a `[SEP]`; rows start with `[CLS]`.
     let seq_len = info.max_len + 2;
     let l = seq_len as f64;
-    let stage_objectives = experiment
+    let (first, causal) = distinct_inputs(prepared);
+    let later = experiment
         .stages()
-        .map(|stages| stages.iter().map(|s| s.experiment.objectives.len()).max())
+        .map(|stages| stages.iter().skip(1).map(|s| s.experiment.objectives.len()).max())
         .ok()
         .flatten()
-        .unwrap_or(model.objectives.len());
-    let passes = stage_objectives.max(model.objectives.len()).max(1);
-    let causal = model
-        .objectives
-        .iter()
-        .filter(|a| a.objective.serving().is_some_and(|s| s.causal))
-        .count()
-        .min(passes);
+        .unwrap_or(0);
+    let passes = first.max(later).max(1);
+    // The softmax weights, and the dropout mask on them, are kept for the backward.
     let kept = if m.dropout > 0.0 { 2.0 } else { 1.0 };
     let heads = m.heads as f64;
     let per_pass_attention = F32 * b * l * l * heads * kept;
@@ -65,7 +73,7 @@ pub fn estimate(experiment: &Experiment, info: &DataInfo, model: &Model) -> Esti
     let logits = F32 * b * l * (vocab + d) * 3.0;
     let activations = passes as f64 * (rows + logits);
     let parameters = 6.0 * F32 * model.params.count() as f64;
-    let total = 2.0 * (attention + activations) + parameters;
+    let total = 2.0 * (attention + activations) + parameters + PROCESS;
     Estimate {
         total,
         attention: 2.0 * attention,
@@ -76,12 +84,24 @@ pub fn estimate(experiment: &Experiment, info: &DataInfo, model: &Model) -> Esti
     }
 }
 
+impl Estimate {
+    /// `about 1.2 GB at the peak (attention 0.9 GB)`, for the line a run starts with.
+    pub fn describe(&self) -> String {
+        format!(
+            "about {:.2} GB at the peak (attention {:.2} GB)",
+            self.total / GB,
+            self.attention / GB
+        )
+    }
+}
+
 /// Refuses a run on the CPU whose [`estimate`] exceeds the memory the machine has free
 /// (or `train.memory_gb`, when set); other devices are not checked.
 pub fn check(
     experiment: &Experiment,
     info: &DataInfo,
     model: &Model,
+    prepared: &[Prepared],
     device: &Device,
 ) -> Result<()> {
     if !matches!(device, Device::Cpu) {
@@ -94,13 +114,13 @@ pub fn check(
     let Some((budget, what)) = budget else {
         return Ok(());
     };
-    let e = estimate(experiment, info, model);
+    let e = estimate(experiment, info, model, prepared);
     if e.total <= budget {
         return Ok(());
     }
     let m = &experiment.model;
     Err(XpError::Run(format!(
-        "this run needs about {:.1} GB and {:.1} GB is {what}: the attention weights alone are {:.1} GB ({} texts x {} heads x {}^2 positions x {} layers x {} encoder passes), as the longest kept text has {} tokens. Lower data.max_len (longer texts are then dropped or cut, as data.too_long says), train.batch_size or model.heads; or set train.memory_gb if the estimate is wrong for this machine",
+        "this run needs about {:.1} GB and {:.1} GB is {what}: the attention weights alone are {:.1} GB ({} texts x {} heads x {}^2 positions x {} layers x {} encoder pass(es)), as the longest kept text has {} tokens. Lower data.max_len (longer texts are then dropped or cut, as data.too_long says), train.batch_size or model.heads; or set train.memory_gb if the estimate is wrong for this machine",
         e.total / GB,
         budget / GB,
         e.attention / GB,
@@ -113,9 +133,9 @@ pub fn check(
     )))
 }
 
-/// The memory free for this process: the system's available memory, or what its
-/// control group still allows where that is less. `None` where neither can be read.
-fn available() -> Option<f64> {
+/// The memory free for this process, in bytes: the system's available memory, or what
+/// its control group still allows where that is less. `None` where neither can be read.
+pub fn available() -> Option<f64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
     let kb: f64 = meminfo
         .lines()

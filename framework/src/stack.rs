@@ -11,6 +11,19 @@ use crate::objective::Prepared;
 use candle_core::{Device, Result, Tensor};
 use xp_models::{Causal, EncoderInput};
 
+/// How many encoder rows per name a step stacks for `prepared`: one block per distinct
+/// input, and how many of those are causal.
+pub fn distinct_inputs(prepared: &[Prepared]) -> (usize, usize) {
+    let mut distinct: Vec<&Prepared> = Vec::new();
+    for p in prepared {
+        if !distinct.iter().any(|q| q.input == p.input) {
+            distinct.push(p);
+        }
+    }
+    let causal = distinct.iter().filter(|p| p.input.causal).count();
+    (distinct.len(), causal)
+}
+
 /// The stacked batch.
 pub struct Stacked {
     tokens: Tensor,

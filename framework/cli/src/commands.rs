@@ -258,10 +258,17 @@ fn run_experiment(args: &ExperimentArgs, out: Option<PathBuf>, control: RunContr
         .map_err(|e| locate(e, &args.experiment, &args.all_overrides()))?;
     let out = out.unwrap_or_else(|| RunDir::next_free(Path::new("runs"), &session.experiment.name));
     let run = RunDir::create(&out)?;
+    let memory = xp_framework::memory::estimate(
+        &session.experiment,
+        &session.info,
+        &session.model,
+        &session.sample(),
+    );
     eprintln!(
-        "{}: {} parameters; data: {}",
+        "{}: {} parameters, memory {}; data: {}",
         session.experiment.name,
         session.model.params.count(),
+        memory.describe(),
         session.report.summary()
     );
     if !session.experiment.stages.is_empty() {

@@ -103,9 +103,10 @@ impl Session {
             &device,
         )?;
         model.frozen = first.freeze;
-        crate::memory::check(&experiment, &info, &model, &device)?;
+        let dataset = Dataset::new(corpus, &prepared.vocab);
+        crate::memory::check(&experiment, &info, &model, &sample(&model, &dataset, sets), &device)?;
         Ok(Self {
-            dataset: Dataset::new(corpus, &prepared.vocab),
+            dataset,
             report: prepared.report(),
             warnings: corpus.warnings.clone(),
             examples: prepared.corpus.examples,
@@ -115,6 +116,12 @@ impl Session {
             model,
             init_applied: std::sync::OnceLock::new(),
         })
+    }
+
+    /// What the objectives make of a few training texts, as the memory estimate reads it
+    /// ([`crate::memory::estimate`]).
+    pub fn sample(&self) -> Vec<crate::objective::Prepared> {
+        sample(&self.model, &self.dataset, &self.sets)
     }
 
     /// Where the texts were read, as a run's summary records it: `embedded` for the
@@ -145,6 +152,14 @@ impl Session {
         };
         Ok(self.init_applied.get_or_init(|| copied).clone())
     }
+}
+
+/// The objectives' inputs on the first two training texts (a fixed draw: only which
+/// objectives share an input matters).
+fn sample(model: &Model, dataset: &Dataset, sets: &SplitSets) -> Vec<crate::objective::Prepared> {
+    let rows = &sets.train[..sets.train.len().min(2)];
+    let mut rng = <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(0);
+    model.prepare(&dataset.batch(rows).training(), &mut rng)
 }
 
 /// A run's folder: experiment, vocabulary, best checkpoint, metrics, figures, resume
