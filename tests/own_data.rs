@@ -178,6 +178,15 @@ fn a_csv_of_any_script_trains_exports_and_predicts_with_its_own_alphabet_and_lab
         let label = a["top"][0]["label"].as_str().unwrap();
         assert!(LABELS.contains(&label), "{a}");
     }
+    // For the Python check (tests/onnx_check.py): a client of its own reads these
+    // texts by the model's metadata alone and must give xp predict's answers.
+    if let Some(out) = std::env::var_os("XP_ONNX_FIXTURES") {
+        let out = PathBuf::from(out);
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::copy(&onnx, out.join("own_words.onnx")).unwrap();
+        let texts = serde_json::to_string(&answers).unwrap();
+        std::fs::write(out.join("own_words.texts.json"), texts).unwrap();
+    }
     // The table lines up whatever the script: the labels start in one column.
     let out = xp(&["predict", "-m", onnx.to_str().unwrap(), "カタ", "schberg"]);
     let table = String::from_utf8_lossy(&out.stdout).into_owned();

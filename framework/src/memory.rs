@@ -57,7 +57,13 @@ pub fn estimate(
     let (first, causal) = distinct_inputs(prepared);
     let later = experiment
         .stages()
-        .map(|stages| stages.iter().skip(1).map(|s| s.experiment.objectives.len()).max())
+        .map(|stages| {
+            stages
+                .iter()
+                .skip(1)
+                .map(|s| s.experiment.objectives.len())
+                .max()
+        })
         .ok()
         .flatten()
         .unwrap_or(0);

@@ -55,6 +55,81 @@ impl DataInfo {
         let json = serde_json::to_string_pretty(self).map_err(|e| XpError::Run(e.to_string()))?;
         crate::files::write_atomic(path, json.as_bytes())
     }
+
+    /// The header metadata of a checkpoint: this, as JSON under [`DataInfo::KEY`], so
+    /// that a checkpoint alone says how to read texts for it.
+    pub fn metadata(&self) -> Result<std::collections::HashMap<String, String>> {
+        let json = serde_json::to_string(self).map_err(|e| XpError::Run(e.to_string()))?;
+        Ok([(Self::KEY.to_owned(), json)].into())
+    }
+
+    /// The checkpoint metadata key of [`DataInfo::metadata`].
+    pub const KEY: &'static str = "xp.data";
+
+    /// The data the checkpoint at `path` was trained on, where its header says.
+    pub fn of_checkpoint(path: &Path) -> Result<Option<Self>> {
+        let metadata = ParamStore::metadata(path)?;
+        metadata
+            .get(Self::KEY)
+            .map(|json| {
+                serde_json::from_str(json).map_err(|e| {
+                    XpError::Run(format!(
+                        "{}: its {} metadata does not read: {e}",
+                        path.display(),
+                        Self::KEY
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    /// What differs between this and `other`, in words.
+    pub fn differences(&self, other: &Self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.vocab != other.vocab {
+            let (a, b) = (self.vocab.tokens(), other.vocab.tokens());
+            let gone: String = a
+                .iter()
+                .filter(|t| !b.contains(t))
+                .take(10)
+                .cloned()
+                .collect();
+            let new: String = b
+                .iter()
+                .filter(|t| !a.contains(t))
+                .take(10)
+                .cloned()
+                .collect();
+            out.push(format!(
+                "tokens then {}, now {} (gone: {gone:?}, new: {new:?})",
+                self.vocab.len(),
+                other.vocab.len()
+            ));
+        }
+        if self.labels != other.labels {
+            out.push(format!(
+                "labels then {:?}, now {:?}",
+                self.labels, other.labels
+            ));
+        }
+        if self.normalization != other.normalization {
+            out.push(format!(
+                "normalisation then {}, now {}",
+                self.normalization.name(),
+                other.normalization.name()
+            ));
+        }
+        if self.max_len != other.max_len {
+            out.push(format!(
+                "longest text then {}, now {} tokens",
+                self.max_len, other.max_len
+            ));
+        }
+        if out.is_empty() {
+            out.push("the reason a text has no label".into());
+        }
+        out
+    }
 }
 
 /// One objective of the experiment, with its generic settings.

@@ -76,14 +76,33 @@ impl ParamStore {
 
     /// Writes every parameter to `path` (atomically).
     pub fn save(&self, path: &Path) -> Result<()> {
+        self.save_with(path, None)
+    }
+
+    /// Writes every parameter to `path` (atomically), with `metadata` in the file's
+    /// header.
+    pub fn save_with(&self, path: &Path, metadata: Option<&HashMap<String, String>>) -> Result<()> {
         let tensors: HashMap<String, Tensor> = self
             .lock()
             .iter()
             .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
             .collect();
         crate::files::write_atomic_with(path, |tmp| {
-            candle_core::safetensors::save(&tensors, tmp).map_err(std::io::Error::other)
+            safetensors::serialize_to_file(&tensors, metadata.cloned(), tmp)
+                .map_err(std::io::Error::other)
         })
+    }
+
+    /// The header metadata of the checkpoint at `path` (empty when it has none).
+    pub fn metadata(path: &Path) -> Result<HashMap<String, String>> {
+        let bytes = std::fs::read(path).map_err(|e| XpError::read(path, e))?;
+        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| {
+            XpError::Run(format!(
+                "{} is not a safetensors checkpoint: {e}",
+                path.display()
+            ))
+        })?;
+        Ok(header.metadata().clone().unwrap_or_default())
     }
 
     /// Copies the values of `other`'s parameters into the same-named ones here.

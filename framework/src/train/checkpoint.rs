@@ -7,6 +7,7 @@ use crate::config::Monitor;
 use crate::error::Result;
 use crate::params::ParamStore;
 use candle_core::Device;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// What one evaluation decided.
@@ -24,6 +25,8 @@ pub struct Checkpointer {
     monitor: Monitor,
     patience: usize,
     path: PathBuf,
+    /// Written into each checkpoint's header (the data it was trained on).
+    metadata: Option<HashMap<String, String>>,
     best: f64,
     best_step: usize,
     stale: usize,
@@ -37,10 +40,17 @@ impl Checkpointer {
             monitor,
             patience,
             path,
+            metadata: None,
             best: f64::INFINITY,
             best_step: 0,
             stale: 0,
         }
+    }
+
+    /// Writes `metadata` into the header of every checkpoint saved.
+    pub fn with_metadata(mut self, metadata: HashMap<String, String>) -> Self {
+        self.metadata = Some(metadata);
+        self
     }
 
     /// Judges the evaluation at `step` whose validation metrics are `valid`, saving
@@ -53,7 +63,7 @@ impl Checkpointer {
     ) -> Result<Verdict> {
         let verdict = self.judge(step, self.score(valid));
         if verdict.improved {
-            params.save(&self.path)?;
+            params.save_with(&self.path, self.metadata.as_ref())?;
         }
         Ok(verdict)
     }

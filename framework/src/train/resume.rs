@@ -60,6 +60,10 @@ pub struct ResumeState {
     /// The stages finished before it.
     #[serde(default)]
     pub stages_done: Vec<StageSummary>,
+    /// The vocabulary, labels and normalisation the run trains with (absent in points
+    /// of an older xp).
+    #[serde(default)]
+    pub data: Option<crate::model::DataInfo>,
 }
 
 /// The tensors of a resume point, by parameter name.

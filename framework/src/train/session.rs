@@ -104,7 +104,13 @@ impl Session {
         )?;
         model.frozen = first.freeze;
         let dataset = Dataset::new(corpus, &prepared.vocab);
-        crate::memory::check(&experiment, &info, &model, &sample(&model, &dataset, sets), &device)?;
+        crate::memory::check(
+            &experiment,
+            &info,
+            &model,
+            &sample(&model, &dataset, sets),
+            &device,
+        )?;
         Ok(Self {
             dataset,
             report: prepared.report(),
@@ -262,7 +268,19 @@ impl RunDir {
             .pop()
             .map(|last| last.experiment)
             .ok_or_else(|| XpError::Run(format!("{} has no stage", exp_path.display())))?;
-        let info = DataInfo::load(&dir.file(Self::VOCAB))?;
+        let vocab = dir.file(Self::VOCAB);
+        let info = match vocab.exists() {
+            true => DataInfo::load(&vocab)?,
+            // A checkpoint says what it was trained on in its header.
+            false => DataInfo::of_checkpoint(&dir.file(Self::CHECKPOINT))?.ok_or_else(|| {
+                XpError::Run(format!(
+                    "{} has no {} and its checkpoint does not say its vocabulary: copy the run's {} back",
+                    path.display(),
+                    Self::VOCAB,
+                    Self::VOCAB
+                ))
+            })?,
+        };
         let params = ParamStore::load(&dir.file(Self::CHECKPOINT), device)?;
         let model = Model::build(&experiment, &info, params, device).map_err(|e| match e {
             // The experiment names an objective this program does not link: the

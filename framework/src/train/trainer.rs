@@ -17,7 +17,7 @@ use super::{
 };
 use crate::config::{Experiment, Stage};
 use crate::error::{Result, XpError};
-use crate::model::Model;
+use crate::model::{DataInfo, Model};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -126,6 +126,7 @@ pub fn train(
     options: TrainOptions,
 ) -> Result<TrainedRun> {
     let stages = session.experiment.stages()?;
+    check_same_data(session, run, options.resume.as_ref())?;
     let experiment_toml = write_run_description(session, run)?;
     let mut resume = options.resume;
     let mut carried = match &resume {
@@ -298,7 +299,8 @@ impl<'a> Loop<'a> {
             model,
             trainer: Trainer::new(model, cfg, exp.seed)?.after(carried.steps),
             average: WeightAverage::new(trainable, cfg.ema)?,
-            checkpoints: Checkpointer::new(exp.monitor()?, cfg.patience, checkpoint),
+            checkpoints: Checkpointer::new(exp.monitor()?, cfg.patience, checkpoint)
+                .with_metadata(session.info.metadata()?),
             batches,
             window: TrainWindow::new(model),
             steps: 0,
@@ -465,6 +467,7 @@ impl<'a> Loop<'a> {
             stage: self.index,
             stage_start: self.carried.steps,
             stages_done: self.carried.done.clone(),
+            data: Some(self.session.info.clone()),
         };
         let tensors = ResumeTensors {
             weights: params
@@ -610,6 +613,27 @@ fn evaluate_splits(
             Ok((split.to_owned(), metrics))
         })
         .collect()
+}
+
+/// Refuses to go on with a run whose data no longer reads as it did when the run
+/// started (other tokens, labels or normalisation), before anything is written: the
+/// numbers would not be the run's.
+fn check_same_data(session: &Session, run: &RunDir, point: Option<&ResumePoint>) -> Result<()> {
+    let recorded = match point.and_then(|p| p.state.data.clone()) {
+        Some(info) => Some(info),
+        None => {
+            let path = run.file(RunDir::VOCAB);
+            path.exists().then(|| DataInfo::load(&path)).transpose()?
+        }
+    };
+    match recorded {
+        Some(info) if info != session.info => Err(XpError::Run(format!(
+            "the data of {} no longer reads as it did when the run started ({}): put the data back as it was, or start a new run",
+            run.path.display(),
+            info.differences(&session.info).join("; ")
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Writes the resolved experiment (every default and objective field filled), the
