@@ -178,6 +178,42 @@ fn a_csv_of_any_script_trains_exports_and_predicts_with_its_own_alphabet_and_lab
         let label = a["top"][0]["label"].as_str().unwrap();
         assert!(LABELS.contains(&label), "{a}");
     }
+    // The API of xp serve gives the labels as written, and counts [UNK] the same way.
+    let server = common::server::Server::start(&onnx, &[]);
+    let (status, model) = server.send("GET", "/api/model", "", b"");
+    assert_eq!(status, 200, "{model}");
+    let mut sorted = LABELS.to_vec();
+    sorted.sort();
+    assert_eq!(model["labels"], serde_json::json!(sorted), "{model}");
+    let (status, body) = server.post("/api/classify", &serde_json::json!({"names": ["łśżowa"]}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["unknown_tokens"], 1, "{body}");
+    drop(server);
+    // Attention maps name the texts' own tokens, and xp compare reads the predictions
+    // of labels with commas and quotes.
+    let out = xp(&["attention", run.to_str().unwrap(), "カタ"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(run.join("attention/attention_カタ.png").exists());
+    let other = dir.path().join("other");
+    let out = xp(&[
+        "run",
+        exp.to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+        "--set",
+        "train.lr=1e-3",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = xp(&[
+        "compare",
+        run.to_str().unwrap(),
+        other.to_str().unwrap(),
+        "--against",
+        "run",
+    ]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(said.contains("McNemar") || said.contains("chi2"), "{said}");
     // For the Python check (tests/onnx_check.py): a client of its own reads these
     // texts by the model's metadata alone and must give xp predict's answers.
     if let Some(out) = std::env::var_os("XP_ONNX_FIXTURES") {

@@ -3,7 +3,7 @@
 //! colour bar, and the predicted language in the title.
 
 use crate::report::figures::{err, png, Drawn};
-use crate::report::style::{color_bar, label_grid, share_color};
+use crate::report::style::{color_bar, label_grid, mixed_width, share_color, titled};
 use crate::serving::ModelSource;
 use anyhow::{Context, Result};
 use plotters::prelude::*;
@@ -76,22 +76,22 @@ fn figure(path: &Path, maps: &AttentionMaps) -> Drawn {
     let seq = maps.tokens.len() as u32;
     let labels = 52;
     let panel = (seq * CELL + labels + 20, seq * CELL + labels + 40);
+    let title = match (&maps.prediction, &maps.predicted_by) {
+        (Some(p), Some(by)) => format!(
+            "{:?}: {by} says {} ({:.0}%); {} pass",
+            maps.input,
+            p.label,
+            p.probability * 100.0,
+            maps.objective
+        ),
+        _ => format!("{:?}: {} pass", maps.input, maps.objective),
+    };
     let size = (
-        panel.0 * maps.heads as u32 + 90,
+        (panel.0 * maps.heads as u32 + 90).max(mixed_width(&title, 20) + 30),
         panel.1 * maps.layers as u32 + 50,
     );
     png(path, size, |root| {
-        let title = match (&maps.prediction, &maps.predicted_by) {
-            (Some(p), Some(by)) => format!(
-                "{:?}: {by} says {} ({:.0}%); {} pass",
-                maps.input,
-                p.label,
-                p.probability * 100.0,
-                maps.objective
-            ),
-            _ => format!("{:?}: {} pass", maps.input, maps.objective),
-        };
-        let root = root.titled(&title, ("sans-serif", 20)).map_err(err)?;
+        let root = titled(root, &title, 20)?;
         let (grid, bar) = root.split_horizontally(size.0 - 80);
         color_bar(&bar, "weight", &|v| format!("{v:.1}"))?;
         let panels = grid.split_evenly((maps.layers, maps.heads));

@@ -77,6 +77,27 @@ pub(crate) fn family_for(text: &str) -> Result<&'static str, String> {
     ))
 }
 
+/// `text` cut into runs that one family each draws: the whole text in one run where a
+/// family has all of it, else each character in the first family that has it (white
+/// space joins the run it is in), so that a title mixing scripts is drawn whole.
+pub(crate) fn runs(text: &str) -> Vec<(String, &'static str)> {
+    if let Ok(family) = family_for(text) {
+        return vec![(text.to_owned(), family)];
+    }
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    for c in text.chars() {
+        let family = match (c.is_whitespace(), out.last()) {
+            (true, Some((_, last))) => *last,
+            _ => family_for(c.encode_utf8(&mut [0; 4])).unwrap_or("sans-serif"),
+        };
+        match out.last_mut() {
+            Some((run, last)) if *last == family => run.push(c),
+            _ => out.push((c.to_string(), family)),
+        }
+    }
+    out
+}
+
 /// The family of each of `texts`, and what could not be drawn whole (the first such).
 pub(crate) fn families(texts: &[String]) -> (Vec<&'static str>, Option<String>) {
     let mut missing = None;
@@ -113,6 +134,16 @@ mod tests {
             "{families:?}"
         );
         assert_eq!(missing, None);
+        let mixed = runs("\"カタ\": CLS says 日本語");
+        let families: Vec<&str> = mixed.iter().map(|(_, f)| *f).collect();
+        assert_eq!(
+            mixed.iter().map(|(t, _)| t.as_str()).collect::<String>(),
+            "\"カタ\": CLS says 日本語"
+        );
+        assert!(
+            families.contains(&"sans-serif") && families.iter().any(|f| *f != "sans-serif"),
+            "{mixed:?}"
+        );
         let none = family_for("\u{10FFFD}");
         assert!(none.is_err_and(|e| e.contains("no installed font draws")));
     }

@@ -118,9 +118,13 @@ pub(crate) fn share_color(share: f64) -> RGBColor {
 /// A vertical colour bar of the blue scale, 0 at the bottom to 1 at the top, its ticks
 /// written by `label`, in `area` (a strip beside the chart).
 pub(crate) fn color_bar(area: &Area, title: &str, label: &dyn Fn(f64) -> String) -> Drawn {
+    // A short figure (one small attention map) gets thinner margins and fewer ticks.
+    let height = area.dim_in_pixel().1;
+    let margin = (height / 6).clamp(24, 60);
+    let ticks = (height.saturating_sub(2 * margin) / 24).clamp(2, 6) as usize;
     let mut chart = ChartBuilder::on(area)
-        .margin_top(60)
-        .margin_bottom(60)
+        .margin_top(margin)
+        .margin_bottom(margin)
         .margin_right(8)
         .y_label_area_size(40)
         .caption(title, ("sans-serif", 13))
@@ -130,7 +134,7 @@ pub(crate) fn color_bar(area: &Area, title: &str, label: &dyn Fn(f64) -> String)
         .configure_mesh()
         .disable_mesh()
         .disable_x_axis()
-        .y_labels(6)
+        .y_labels(ticks)
         .y_label_style(("sans-serif", 12))
         .y_label_formatter(&|v| label(*v))
         .draw()
@@ -190,6 +194,40 @@ pub(crate) fn label_grid<'a, DB: DrawingBackend + 'a>(
             .map_err(err)?;
     }
     Ok(())
+}
+
+/// Width in pixels of `text` at `size` points, each run in the font that has it.
+pub(crate) fn mixed_width(text: &str, size: u32) -> u32 {
+    super::fonts::runs(text)
+        .iter()
+        .map(|(run, family)| {
+            (*family, size)
+                .into_font()
+                .box_size(run)
+                .map_or(run.chars().count() as u32 * size, |(w, _)| w)
+        })
+        .sum()
+}
+
+/// `area` with `title` drawn centred along its top, each run of characters in an
+/// installed font that has them; returns the area below the title.
+pub(crate) fn titled<'a>(area: &Area<'a>, title: &str, size: u32) -> Result<Area<'a>, String> {
+    let (strip, rest) = area.split_vertically(size + 12);
+    let width = mixed_width(title, size) as i32;
+    let mut x = (strip.dim_in_pixel().0 as i32 - width).max(0) / 2;
+    for (run, family) in super::fonts::runs(title) {
+        let style = (family, size)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw(&Text::new(run.clone(), (x, (size as i32 + 12) / 2), style))
+            .map_err(err)?;
+        x += (family, size)
+            .into_font()
+            .box_size(&run)
+            .map_or(0, |(w, _)| w as i32);
+    }
+    Ok(rest)
 }
 
 /// Width in pixels of the widest of `texts` at `size` points, each in its font (a
