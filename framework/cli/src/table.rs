@@ -84,7 +84,7 @@ mod tests {
         let text = t.render();
         let lines: Vec<&str> = text.lines().collect();
         let widths: Vec<usize> = lines.iter().map(|l| l.width()).collect();
-        assert_eq!(widths, [14, 14, 14], "{lines:?}");
+        assert_eq!(widths, [15, 15, 15], "{lines:?}");
         assert!(lines[1].starts_with("日本語      "));
     }
 }
