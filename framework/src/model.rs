@@ -90,13 +90,13 @@ impl DataInfo {
             let (a, b) = (self.vocab.tokens(), other.vocab.tokens());
             let gone: String = a
                 .iter()
-                .filter(|t| !b.contains(t))
+                .filter(|t| b.binary_search(t).is_err())
                 .take(10)
                 .cloned()
                 .collect();
             let new: String = b
                 .iter()
-                .filter(|t| !a.contains(t))
+                .filter(|t| a.binary_search(t).is_err())
                 .take(10)
                 .cloned()
                 .collect();

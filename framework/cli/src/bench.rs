@@ -95,7 +95,7 @@ fn train(
     let label = format!("{} b{batch}", experiment.name);
     // Effective once per process: the first experiment's setting holds.
     crate::threads::set_threads(experiment.train.threads);
-    let session = Session::open(with_corpus(experiment)?)
+    let session = Session::open(with_corpus(experiment))
         .map_err(|e| crate::commands::locate(e, path, &overrides))?;
     let model = &session.model;
     let mut trainer = Trainer::new(model, &session.experiment.train, session.experiment.seed)?;

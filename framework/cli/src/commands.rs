@@ -193,7 +193,7 @@ fn open(args: &ExperimentArgs) -> Result<Session> {
     let overrides = args.all_overrides();
     let experiment = Experiment::load(&args.experiment, &overrides)?;
     crate::threads::set_threads(experiment.train.threads);
-    let session = Session::open(with_corpus(experiment)?)
+    let session = Session::open(with_corpus(experiment))
         .map_err(|e| locate(e, &args.experiment, &overrides))?;
     warn(&session.warnings);
     Ok(session)
@@ -402,7 +402,7 @@ fn device_parity(
     json: Option<&Path>,
 ) -> Result<()> {
     let overrides = args.all_overrides();
-    let experiment = with_corpus(Experiment::load(&args.experiment, &overrides)?)?;
+    let experiment = with_corpus(Experiment::load(&args.experiment, &overrides)?);
     crate::threads::set_threads(experiment.train.threads);
     let device = match (&args.set.device, experiment.train.device.as_str()) {
         (None, "cpu") => "cuda".to_owned(),

@@ -19,9 +19,9 @@ pub fn resolve(mut data: DataConfig) -> DataConfig {
 }
 
 /// `experiment` with its data stated ([`resolve`]), as the run records it.
-pub fn with_corpus(mut experiment: Experiment) -> Result<Experiment> {
+pub fn with_corpus(mut experiment: Experiment) -> Experiment {
     experiment.data = resolve(experiment.data);
-    Ok(experiment)
+    experiment
 }
 
 /// `xp data [EXPERIMENT] [--set k=v] [--json]`: what a run of `experiment` (else of
@@ -29,7 +29,7 @@ pub fn with_corpus(mut experiment: Experiment) -> Result<Experiment> {
 pub fn show(experiment: Option<&Path>, overrides: &[String], json: bool) -> Result<()> {
     let (data, seed) = match experiment {
         Some(path) => {
-            let exp = with_corpus(Experiment::load(path, overrides)?)?;
+            let exp = with_corpus(Experiment::load(path, overrides)?);
             (exp.data, exp.seed)
         }
         None => (resolve(data_only(overrides)?), Experiment::DEFAULT_SEED),
@@ -259,8 +259,9 @@ fn provenance(listing: &Listing) -> Result<String> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned());
         let stem = name.as_deref().and_then(|n| n.strip_suffix(".txt"));
-        if let Some(stem) = stem {
-            if known_sum(stem) == Some(hex_sha256(&file.bytes()?)) {
+        // Only a file named like one of the corpus is read again, to hash it.
+        if let Some(sum) = stem.and_then(known_sum) {
+            if sum == hex_sha256(&file.bytes()?) {
                 published += 1;
             }
         }

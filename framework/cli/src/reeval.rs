@@ -27,7 +27,7 @@ pub fn evaluate_run(run: &Path, splits: &[String], draws: usize) -> Result<()> {
     set_threads(experiment.train.threads);
     let seed = experiment.seed;
     let batch_size = experiment.train.eval_batch_size;
-    let session = Session::open(crate::corpus::with_corpus(experiment)?)?;
+    let session = Session::open(crate::corpus::with_corpus(experiment))?;
     if session.info.vocab != info.vocab || session.info.labels != info.labels {
         bail!(
             "the data at {} is not the data {} was trained on (other tokens or labels): point [data] at that data",

@@ -26,7 +26,7 @@ pub fn resume_run(
         check_resumable(dir, point, &experiment)?;
     }
     crate::threads::set_threads(experiment.train.threads);
-    let session = Session::open(crate::corpus::with_corpus(experiment)?)?;
+    let session = Session::open(crate::corpus::with_corpus(experiment))?;
     crate::commands::warn(&session.warnings);
     let step = point.as_ref().map_or(0, |p| p.state.step);
     eprintln!(

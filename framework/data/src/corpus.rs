@@ -8,13 +8,15 @@ use crate::source::{self, Listing, Role};
 use crate::split::SplitName;
 use crate::DataError;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// One kept text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Example {
     /// The text, normalised (and truncated where `too_long = "truncate"`).
     pub text: String,
+    /// Its length in tokens.
+    pub len: usize,
     /// Index into [`Corpus::labels`] (0 for unlabeled data).
     pub label: u32,
     /// The id the file gives it.
@@ -28,9 +30,11 @@ pub struct Example {
 }
 
 impl Example {
-    /// A text of `label` with no id, split or place, as tests make them.
+    /// A text of `label` with no id, split or place, its tokens its characters, as tests
+    /// make them.
     pub fn new(text: String, label: u32) -> Self {
         Self {
+            len: text.chars().count(),
             text,
             label,
             id: None,
@@ -184,6 +188,8 @@ const NAMED_UNREADABLE: usize = 5;
 struct Candidate {
     record: Record,
     text: String,
+    /// Tokens of `text`.
+    len: usize,
     source: u32,
 }
 
@@ -236,12 +242,7 @@ impl Corpus {
         if corpus.examples.is_empty() {
             return Err(corpus.nothing_kept());
         }
-        corpus.max_len = corpus
-            .examples
-            .iter()
-            .map(|e| reading.normalization.count(&e.text))
-            .max()
-            .unwrap_or(0);
+        corpus.max_len = corpus.examples.iter().map(|e| e.len).max().unwrap_or(0);
         Ok(corpus)
     }
 
@@ -345,6 +346,7 @@ impl Corpus {
         Some(Candidate {
             record,
             text,
+            len: long.unwrap_or(tokens),
             source,
         })
     }
@@ -352,44 +354,9 @@ impl Corpus {
     /// Finds copies and conflicts among `candidates`, drops what the policies say, and
     /// keeps the rest as examples.
     fn keep(&mut self, candidates: Vec<Candidate>, config: &DataConfig) {
-        let mut labels_of: HashMap<&str, BTreeMap<Option<&str>, usize>> = HashMap::new();
-        for c in &candidates {
-            *labels_of
-                .entry(&c.text)
-                .or_default()
-                .entry(c.record.label.as_deref())
-                .or_default() += 1;
-        }
-        let mut repeats = Repeats::default();
-        let mut conflicting: BTreeSet<String> = BTreeSet::new();
-        for (text, labels) in &labels_of {
-            let copies: usize = labels.values().map(|n| n.saturating_sub(1)).sum();
-            repeats.duplicated_texts += labels.values().filter(|&&n| n > 1).count();
-            repeats.extra_copies += copies;
-            if labels.len() > 1 {
-                repeats.conflicting_texts += 1;
-                repeats.conflicting_records += labels.values().sum::<usize>();
-                conflicting.insert((*text).to_owned());
-            }
-        }
-        repeats.conflicts = conflicting
-            .iter()
-            .take(SHOWN)
-            .map(|text| {
-                let labels = &labels_of[text.as_str()];
-                Conflict {
-                    text: text.clone(),
-                    labels: labels.keys().map(|l| l.unwrap_or("").to_owned()).collect(),
-                    records: labels.values().sum(),
-                }
-            })
-            .collect();
-        drop(labels_of);
-        let mut seen: HashMap<(String, Option<String>), ()> = HashMap::new();
-        for c in candidates {
-            let key = (c.text.clone(), c.record.label.clone());
-            let repeat = seen.insert(key, ()).is_some();
-            let reason = if config.conflicts == Policy::Drop && conflicting.contains(&c.text) {
+        let (repeats, flags) = repeats(&candidates);
+        for (c, (repeat, conflict)) in candidates.into_iter().zip(flags) {
+            let reason = if config.conflicts == Policy::Drop && conflict {
                 Some(Dropped::Conflict)
             } else if config.duplicates == Policy::Drop && repeat {
                 Some(Dropped::Duplicate)
@@ -406,6 +373,7 @@ impl Corpus {
                 None => tally.kept += 1,
             }
             self.examples.push(Example {
+                len: c.len,
                 text: c.text,
                 label: label.unwrap_or(0),
                 id: c.record.id,
@@ -472,4 +440,49 @@ impl Corpus {
             why: format!("{why}{bounds}"),
         }
     }
+}
+
+/// The copies and conflicts among `candidates`, and per candidate whether it repeats
+/// an earlier one (same text and label) and whether its text is under two labels.
+fn repeats(candidates: &[Candidate]) -> (Repeats, Vec<(bool, bool)>) {
+    let mut labels_of: HashMap<&str, BTreeMap<Option<&str>, usize>> = HashMap::new();
+    for c in candidates {
+        *labels_of
+            .entry(&c.text)
+            .or_default()
+            .entry(c.record.label.as_deref())
+            .or_default() += 1;
+    }
+    let mut repeats = Repeats::default();
+    let mut conflicting: BTreeSet<&str> = BTreeSet::new();
+    for (text, labels) in &labels_of {
+        repeats.duplicated_texts += labels.values().filter(|&&n| n > 1).count();
+        repeats.extra_copies += labels.values().map(|n| n - 1).sum::<usize>();
+        if labels.len() > 1 {
+            repeats.conflicting_texts += 1;
+            repeats.conflicting_records += labels.values().sum::<usize>();
+            conflicting.insert(text);
+        }
+    }
+    repeats.conflicts = conflicting
+        .iter()
+        .take(SHOWN)
+        .map(|text| Conflict {
+            text: (*text).to_owned(),
+            labels: labels_of[text]
+                .keys()
+                .map(|l| l.unwrap_or("").to_owned())
+                .collect(),
+            records: labels_of[text].values().sum(),
+        })
+        .collect();
+    let mut seen: HashSet<(&str, Option<&str>)> = HashSet::new();
+    let flags = candidates
+        .iter()
+        .map(|c| {
+            let repeat = !seen.insert((&c.text, c.record.label.as_deref()));
+            (repeat, conflicting.contains(c.text.as_str()))
+        })
+        .collect();
+    (repeats, flags)
 }

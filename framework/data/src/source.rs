@@ -206,6 +206,7 @@ fn class_glob(pattern: &str, format: Format) -> Result<Listing, DataError> {
             "the pattern matches no file (a pattern is case-sensitive: `*.txt` does not match `A.TXT`)",
         ));
     }
+    let matched: std::collections::HashSet<&PathBuf> = paths.iter().collect();
     let mut folders: Vec<&Path> = paths.iter().filter_map(|p| p.parent()).collect();
     folders.dedup();
     let mut not_read = Vec::new();
@@ -215,7 +216,7 @@ fn class_glob(pattern: &str, format: Format) -> Result<Listing, DataError> {
         };
         let mut others: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && !paths.contains(p))
+            .filter(|p| p.is_file() && !matched.contains(p))
             .collect();
         others.sort();
         not_read.extend(others.into_iter().map(|path| NotRead {

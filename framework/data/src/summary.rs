@@ -42,7 +42,7 @@ impl DataReport {
             Alphabet::Train => " + [UNK]",
             Alphabet::All => "",
         };
-        let alphabet = self.vocab_size - self.normalization_specials();
+        let alphabet = self.vocab_size - self.specials();
         let origin = match self.split.origin {
             SplitOrigin::Seeded => "seeded".to_owned(),
             SplitOrigin::Given {
@@ -79,8 +79,8 @@ impl DataReport {
         )
     }
 
-    /// The specials of the vocabulary.
-    fn normalization_specials(&self) -> usize {
+    /// How many ids of the vocabulary are specials.
+    fn specials(&self) -> usize {
         xp_format::SPECIALS.len() + usize::from(self.alphabet == Alphabet::Train)
     }
 }

@@ -148,7 +148,7 @@ fn print_plan(sweep: &Sweep, runs: &[&SweepRun], dir: &Path, options: &SweepOpti
 /// Training steps per second of `run` on this machine, over 20 steps after 5.
 fn steps_per_second(run: &SweepRun) -> Result<f64> {
     use xp_framework::train::{Batches, Session, Trainer};
-    let experiment = crate::corpus::with_corpus(run.experiment.clone())?;
+    let experiment = crate::corpus::with_corpus(run.experiment.clone());
     crate::threads::set_threads(experiment.train.threads);
     let session = Session::open(experiment)?;
     let (exp, model) = (&session.experiment, &session.model);
