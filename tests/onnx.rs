@@ -16,14 +16,14 @@ extern crate xp_objective_sop as _;
 
 use common::{trained_export, ALL_OBJECTIVES};
 use std::path::PathBuf;
-use xp_cli::export_check::compare_export;
 use xp_format::output_name;
+use xp_framework::export::check::compare_export;
 
 fn compare_variant(name: &str, overrides: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let objectives = format!("{ALL_OBJECTIVES}[objectives.SOP]\n");
     let (run, onnx_path) = trained_export(dir.path(), name, &objectives, overrides);
-    let checks = compare_export(&run, &onnx_path).unwrap();
+    let checks = compare_export(&run, &onnx_path, |e| e).unwrap();
     let names: Vec<&str> = checks.iter().map(|c| c.objective.as_str()).collect();
     assert_eq!(names, ["CLS", "LA", "MLM", "NSP", "SOP"], "{name}");
     for check in &checks {
@@ -98,7 +98,7 @@ fn attention_outputs_match_candle_and_name_their_pass() {
     assert!(said.contains("nsp and attention_pairs (NSP)"), "{said}");
     // The plain file is smaller: no attention outputs, nothing else changed in kind.
     assert!(std::fs::metadata(&plain).unwrap().len() < std::fs::metadata(&with).unwrap().len());
-    for check in compare_export(&run, &with).unwrap() {
+    for check in compare_export(&run, &with, |e| e).unwrap() {
         let worst = check.attention_worst.expect("attention compared");
         eprintln!(
             "{} attention: max |candle - onnxruntime| = {worst:e}",

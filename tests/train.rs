@@ -11,7 +11,8 @@ extern crate xp_objective_nsp as _;
 use common::{tiny_experiment, write, xp, ALL_OBJECTIVES};
 use rand::SeedableRng;
 use xp_framework::config::Experiment;
-use xp_framework::train::{evaluate, RunDir, Session, SilentReporter};
+use xp_framework::run::RunDir;
+use xp_framework::train::{evaluate, Session, SilentReporter, Trained};
 use xp_framework::SmallRng;
 
 fn session(objectives: &str, overrides: &[&str]) -> Session {
@@ -266,12 +267,15 @@ fn same_seed_same_metrics_and_the_checkpoint_reloads() {
         let run = RunDir::create(&dir.path().join(name)).unwrap();
         let summary =
             xp_framework::train::train(&s, &run, &mut SilentReporter, Default::default()).unwrap();
-        serde_json::to_value(&summary.summary.splits).unwrap()
+        let Trained::Finished(trained) = summary else {
+            panic!("the run did not finish");
+        };
+        serde_json::to_value(&trained.summary.splits).unwrap()
     };
     // The test metrics of a run's checkpoint, evaluated afresh.
     let reloaded = |name: &str| {
         let (exp, _, model) =
-            RunDir::load(&dir.path().join(name), &candle_core::Device::Cpu).unwrap();
+            xp_framework::run::load(&dir.path().join(name), &candle_core::Device::Cpu).unwrap();
         let s = session(objectives, &[]);
         let test = evaluate(
             &model,
@@ -303,8 +307,8 @@ fn a_corrupt_checkpoint_is_a_clear_error() {
     );
     let run = RunDir::create(&dir.path().join("r")).unwrap();
     xp_framework::train::train(&s, &run, &mut SilentReporter, Default::default()).unwrap();
-    std::fs::write(run.file(RunDir::CHECKPOINT), b"garbage").unwrap();
-    let err = RunDir::load(&run.path, &candle_core::Device::Cpu)
+    std::fs::write(run.files.checkpoint(), b"garbage").unwrap();
+    let err = xp_framework::run::load(&run.path, &candle_core::Device::Cpu)
         .err()
         .unwrap()
         .to_string();

@@ -33,22 +33,6 @@ pub enum XpError {
     /// A run directory or checkpoint is unusable.
     #[error("{0}")]
     Run(String),
-    /// The run was asked to stop (SIGINT, SIGTERM) and wrote a resume point.
-    #[error("stopped at step {step}; continue with: xp run --resume {}", run.display())]
-    Interrupted {
-        /// Steps done.
-        step: usize,
-        /// The run directory.
-        run: PathBuf,
-    },
-    /// The run reached the step it was asked to pause at and wrote a resume point.
-    #[error("paused at step {step}; continue with: xp run --resume {}", run.display())]
-    Paused {
-        /// Steps done.
-        step: usize,
-        /// The run directory.
-        run: PathBuf,
-    },
     /// A loss or gradient stopped being finite.
     #[error("step {step}: {what} is not finite; the run stopped and keeps {kept}: lower train.lr, raise train.grad_clip, or let train.skip_nonfinite skip such steps")]
     NotFinite {

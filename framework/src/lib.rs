@@ -16,6 +16,7 @@ pub mod model;
 pub mod objective;
 pub mod optim;
 pub mod params;
+pub mod run;
 pub mod stack;
 pub mod train;
 

@@ -11,23 +11,13 @@
 //! the linker from dropping the crate and its registration.
 
 mod args;
-mod attention;
-mod bench;
-mod commands;
-pub mod compare;
-mod corpus;
-pub mod export_check;
-mod progress;
-mod reeval;
-mod report;
-mod resume;
-mod serving;
-mod signals;
-mod sweep;
+mod cmd;
+mod model_source;
+mod pool_view;
+mod resolve;
+mod show;
 mod table;
-mod threads;
-mod tune;
-mod web;
+mod watch;
 
 pub use args::Cli;
 pub use xp_framework::objective::ObjectiveEntry;
@@ -51,7 +41,7 @@ pub fn main_with(linked: &[ObjectiveEntry]) -> std::process::ExitCode {
             return std::process::ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    match commands::run(cli) {
+    match cli.command.run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", describe(&e));

@@ -1,10 +1,10 @@
 //! `[init] from = "runs/NAME"`: a run that starts from another run's best checkpoint.
 
-use super::RunDir;
 use crate::config::{ConfigError, Experiment, InitConfig, ModelConfig};
 use crate::error::{Result, XpError};
 use crate::model::{DataInfo, Model};
 use crate::params::ParamStore;
+use crate::run::RunFiles;
 
 /// Copies into `model` the parts `init` names from the best checkpoint of the run
 /// `init.from`, after checking that the run exists, has a checkpoint, was trained on
@@ -17,18 +17,19 @@ pub fn apply(
 ) -> Result<Vec<String>> {
     let from = &init.from;
     let refuse = |field: &str, reason: String| XpError::Config(ConfigError::invalid(field, reason));
-    let checkpoint = from.join(RunDir::CHECKPOINT);
+    let files = RunFiles::at(from);
+    let checkpoint = files.checkpoint();
     if !checkpoint.is_file() {
         return Err(refuse(
             "init.from",
             format!(
                 "{} has no {}: name the folder of a finished run (runs/NAME)",
                 from.display(),
-                RunDir::CHECKPOINT
+                RunFiles::CHECKPOINT
             ),
         ));
     }
-    let theirs = DataInfo::load(&from.join(RunDir::VOCAB))?;
+    let theirs = crate::run::load_info(&files)?;
     if theirs.vocab != info.vocab || theirs.labels != info.labels {
         return Err(refuse(
             "init.from",
@@ -119,7 +120,7 @@ fn chosen_parts(init: &InitConfig, model: &Model, source: &ParamStore) -> Result
 /// `; fields that differ: model.dim (128 there, 256 here)`, from the source run's
 /// experiment, or nothing when none differs or it cannot tell.
 fn differing_fields(from: &std::path::Path, ours: &ModelConfig) -> String {
-    let Ok(theirs) = Experiment::load_recorded(&from.join(RunDir::EXPERIMENT), &[]) else {
+    let Ok(theirs) = Experiment::load_recorded(&RunFiles::at(from).experiment(), &[]) else {
         return String::new();
     };
     let table = |m: &ModelConfig| toml::Table::try_from(m).unwrap_or_default();

@@ -7,13 +7,12 @@
 
 use super::SplitMetrics;
 use crate::error::{Result, XpError};
+use crate::run::{tags, RunFiles};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-use xp_tensorboard::{EventWriter, RUN_FILE};
+use std::path::PathBuf;
+use xp_tensorboard::EventWriter;
 
-const CSV: &str = "metrics.csv";
-const JSONL: &str = "metrics.jsonl";
 const HEADER: &str = "step,split,objective,loss,accuracy,lr";
 
 /// Steps between two records of the running training losses in the event file (as
@@ -48,11 +47,12 @@ pub struct MetricsLog {
 }
 
 impl MetricsLog {
-    /// Creates `metrics.csv`, `metrics.jsonl` and the event file in `dir`.
-    pub fn create(dir: &Path) -> Result<Self> {
-        let events = EventWriter::create(&dir.join(RUN_FILE))?;
+    /// Creates `metrics.csv`, `metrics.jsonl` and the event file in the run folder
+    /// `files`.
+    pub fn create(files: &RunFiles) -> Result<Self> {
+        let events = EventWriter::create(&files.tensorboard())?;
         Self::start(
-            dir,
+            files,
             format!("{HEADER}\n"),
             String::new(),
             Vec::new(),
@@ -63,12 +63,10 @@ impl MetricsLog {
     /// Reopens the logs of a run resumed after `step`: rows of later steps and events
     /// past `events_len` bytes (logged before the run stopped, after its resume point)
     /// are dropped, to be logged again; what is kept is the files' own bytes.
-    pub fn resume(dir: &Path, step: usize, events_len: Option<u64>) -> Result<Self> {
-        let read = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read_to_string(&path).map_err(|e| XpError::read(path, e))
-        };
-        let (csv, jsonl) = (read(CSV)?, read(JSONL)?);
+    pub fn resume(files: &RunFiles, step: usize, events_len: Option<u64>) -> Result<Self> {
+        let read =
+            |path: PathBuf| std::fs::read_to_string(&path).map_err(|e| XpError::read(path, e));
+        let (csv, jsonl) = (read(files.metrics_csv())?, read(files.metrics_jsonl())?);
         let mut kept_csv = format!("{HEADER}\n");
         for line in csv.lines().skip(1) {
             let row_step = line.split(',').next().and_then(|s| s.parse::<usize>().ok());
@@ -86,24 +84,23 @@ impl MetricsLog {
                 rows.push(row);
             }
         }
-        let events_path = dir.join(RUN_FILE);
+        let events_path = files.tensorboard();
         let events = match events_len {
             Some(len) => EventWriter::resume(&events_path, len)?,
             None => EventWriter::create(&events_path)?,
         };
-        Self::start(dir, kept_csv, kept_jsonl, rows, events)
+        Self::start(files, kept_csv, kept_jsonl, rows, events)
     }
 
     /// Writes the logs' first bytes atomically, then opens them to append.
     fn start(
-        dir: &Path,
+        files: &RunFiles,
         csv: String,
         jsonl: String,
         rows: Vec<LogRow>,
         events: EventWriter,
     ) -> Result<Self> {
-        let open = |name: &str, text: &str| {
-            let path = dir.join(name);
+        let open = |path: PathBuf, text: &str| {
             crate::files::write_atomic(&path, text.as_bytes())?;
             std::fs::OpenOptions::new()
                 .append(true)
@@ -112,10 +109,10 @@ impl MetricsLog {
                 .map_err(|e| XpError::write(path, e))
         };
         Ok(Self {
-            csv: open(CSV, &csv)?,
-            jsonl: open(JSONL, &jsonl)?,
+            csv: open(files.metrics_csv(), &csv)?,
+            jsonl: open(files.metrics_jsonl(), &jsonl)?,
             events,
-            csv_path: dir.join(CSV),
+            csv_path: files.metrics_csv(),
             rows,
         })
     }
@@ -141,8 +138,8 @@ impl MetricsLog {
         }
         self.csv.flush().map_err(io)?;
         self.jsonl.flush().map_err(io)?;
-        let mut scalars = scalars_of(&rows, "");
-        scalars.push(("lr".to_owned(), lr));
+        let mut scalars = scalars_of(&rows, false);
+        scalars.push((tags::LR.to_owned(), lr));
         self.write_scalars(step, &scalars)?;
         self.rows.extend(rows);
         Ok(())
@@ -156,7 +153,7 @@ impl MetricsLog {
         }
         let scalars: Vec<(String, f64)> = losses
             .iter()
-            .map(|(name, loss)| (format!("{name}/train/running_loss"), *loss))
+            .map(|(name, loss)| (tags::running_loss(name), *loss))
             .collect();
         self.write_scalars(step, &scalars)
     }
@@ -168,7 +165,7 @@ impl MetricsLog {
             .iter()
             .flat_map(|(split, m)| rows_of(step, split, m, 0.0))
             .collect();
-        self.write_scalars(step, &scalars_of(&rows, "best/"))
+        self.write_scalars(step, &scalars_of(&rows, true))
     }
 
     /// The event file's length: where a run resumed from here goes on.
@@ -208,14 +205,14 @@ fn rows_of(step: usize, split: &str, m: &SplitMetrics, lr: f64) -> Vec<LogRow> {
     rows
 }
 
-/// The TensorBoard tags of `rows`: `PREFIXOBJECTIVE/SPLIT/loss` and `.../accuracy`.
-fn scalars_of(rows: &[LogRow], prefix: &str) -> Vec<(String, f64)> {
+/// The TensorBoard scalars of `rows` (see [`tags`]), the best checkpoint's when `best`.
+fn scalars_of(rows: &[LogRow], best: bool) -> Vec<(String, f64)> {
     let mut scalars = Vec::new();
     for row in rows {
-        let tag = format!("{prefix}{}/{}", row.objective, row.split);
-        scalars.push((format!("{tag}/loss"), row.loss));
+        let tag = |metric| tags::metric(&row.objective, &row.split, metric, best);
+        scalars.push((tag(tags::LOSS), row.loss));
         if let Some(accuracy) = row.accuracy {
-            scalars.push((format!("{tag}/accuracy"), accuracy));
+            scalars.push((tag(tags::ACCURACY), accuracy));
         }
     }
     scalars
@@ -229,7 +226,7 @@ mod tests {
     #[test]
     fn rows_go_to_csv_and_json_lines_as_they_are_logged() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| XpError::Run(e.to_string()))?;
-        let mut log = MetricsLog::create(dir.path())?;
+        let mut log = MetricsLog::create(&RunFiles::at(dir.path()))?;
         let metric = Metric {
             loss: 0.5,
             accuracy: 0.25,
@@ -259,8 +256,8 @@ mod tests {
         assert_eq!(rows, log.rows);
         assert_eq!(rows[1].accuracy, None);
         // The same figures as scalars of the event file, read back by step.
-        let events =
-            std::fs::read(dir.path().join(RUN_FILE)).map_err(|e| XpError::read(dir.path(), e))?;
+        let events = std::fs::read(RunFiles::at(dir.path()).tensorboard())
+            .map_err(|e| XpError::read(dir.path(), e))?;
         let records = xp_tensorboard::record::records(&events);
         assert_eq!(records.len(), 2, "the version record and one event");
         let event = records[1].1;

@@ -3,7 +3,7 @@
 use crate::error::XpError;
 use crate::model::{Model, ObjectiveOutput};
 use candle_core::{DType, Result, D};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A running sum of one objective's loss and accuracy, weighted by targets.
 #[derive(Debug, Clone, Default)]
@@ -16,7 +16,7 @@ pub struct Tally {
 }
 
 /// Mean loss and accuracy of one objective on one split.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct Metric {
     /// Mean loss per target.
     pub loss: f64,
@@ -83,16 +83,16 @@ impl Tally {
 }
 
 /// Every objective's metric on one split, and the weighted total loss.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SplitMetrics {
     /// `(objective, metric)` in objective order; written as an object keyed by
     /// objective.
-    #[serde(serialize_with = "as_object")]
+    #[serde(serialize_with = "as_object", deserialize_with = "from_object")]
     pub objectives: Vec<(String, Metric)>,
     /// `sum(weight * loss)`.
     pub total: f64,
     /// `(objective, (predicted, true) pairs)` for objectives with class names.
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub predictions: Vec<(String, Vec<(u32, u32)>)>,
 }
 
@@ -107,6 +107,30 @@ pub fn as_object<S: serde::Serializer, T: Serialize>(
         map.serialize_entry(key, value)?;
     }
     map.end()
+}
+
+/// Reads an object as `(key, value)` pairs, in the order written.
+pub fn from_object<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<(String, T)>, D::Error> {
+    struct Pairs<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Pairs<T> {
+        type Value = Vec<(String, T)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut pairs = Vec::new();
+            while let Some(pair) = map.next_entry()? {
+                pairs.push(pair);
+            }
+            Ok(pairs)
+        }
+    }
+    deserializer.deserialize_map(Pairs(std::marker::PhantomData))
 }
 
 impl SplitMetrics {

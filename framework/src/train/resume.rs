@@ -5,9 +5,10 @@
 //! losses, and the experiment it was written under. A run resumed from it ends with
 //! the files an uninterrupted run writes, byte for byte.
 
-use super::{BatchesPosition, StageSummary};
+use super::BatchesPosition;
 use crate::error::{Result, XpError};
 use crate::params::ParamStore;
+use crate::run::StageSummary;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -12,81 +12,32 @@
 
 use super::{
     evaluate, with_average, Batches, BatchesPosition, Checkpointer, LogRow, MetricsLog, Reporter,
-    ResumePoint, ResumeState, ResumeTensors, RunDir, Session, SplitMetrics, TrainWindow, Trainer,
+    ResumePoint, ResumeState, ResumeTensors, Session, SplitMetrics, TrainWindow, Trainer,
     WeightAverage,
 };
 use crate::config::{Experiment, Stage};
 use crate::error::{Result, XpError};
 use crate::model::{DataInfo, Model};
-use serde::{Deserialize, Serialize};
+use crate::run::{RunDir, RunSummary, StageSummary, Stop};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-/// What a finished run reports (`summary.json`).
-#[derive(Debug, Clone, Serialize)]
-pub struct RunSummary {
-    /// Layout version of `summary.json`.
-    pub format: u32,
-    /// Experiment name.
-    pub name: String,
-    /// The experiment's seed.
-    pub seed: u64,
-    /// The corpus read: `embedded` (the one built into xp) or its folder.
-    pub corpus: String,
-    /// SHA-256 of the resolved experiment (`experiment.toml`): runs of one
-    /// configuration share it.
-    pub experiment_sha256: String,
-    /// Steps trained.
-    pub steps: usize,
-    /// Step of the best checkpoint (of the last stage).
-    pub best_step: usize,
-    /// Whether patience ran out before `train.steps` (in the last stage).
-    pub stopped_early: bool,
-    /// Steps skipped because a loss or gradient was not finite.
-    pub skipped_steps: usize,
-    /// Wall time of the training loop (evaluations included).
-    pub train_seconds: f64,
-    /// Training steps per second, evaluations excluded.
-    pub steps_per_second: f64,
-    /// Number of scalar parameters (of the run's model).
-    pub parameters: usize,
-    /// The stages of a run in stages; absent for a run in one.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub stages: Vec<StageSummary>,
-    /// Metrics of the best checkpoint on train, valid and test; written as an
-    /// object keyed by split.
-    #[serde(serialize_with = "super::metrics::as_object")]
-    pub splits: Vec<(String, SplitMetrics)>,
-}
-
-impl RunSummary {
-    /// The layout version written in `format`.
-    pub const FORMAT: u32 = 2;
-}
-
-/// What one stage of a run did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StageSummary {
-    /// The stage's name.
-    pub name: String,
-    /// Its objectives.
-    pub objectives: Vec<String>,
-    /// What it left untrained (`encoder`, objective names for heads).
-    pub frozen: Vec<String>,
-    /// The run's steps before it.
-    pub first_step: usize,
-    /// Steps it trained.
-    pub steps: usize,
-    /// The run's step of its best checkpoint, which the next stage started from.
-    pub best_step: usize,
-    /// Whether its patience ran out.
-    pub stopped_early: bool,
+/// How training ended.
+pub enum Trained {
+    /// Every step trained (or patience ran out): the best weights evaluated.
+    Finished(Box<TrainedRun>),
+    /// Paused at the step asked for, with a resume point.
+    Paused(Stop),
+    /// Stopped on the stop flag, with a resume point.
+    Interrupted(Stop),
 }
 
 /// A finished run: its summary and every logged metric row.
 pub struct TrainedRun {
     /// The summary.
     pub summary: RunSummary,
+    /// The best monitored validation figure (none when no evaluation gave a finite one).
+    pub best: Option<f64>,
     /// The rows of `metrics.csv`.
     pub metrics: Vec<LogRow>,
     /// The last stage's model, holding the best weights, when that is not the
@@ -105,12 +56,12 @@ impl TrainedRun {
 #[derive(Debug, Default)]
 pub struct TrainOptions<'a> {
     /// Checked after every step: once set, the run writes a resume point and stops
-    /// with [`XpError::Interrupted`].
+    /// ([`Trained::Interrupted`]).
     pub stop: Option<&'a AtomicBool>,
     /// Continue from this resume point of the run instead of from the first step.
     pub resume: Option<ResumePoint>,
-    /// Pause at this step of the run: write a resume point and end with
-    /// [`XpError::Paused`] (nothing else changes: resumed, the run trains what it
+    /// Pause at this step of the run: write a resume point and end
+    /// ([`Trained::Paused`]; nothing else changes: resumed, the run trains what it
     /// would have without the pause). A run already there pauses at once.
     pub pause_at: Option<usize>,
 }
@@ -124,7 +75,7 @@ pub fn train(
     run: &RunDir,
     reporter: &mut dyn Reporter,
     options: TrainOptions,
-) -> Result<TrainedRun> {
+) -> Result<Trained> {
     let stages = session.experiment.stages()?;
     check_same_data(session, run, options.resume.as_ref())?;
     let experiment_toml = write_run_description(session, run)?;
@@ -154,7 +105,7 @@ pub fn train(
         let pause = |l: &Loop| options.pause_at.is_some_and(|at| l.run_step() >= at);
         if stage_loop.more() && pause(&stage_loop) {
             reporter.finish();
-            return Err(stage_loop.pause()?);
+            return Ok(Trained::Paused(stage_loop.pause()?));
         }
         while stage_loop.more() {
             stage_loop.step(reporter)?;
@@ -162,24 +113,23 @@ pub fn train(
             if stage_loop.more() && options.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
                 reporter.finish();
                 stage_loop.save_resume_point()?;
-                return Err(XpError::Interrupted {
-                    step: stage_loop.run_step(),
-                    run: run.path.clone(),
-                });
+                return Ok(Trained::Interrupted(stage_loop.stop()));
             }
             if stage_loop.more() && pause(&stage_loop) {
                 reporter.finish();
-                return Err(stage_loop.pause()?);
+                return Ok(Trained::Paused(stage_loop.pause()?));
             }
         }
         if index + 1 == stages.len() {
             reporter.finish();
+            let best = stage_loop.stop().best;
             let (summary, metrics) = stage_loop.finish(stages.len() > 1)?;
-            return Ok(TrainedRun {
+            return Ok(Trained::Finished(Box::new(TrainedRun {
                 summary,
+                best,
                 metrics,
                 last_stage: built,
-            });
+            })));
         }
         carried = stage_loop.end_stage()?;
         if built.is_some() {
@@ -223,7 +173,7 @@ impl Carried {
     fn fresh(run: &RunDir, experiment_toml: String) -> Result<Self> {
         Ok(Self {
             experiment_toml,
-            log: MetricsLog::create(&run.path)?,
+            log: MetricsLog::create(&run.files)?,
             done: Vec::new(),
             batches: None,
             steps: 0,
@@ -237,7 +187,7 @@ impl Carried {
     fn resumed(run: &RunDir, experiment_toml: String, state: &ResumeState) -> Result<Self> {
         Ok(Self {
             experiment_toml,
-            log: MetricsLog::resume(&run.path, state.step, state.events_len)?,
+            log: MetricsLog::resume(&run.files, state.step, state.events_len)?,
             done: state.stages_done.clone(),
             batches: None,
             steps: state.stage_start,
@@ -283,8 +233,8 @@ impl<'a> Loop<'a> {
         let cfg = &exp.train;
         let last = index + 1 == session.experiment.stages.len().max(1);
         let checkpoint = match last {
-            true => run.file(RunDir::CHECKPOINT),
-            false => run.file(&format!("model-{}.safetensors", stage.name)),
+            true => run.files.checkpoint(),
+            false => run.files.stage_checkpoint(&stage.name),
         };
         let mut batches = Batches::training(session);
         if let Some(position) = &carried.batches {
@@ -478,21 +428,26 @@ impl<'a> Loop<'a> {
             moments: names.into_iter().zip(moments).collect(),
             averages,
         };
-        ResumePoint::save(&self.run.file(ResumePoint::FILE), &state, &tensors)?;
+        ResumePoint::save(&self.run.files.resume_point(), &state, &tensors)?;
         self.resumable_step = self.run_step();
         Ok(())
     }
 
-    /// Pauses: a resume point at this step (unless one was just written), and the
-    /// error that says so.
-    fn pause(&mut self) -> Result<XpError> {
+    /// Pauses: a resume point at this step (unless one was just written).
+    fn pause(&mut self) -> Result<Stop> {
         if self.resumable_step != self.run_step() {
             self.save_resume_point()?;
         }
-        Ok(XpError::Paused {
+        Ok(self.stop())
+    }
+
+    /// Where the run stands now.
+    fn stop(&self) -> Stop {
+        Stop {
             step: self.run_step(),
-            run: self.run.path.clone(),
-        })
+            best: self.checkpoints.state().0,
+            stopped_early: self.stopped_early,
+        }
     }
 
     /// Wall time of the run's loops, earlier stages and sessions included.
@@ -622,7 +577,7 @@ fn check_same_data(session: &Session, run: &RunDir, point: Option<&ResumePoint>)
     let recorded = match point.and_then(|p| p.state.data.clone()) {
         Some(info) => Some(info),
         None => {
-            let path = run.file(RunDir::VOCAB);
+            let path = run.files.vocab();
             path.exists().then(|| DataInfo::load(&path)).transpose()?
         }
     };
@@ -661,11 +616,11 @@ fn write_run_description(session: &Session, run: &RunDir) -> Result<String> {
         }
     }
     let text = exp.to_toml();
-    crate::files::write_atomic(&run.file(RunDir::EXPERIMENT), text.as_bytes())?;
-    session.info.save(&run.file(RunDir::VOCAB))?;
+    crate::files::write_atomic(&run.files.experiment(), text.as_bytes())?;
+    session.info.save(&run.files.vocab())?;
     let report = serde_json::to_string_pretty(&session.report)
         .map_err(|e| crate::XpError::Run(format!("cannot write the data report: {e}")))?;
-    crate::files::write_atomic(&run.file(RunDir::DATA), report.as_bytes())?;
+    crate::files::write_atomic(&run.files.data(), report.as_bytes())?;
     Ok(text)
 }
 

@@ -19,6 +19,8 @@ pub struct Job {
     pub args: Vec<OsString>,
     /// Its log.
     pub log: PathBuf,
+    /// Its run folder (whose events say how far it got).
+    pub dir: PathBuf,
     /// Its training steps (for progress).
     pub steps: usize,
 }

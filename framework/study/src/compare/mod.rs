@@ -3,6 +3,7 @@
 //! sd and 95% interval over seeds; and paired comparisons against a reference point
 //! (see [`paired`]).
 
+pub mod figures;
 pub mod paired;
 
 pub use paired::{correct, mcnemar, paired, Correct, Paired};
@@ -10,6 +11,7 @@ pub use paired::{correct, mcnemar, paired, Correct, Paired};
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use std::path::{Path, PathBuf};
+use xp_framework::run::{RunFiles, RunSummary};
 
 /// Why runs cannot be compared.
 #[derive(Debug, thiserror::Error)]
@@ -30,8 +32,25 @@ pub struct Run {
     pub point: String,
     /// Its folder.
     pub dir: PathBuf,
-    /// Its `summary.json`.
-    pub summary: serde_json::Value,
+    /// Its summary.
+    pub summary: RunSummary,
+}
+
+impl Run {
+    /// Its test accuracy of `objective`, if it has that objective.
+    pub fn test_accuracy(&self, objective: &str) -> Option<f64> {
+        self.metric("test", objective).map(|m| m.accuracy)
+    }
+
+    /// Its metric of `objective` on `split`.
+    pub fn metric(&self, split: &str, objective: &str) -> Option<xp_framework::train::Metric> {
+        let metrics = self.summary.split(split)?;
+        metrics
+            .objectives
+            .iter()
+            .find(|(o, _)| o == objective)
+            .map(|(_, m)| *m)
+    }
 }
 
 /// One long-form row: a number of a run.
@@ -88,8 +107,9 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Run>, CompareError> {
         find_runs(path, &mut runs)?;
         if runs.len() == before {
             return Err(CompareError::Runs(format!(
-                "{} holds no finished run (no summary.json): give run or sweep folders",
-                path.display()
+                "{} holds no finished run (no {}): give run or sweep folders",
+                path.display(),
+                RunFiles::SUMMARY
             )));
         }
     }
@@ -97,23 +117,8 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Run>, CompareError> {
 }
 
 fn find_runs(dir: &Path, out: &mut Vec<Run>) -> Result<(), CompareError> {
-    let summary = dir.join("summary.json");
-    if summary.is_file() {
-        let text = std::fs::read_to_string(&summary)
-            .map_err(|e| CompareError::Runs(format!("cannot read {}: {e}", summary.display())))?;
-        let summary: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            CompareError::Runs(format!(
-                "{} is not a summary written by xp: {e}",
-                dir.display()
-            ))
-        })?;
-        if summary["format"] != 2 {
-            return Err(CompareError::Runs(format!(
-                "{} was written by an older xp (summary format {}): `xp eval` it, or run it again",
-                dir.display(),
-                summary["format"]
-            )));
-        }
+    if RunFiles::at(dir).summary().is_file() {
+        let summary = RunSummary::read(dir).map_err(|e| CompareError::Runs(e.to_string()))?;
         let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
         let point = match (name(dir), dir.parent()) {
             (Some(n), Some(parent)) if n.starts_with("seed-") => name(parent),
@@ -146,10 +151,10 @@ fn find_runs(dir: &Path, out: &mut Vec<Run>) -> Result<(), CompareError> {
 pub fn long_rows(runs: &[Run]) -> Vec<Row> {
     let mut rows = Vec::new();
     for run in runs {
-        let seed = run.summary["seed"].as_u64().unwrap_or(0);
-        let Some(splits) = run.summary["splits"].as_object() else {
-            continue;
-        };
+        let seed = run.summary.seed;
+        // Splits and objectives by name, as a table reads them.
+        let mut splits: Vec<_> = run.summary.splits.iter().collect();
+        splits.sort_by(|a, b| a.0.cmp(&b.0));
         for (split, metrics) in splits {
             let row = |objective: &str, metric: &str, value: f64| Row {
                 point: run.point.clone(),
@@ -159,15 +164,12 @@ pub fn long_rows(runs: &[Run]) -> Vec<Row> {
                 metric: metric.to_owned(),
                 value,
             };
-            if let Some(total) = metrics["total"].as_f64() {
-                rows.push(row("total", "loss", total));
-            }
-            for (objective, m) in metrics["objectives"].as_object().into_iter().flatten() {
-                for metric in ["loss", "accuracy"] {
-                    if let Some(v) = m[metric].as_f64() {
-                        rows.push(row(objective, metric, v));
-                    }
-                }
+            rows.push(row("total", "loss", metrics.total));
+            let mut objectives: Vec<_> = metrics.objectives.iter().collect();
+            objectives.sort_by(|a, b| a.0.cmp(&b.0));
+            for (objective, m) in objectives {
+                rows.push(row(objective, "loss", m.loss));
+                rows.push(row(objective, "accuracy", m.accuracy));
             }
         }
     }
@@ -181,7 +183,7 @@ pub fn paired_against(
     runs: &[Run],
     reference: &str,
 ) -> Result<Vec<(String, Paired)>, CompareError> {
-    let seed = |r: &Run| r.summary["seed"].as_u64();
+    let seed = |r: &Run| r.summary.seed;
     let mut points: Vec<&str> = runs.iter().map(|r| r.point.as_str()).collect();
     points.dedup();
     let mut out = Vec::new();

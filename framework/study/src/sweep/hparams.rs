@@ -5,7 +5,7 @@
 
 use super::SweepRun;
 use std::path::Path;
-use xp_tensorboard::hparams::{self, HParam, HParamInfo, Status};
+use xp_tensorboard::hparams::{self, HParam, HParamInfo};
 use xp_tensorboard::{now, EventFileError, EventWriter, HPARAMS_FILE};
 
 type Result<T> = std::result::Result<T, EventFileError>;
@@ -32,14 +32,7 @@ pub fn write_study(name: &str, runs: &[&SweepRun], dir: &Path) -> Result<()> {
         .collect();
     objectives.sort_unstable();
     objectives.dedup();
-    let mut metrics = Vec::new();
-    for split in ["valid", "test"] {
-        for objective in &objectives {
-            metrics.push(format!("best/{objective}/{split}/accuracy"));
-            metrics.push(format!("best/{objective}/{split}/loss"));
-        }
-        metrics.push(format!("best/total/{split}/loss"));
-    }
+    let metrics = xp_framework::run::tags::best_metrics(objectives.iter().copied());
     let mut events = EventWriter::create(&dir.join(HPARAMS_FILE))?;
     events.write(0, vec![hparams::experiment(name, &infos, &metrics)])?;
     events.flush()
@@ -57,24 +50,8 @@ pub fn start_session(run: &SweepRun, dir: &Path) -> Result<()> {
         .iter()
         .map(|(k, v)| (k.clone(), hparam(k, v)))
         .collect();
-    let mut events = EventWriter::create(&dir.join(HPARAMS_FILE))?;
+    let mut events = EventWriter::create(&xp_framework::run::RunFiles::at(dir).hparams())?;
     events.write(0, vec![hparams::session_start(&values, now())])?;
-    events.flush()
-}
-
-/// Records in the folder `dir` of a sweep's run that the run ended, well or not; a run
-/// outside a sweep (no hyperparameters in its folder) records nothing.
-pub fn end_session(dir: &Path, success: bool) -> Result<()> {
-    if !dir.join(HPARAMS_FILE).exists() {
-        return Ok(());
-    }
-    let status = if success {
-        Status::Success
-    } else {
-        Status::Failure
-    };
-    let mut events = EventWriter::append(&dir.join(HPARAMS_FILE))?;
-    events.write(0, vec![hparams::session_end(status, now())])?;
     events.flush()
 }
 

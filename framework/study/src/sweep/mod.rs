@@ -20,8 +20,12 @@
 
 pub mod hparams;
 mod runs;
+mod status;
+mod submit;
 
-pub use runs::{experiment_file, log_file, run_arguments, run_state, write_experiment, RunState};
+pub use runs::{experiment_file, log_file, run_arguments, write_experiment};
+pub use status::{status, RunStatus, Status, StatusError, SWEEP_FILE};
+pub use submit::{steps_per_second, submit, task, Submitted};
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

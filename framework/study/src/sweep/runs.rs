@@ -1,33 +1,11 @@
 //! A sweep's runs on disk: `POINT/seed-N` folders with `POINT/seed-N.toml` (the
-//! experiment) and `POINT/seed-N.log` beside them, where each stands, and the `xp`
-//! arguments that train one from there.
+//! experiment) and `POINT/seed-N.log` beside them, and the `xp` arguments that train
+//! one from where it stands (which [`xp_framework::run::state`] says).
 
 use super::{hparams, SweepRun};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use xp_framework::train::RunDir;
-
-/// Where one run of the sweep stands, from its folder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunState {
-    /// Not started.
-    Pending,
-    /// Started and stopped before its end (or still running): it resumes.
-    Interrupted,
-    /// Its summary is written.
-    Done,
-}
-
-/// The state of the run in `dir`, from its files.
-pub fn run_state(dir: &Path) -> RunState {
-    if dir.join(RunDir::SUMMARY).exists() {
-        RunState::Done
-    } else if dir.join(RunDir::EXPERIMENT).exists() {
-        RunState::Interrupted
-    } else {
-        RunState::Pending
-    }
-}
+use xp_framework::run::RunFiles;
 
 /// The experiment file of the run in `dir` (`POINT/seed-N` -> `POINT/seed-N.toml`).
 pub fn experiment_file(dir: &Path) -> PathBuf {
@@ -50,10 +28,10 @@ pub fn write_experiment(run: &SweepRun, dir: &Path) -> std::io::Result<()> {
 }
 
 /// The `xp` arguments that train the run in `dir` from where it stands: resume it
-/// when it was interrupted, else start it from its experiment file.
-pub fn run_arguments(dir: &Path, state: RunState) -> Vec<OsString> {
+/// when it started, else start it from its experiment file.
+pub fn run_arguments(dir: &Path) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["run".into()];
-    if state == RunState::Interrupted {
+    if RunFiles::at(dir).is_run() {
         args.extend(["--resume".into(), dir.into()]);
     } else {
         args.extend([experiment_file(dir).into(), "--out".into(), dir.into()]);

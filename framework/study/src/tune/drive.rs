@@ -3,9 +3,8 @@
 //! to the journal before the next wave; then the final comparison.
 
 use super::{Event, FinalRun, Job, Journal, Search, Tune};
-use crate::sweep::{run_state, RunState};
 use std::path::{Path, PathBuf};
-use xp_framework::train::ResumePoint;
+use xp_framework::run::{state, writer, EventLog, RunEvent, RunState};
 
 /// One training job: a run folder trained from its experiment file (`DIR.toml`, see
 /// [`crate::sweep::experiment_file`]), or resumed, to
@@ -27,7 +26,7 @@ impl Task {
     /// [`crate::sweep::run_arguments`]), with `--pause-at` when it pauses.
     pub fn arguments(&self) -> Vec<std::ffi::OsString> {
         use crate::sweep::run_arguments;
-        let mut args = run_arguments(&self.dir, run_state(&self.dir));
+        let mut args = run_arguments(&self.dir);
         if let Some(step) = self.pause_at {
             args.extend(["--pause-at".into(), step.to_string().into()]);
         }
@@ -89,6 +88,9 @@ pub enum TuneError {
     /// The backend failed or was stopped.
     #[error("{0}")]
     Backend(String),
+    /// The tune's folder holds another search, or none.
+    #[error("{0}")]
+    Folder(String),
     /// A final run's experiment is invalid.
     #[error(transparent)]
     Config(#[from] xp_framework::config::ConfigError),
@@ -116,7 +118,7 @@ pub fn search(
     std::fs::create_dir_all(dir.join("trials"))
         .map_err(io(format!("cannot create {}", dir.display())))?;
     // One search writes a tune's folder at a time.
-    let _lock = xp_framework::train::lock(dir).map_err(|e| TuneError::Backend(e.to_string()))?;
+    let _lock = xp_framework::run::lock(dir).map_err(|e| TuneError::Backend(e.to_string()))?;
     let (journal, events) = Journal::open(dir).map_err(io("cannot read the tune's journal"))?;
     let schedule = &tune.schedule;
     let mut search = Search::replay(&events, schedule);
@@ -203,7 +205,7 @@ fn trial_task(
 ) -> Result<Task, TuneError> {
     let run_dir = trial_dir(dir, id);
     let file = crate::sweep::experiment_file(&run_dir);
-    if run_state(&run_dir) == RunState::Pending {
+    if state(&run_dir) == RunState::NotStarted {
         let sample = &search.trials[id - 1].sample;
         let experiment = tune.trial_experiment(id, sample)?;
         xp_framework::files::write_atomic(&file, experiment.to_toml().as_bytes())
@@ -241,17 +243,7 @@ fn run_wave(
 /// left training finishes its job (a resume then finds it paused) rather than fail
 /// on the run's lock.
 fn wait_unlocked(dir: &Path, progress: &mut dyn FnMut(Progress)) {
-    let lock = dir.join(xp_framework::train::RunDir::LOCK);
-    let held = || {
-        std::fs::File::open(&lock).is_ok_and(|file| match file.try_lock() {
-            Ok(()) => {
-                let _ = file.unlock();
-                false
-            }
-            Err(std::fs::TryLockError::WouldBlock) => true,
-            Err(_) => false,
-        })
-    };
+    let held = || writer(dir).is_some();
     if held() {
         progress(Progress::Wave {
             tasks: vec![format!(
@@ -266,28 +258,41 @@ fn wait_unlocked(dir: &Path, progress: &mut dyn FnMut(Progress)) {
 }
 
 /// What a task to rung `rung` (step `step`) left: the trial's best monitored
-/// validation figure from its resume point, or why it failed.
+/// validation figure where it stopped (its run's events), or why it failed.
 fn outcome(task: &Task, id: usize, rung: usize, step: usize) -> Event {
-    let point = ResumePoint::load(&task.dir.join(ResumePoint::FILE), &candle_core::Device::Cpu);
     let failed = |reason: String| Event::Failed { id, rung, reason };
-    match point {
-        Ok(point) if point.state.step >= step || point.state.stopped_early => {
-            match point.state.best {
-                Some(score) => Event::Rung {
-                    id,
-                    rung,
-                    score,
-                    stopped_early: point.state.stopped_early,
-                },
-                None => failed("no evaluation gave a finite validation figure".into()),
-            }
+    let events = EventLog::read(&task.dir);
+    let stop = events.iter().rev().find_map(|e| match e {
+        RunEvent::Paused(stop) | RunEvent::Trained(stop) | RunEvent::Interrupted(stop) => {
+            Some(*stop)
         }
-        Ok(point) => failed(format!(
+        _ => None,
+    });
+    match stop {
+        Some(stop) if stop.step >= step || stop.stopped_early => match stop.best {
+            Some(score) => Event::Rung {
+                id,
+                rung,
+                score,
+                stopped_early: stop.stopped_early,
+            },
+            None => failed("no evaluation gave a finite validation figure".into()),
+        },
+        Some(stop) => failed(format!(
             "it stopped at step {} of {step}: {}",
-            point.state.step,
-            last_error(&task.log())
+            stop.step,
+            failure(task)
         )),
-        Err(_) => failed(last_error(&task.log())),
+        None => failed(failure(task)),
+    }
+}
+
+/// Why the run of `task` failed: the error its events record, else (an error before
+/// its run began, such as a bad experiment) the last `error:` line of its log.
+fn failure(task: &Task) -> String {
+    match state(&task.dir) {
+        RunState::Failed { message } => message,
+        _ => last_error(&task.log()),
     }
 }
 
@@ -355,13 +360,13 @@ pub fn final_comparison(
     jobs: usize,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<FinalRun>, TuneError> {
-    let _lock = xp_framework::train::lock(dir).map_err(|e| TuneError::Backend(e.to_string()))?;
+    let _lock = xp_framework::run::lock(dir).map_err(|e| TuneError::Backend(e.to_string()))?;
     let runs = tune.final_runs(search)?;
     let root = dir.join("final");
     let mut tasks = Vec::new();
     for run in &runs {
         let run_dir = root.join(&run.point).join(format!("seed-{}", run.seed));
-        if run_state(&run_dir) == RunState::Done {
+        if state(&run_dir) == RunState::Finished {
             continue;
         }
         let file = crate::sweep::experiment_file(&run_dir);
@@ -380,11 +385,11 @@ pub fn final_comparison(
     for wave in tasks.chunks(jobs.max(1)) {
         run_wave(backend, wave, progress)?;
         for task in wave {
-            if run_state(&task.dir) != RunState::Done {
+            if state(&task.dir) != RunState::Finished {
                 return Err(TuneError::Backend(format!(
                     "{} did not finish: {}",
                     task.label,
-                    last_error(&task.log())
+                    failure(task)
                 )));
             }
         }

@@ -27,6 +27,7 @@ impl Backend for LocalBackend<'_> {
                 label: task.label.clone(),
                 args: task.arguments(),
                 log: task.log(),
+                dir: task.dir.clone(),
                 steps: task.steps,
             })
         });

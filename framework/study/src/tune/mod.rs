@@ -26,6 +26,8 @@
 
 mod asha;
 mod drive;
+mod figures;
+mod folder;
 mod journal;
 mod local;
 mod slurm;
@@ -34,6 +36,7 @@ mod tpe;
 
 pub use asha::{Job, Schedule, Search, Trial};
 pub use drive::{final_comparison, search, shown, trial_dir, Backend, Progress, Task, TuneError};
+pub use folder::{expected_trials, Kept, TuneFolder};
 pub use journal::{Event, Journal};
 pub use local::LocalBackend;
 pub use slurm::SlurmBackend;

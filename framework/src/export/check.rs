@@ -1,0 +1,258 @@
+//! `xp export --check`: ONNX Runtime against candle, objective by objective, on the
+//! run's whole test split, in batches and sequence lengths unlike training's.
+
+use crate::config::Experiment;
+use crate::data::PAD as PAD_ID;
+use crate::error::{Result, XpError};
+use crate::model::Model;
+use crate::objective::EncoderIds;
+use crate::train::Session;
+use crate::SmallRng;
+use candle_core::{Device, Tensor};
+use rand::SeedableRng;
+use std::path::Path;
+use xp_serve::OnnxModel;
+
+/// Largest difference between candle and ONNX Runtime that passes.
+pub const TOLERANCE: f32 = 1e-4;
+/// Names per comparison batch.
+const BATCH: usize = 100;
+/// Full batches kept per objective as samples.
+const SAMPLES: usize = 2;
+
+/// One exported objective compared.
+#[derive(Debug, Clone)]
+pub struct ObjectiveCheck {
+    /// The objective.
+    pub objective: String,
+    /// Its ONNX output.
+    pub output: String,
+    /// Test names compared.
+    pub names: usize,
+    /// Largest `|candle - onnxruntime|` over every compared value.
+    pub worst: f32,
+    /// The same over the attention weights of its encoder pass (token queries), when
+    /// the file has them.
+    pub attention_worst: Option<f32>,
+    /// The first full batches: inputs and candle's outputs.
+    pub samples: Vec<Sample>,
+}
+
+impl ObjectiveCheck {
+    /// Whether the difference is within [`TOLERANCE`].
+    pub fn passed(&self) -> bool {
+        self.worst < TOLERANCE && self.attention_worst.is_none_or(|w| w < TOLERANCE)
+    }
+}
+
+/// One batch's inputs and candle's outputs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Sample {
+    /// The output name.
+    pub output: String,
+    /// Token ids, a row per name.
+    pub tokens: Vec<Vec<i64>>,
+    /// Segment ids, for pair objectives.
+    pub segments: Option<Vec<Vec<i64>>>,
+    /// candle's output shape.
+    pub shape: Vec<usize>,
+    /// candle's outputs, row-major.
+    pub expected: Vec<f32>,
+}
+
+/// Compares every objective of the run at `run` that the ONNX file `onnx` exports, on
+/// the test split of the data `state_data` gives the run's experiment (the caller
+/// says where data is read from when the experiment does not).
+pub fn compare_export(
+    run: &Path,
+    onnx: &Path,
+    state_data: impl FnOnce(Experiment) -> Experiment,
+) -> Result<Vec<ObjectiveCheck>> {
+    let (experiment, _, model) = crate::run::load(run, &Device::Cpu)?;
+    let experiment = state_data(experiment);
+    let session = Session::open(experiment)?;
+    let mut runtime = OnnxModel::load(onnx).map_err(serve_error)?;
+    let mut rng = SmallRng::seed_from_u64(3);
+    let mut checks = Vec::new();
+    for active in &model.objectives {
+        let Some(served) = runtime.info.objectives.get(&active.name).cloned() else {
+            continue;
+        };
+        let mut check = ObjectiveCheck {
+            objective: active.name.clone(),
+            output: served.output.clone(),
+            names: 0,
+            worst: 0.0,
+            attention_worst: None,
+            samples: Vec::new(),
+        };
+        for chunk in session.sets.test.chunks(BATCH) {
+            let names = session.dataset.batch(chunk);
+            let input = Input::trimmed(&active.objective.prepare(&names, &mut rng).input);
+            let expected = input.candle(&model, &active.name)?;
+            let got = runtime
+                .run(
+                    &served.output,
+                    input.tokens.clone(),
+                    input.rows,
+                    input.segments.clone(),
+                )
+                .map_err(serve_error)?;
+            if got.shape != expected.shape {
+                return Err(XpError::Run(format!(
+                    "{}: ONNX Runtime gives shape {:?}, candle {:?}",
+                    active.name, got.shape, expected.shape
+                )));
+            }
+            check.worst = check.worst.max(input.difference(&got.values, &expected));
+            if let Some(output) = &served.attention {
+                let maps = input.candle_attention(&model, &active.name)?;
+                let got = runtime
+                    .run(
+                        output,
+                        input.tokens.clone(),
+                        input.rows,
+                        input.segments.clone(),
+                    )
+                    .map_err(serve_error)?;
+                if got.shape != maps.shape {
+                    return Err(XpError::Run(format!(
+                        "{}: ONNX Runtime's {output} has shape {:?}, candle's {:?}",
+                        active.name, got.shape, maps.shape
+                    )));
+                }
+                let worst = input.attention_difference(&got.values, &maps);
+                check.attention_worst = Some(check.attention_worst.unwrap_or(0.0).max(worst));
+            }
+            check.names += input.rows;
+            if check.samples.len() < SAMPLES && input.rows == BATCH {
+                check.samples.push(input.sample(&served.output, expected));
+            }
+        }
+        checks.push(check);
+    }
+    Ok(checks)
+}
+
+/// One batch as both runtimes read it: columns after the last token of every row
+/// cut off (a batch shorter than training's sequence length).
+struct Input {
+    rows: usize,
+    seq: usize,
+    tokens: Vec<i64>,
+    segments: Option<Vec<i64>>,
+}
+
+/// candle's output of one batch.
+struct Expected {
+    shape: Vec<usize>,
+    values: Vec<f32>,
+}
+
+impl Expected {
+    fn of(tensor: &Tensor) -> Result<Self> {
+        Ok(Self {
+            shape: tensor.dims().to_vec(),
+            values: tensor.flatten_all()?.to_vec1::<f32>()?,
+        })
+    }
+}
+
+impl Input {
+    fn trimmed(ids: &EncoderIds) -> Self {
+        let rows = ids.tokens.len() / ids.seq_len.max(1);
+        let seq = ids
+            .tokens
+            .chunks(ids.seq_len)
+            .map(|row| row.iter().rposition(|&t| t != PAD_ID).map_or(1, |p| p + 1))
+            .max()
+            .unwrap_or(1);
+        let columns = |values: &[u32]| -> Vec<i64> {
+            values
+                .chunks(ids.seq_len)
+                .flat_map(|row| row[..seq].iter().map(|&v| v as i64))
+                .collect()
+        };
+        Self {
+            rows,
+            seq,
+            tokens: columns(&ids.tokens),
+            segments: ids.segments.as_deref().map(columns),
+        }
+    }
+
+    /// The batch as candle tensors: tokens and segments.
+    fn tensors(&self) -> Result<(Tensor, Option<Tensor>)> {
+        let as_tensor = |values: &[i64]| -> Result<Tensor> {
+            let ids: Vec<u32> = values.iter().map(|&v| v as u32).collect();
+            Ok(Tensor::from_vec(ids, (self.rows, self.seq), &Device::Cpu)?)
+        };
+        let segments = self.segments.as_deref().map(as_tensor).transpose()?;
+        Ok((as_tensor(&self.tokens)?, segments))
+    }
+
+    fn candle(&self, model: &Model, objective: &str) -> Result<Expected> {
+        let (tokens, segments) = self.tensors()?;
+        let logits = model
+            .serve(objective, &tokens, segments.as_ref())
+            .map_err(|e| XpError::Run(format!("candle's {objective}: {e}")))?;
+        Expected::of(&logits)
+    }
+
+    fn candle_attention(&self, model: &Model, objective: &str) -> Result<Expected> {
+        let (tokens, segments) = self.tensors()?;
+        let (_, maps) = model
+            .serve_with_attention(objective, &tokens, segments.as_ref())
+            .map_err(|e| XpError::Run(format!("candle's attention for {objective}: {e}")))?;
+        Expected::of(&maps)
+    }
+
+    /// The largest difference of attention weights `(layers, batch, heads, seq, seq)`,
+    /// over the rows of token queries (a pad query's row is unspecified).
+    fn attention_difference(&self, got: &[f32], expected: &Expected) -> f32 {
+        let [_, batch, heads, seq, _] = expected.shape[..] else {
+            return f32::INFINITY;
+        };
+        got.chunks(seq)
+            .zip(expected.values.chunks(seq))
+            .enumerate()
+            .filter(|(row, _)| {
+                let (query, row) = (row % seq, row / seq);
+                let name = (row / heads) % batch;
+                self.tokens[name * seq + query] != PAD_ID as i64
+            })
+            .flat_map(|(_, (a, b))| a.iter().zip(b).map(|(a, b)| (a - b).abs()))
+            .fold(0.0, f32::max)
+    }
+
+    /// The largest difference. Per-position outputs count at token positions only:
+    /// what an encoder leaves at a pad position is unspecified (candle skips pads).
+    fn difference(&self, got: &[f32], expected: &Expected) -> f32 {
+        let per_position = match expected.shape[..] {
+            [_, _, width] => width,
+            _ => 0,
+        };
+        got.iter()
+            .zip(&expected.values)
+            .enumerate()
+            .filter(|(i, _)| per_position == 0 || self.tokens[i / per_position] != PAD_ID as i64)
+            .map(|(_, (a, b))| (a - b).abs())
+            .fold(0.0, f32::max)
+    }
+
+    fn sample(&self, output: &str, expected: Expected) -> Sample {
+        let rows = |values: &[i64]| values.chunks(self.seq).map(<[i64]>::to_vec).collect();
+        Sample {
+            output: output.to_owned(),
+            tokens: rows(&self.tokens),
+            segments: self.segments.as_deref().map(rows),
+            shape: expected.shape,
+            expected: expected.values,
+        }
+    }
+}
+
+/// An ONNX Runtime error, as the framework's.
+fn serve_error(e: xp_serve::ServeError) -> XpError {
+    XpError::Run(format!("ONNX Runtime: {e}"))
+}
