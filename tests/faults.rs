@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use xp_framework::config::Experiment;
 use xp_framework::model::DataInfo;
 use xp_framework::params::ParamStore;
+use xp_framework::run::{RunEvent, RunState};
 use xp_framework::train::{LogRow, ResumePoint};
 
 /// Kill moments tried with SIGKILL, and with SIGINT.
@@ -78,6 +79,18 @@ fn assert_every_file_loads(run: &Path, moment: &str) {
             "summary.json" | "data.json" => {
                 let text = std::fs::read_to_string(&path).unwrap();
                 serde_json::from_str::<serde_json::Value>(&text).expect(&what);
+            }
+            "events.jsonl" => {
+                // Whole lines are events; a kill may cut the last one short.
+                let text = std::fs::read_to_string(&path).unwrap();
+                let lines: Vec<&str> = text.lines().collect();
+                let whole = match text.ends_with('\n') {
+                    true => &lines[..],
+                    false => &lines[..lines.len().saturating_sub(1)],
+                };
+                for line in whole {
+                    serde_json::from_str::<RunEvent>(line).expect(&what);
+                }
             }
             "metrics.jsonl" => {
                 for line in std::fs::read_to_string(&path).unwrap().lines() {
@@ -196,6 +209,16 @@ fn interrupt_and_resume(exp: &Path, run: &Path, moment: Moment, signal: &str) ->
         "{moment}: {err}"
     );
     assert_every_file_loads(run, &moment);
+    let state = xp_framework::run::state(run);
+    let told = match signal {
+        // Killed without a word: resumable from its last resume point.
+        "-KILL" => matches!(
+            state,
+            RunState::NotStarted | RunState::Finished | RunState::Interrupted { killed: true, .. }
+        ),
+        _ => !matches!(state, RunState::Running { .. } | RunState::Failed { .. }),
+    };
+    assert!(told, "{moment}: the run's state reads {state:?}");
     let stage = stage(run);
     let run_arg = run.to_str().unwrap();
     let resumed = if run.join("experiment.toml").exists() {

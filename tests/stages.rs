@@ -127,7 +127,7 @@ fn stop_at(exp: &Path, out: &Path, step: usize, signal: &str) -> Option<usize> {
     let err = String::from_utf8_lossy(&ended.stderr);
     assert!(!err.contains("panicked"), "{err}");
     let point = ResumePoint::load(&out.join(ResumePoint::FILE), &candle_core::Device::Cpu);
-    point.ok().map(|p| p.state.stage)
+    point.ok().map(|p| p.state.stages.stage)
 }
 
 #[test]

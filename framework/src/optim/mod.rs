@@ -19,6 +19,17 @@ use candle_core::{DType, Result, Tensor, Var};
 use rayon::prelude::*;
 use xp_models::Kernels;
 
+/// The names of the moments' tensors in a resume point (Adam's and AdamW's alike).
+const MOMENT_M: &str = "adam.m";
+const MOMENT_V: &str = "adam.v";
+
+/// What an optimiser keeps in a resume point's state besides its tensors.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OptimizerState {
+    /// Updates done.
+    pub optimizer_steps: i32,
+}
+
 const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;
 const EPS: f64 = 1e-8;
@@ -153,6 +164,43 @@ impl Optimizer {
                 Moments::Tensors { m, v } => Ok((m.copy()?, v.copy()?)),
             })
             .collect()
+    }
+
+    /// Its state for a resume point: the update count, and each parameter's moments
+    /// as tensors it names itself (`adam.m/NAME`, `adam.v/NAME`; `names` are the
+    /// parameters' names, in the order of the `vars` given to [`Optimizer::new`]).
+    pub fn save(&self, names: &[String]) -> Result<(OptimizerState, Vec<(String, Tensor)>)> {
+        let mut tensors = Vec::new();
+        for (name, (m, v)) in names.iter().zip(self.moments()?) {
+            tensors.push((format!("{MOMENT_M}/{name}"), m));
+            tensors.push((format!("{MOMENT_V}/{name}"), v));
+        }
+        let state = OptimizerState {
+            optimizer_steps: self.steps,
+        };
+        Ok((state, tensors))
+    }
+
+    /// Puts back what [`Optimizer::save`] gave: `tensor` finds a saved tensor by the
+    /// name the optimiser gave it.
+    pub fn load(
+        &mut self,
+        state: &OptimizerState,
+        names: &[String],
+        tensor: impl Fn(&str) -> Option<Tensor>,
+    ) -> Result<()> {
+        let moment = |kind: &str, name: &str| {
+            tensor(&format!("{kind}/{name}")).ok_or_else(|| {
+                candle_core::Error::Msg(format!(
+                    "the resume point has no {kind} of parameter {name}: it belongs to another model"
+                ))
+            })
+        };
+        let moments = names
+            .iter()
+            .map(|n| Ok((moment(MOMENT_M, n)?, moment(MOMENT_V, n)?)))
+            .collect::<Result<Vec<_>>>()?;
+        self.restore(state.optimizer_steps, moments)
     }
 
     /// Puts back what [`Optimizer::steps`] and [`Optimizer::moments`] gave.

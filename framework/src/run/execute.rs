@@ -96,9 +96,9 @@ fn check_resumable(files: &RunFiles, point: &ResumePoint, experiment: &Experimen
         )));
     }
     let (step, steps) = (point.state.step, experiment.train.steps);
-    let trained = point.state.stopped_early || step >= steps;
+    let trained = point.state.counters.stopped_early || step >= steps;
     if trained && files.summary().exists() {
-        let hint = match point.state.stopped_early {
+        let hint = match point.state.counters.stopped_early {
             true => "it stopped early (train.patience)".to_owned(),
             false => format!("to train on, raise train.steps (--set train.steps=N, N > {step})"),
         };

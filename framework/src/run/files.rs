@@ -182,6 +182,8 @@ impl RunFiles {
     pub const VOCAB: &'static str = names::VOCAB;
     /// The file name of the best checkpoint, for messages.
     pub const CHECKPOINT: &'static str = names::CHECKPOINT;
+    /// The file name of the metrics log read back, for messages.
+    pub const METRICS_JSONL: &'static str = names::METRICS_JSONL;
     /// The file name of the resume point, for messages.
     pub const RESUME: &'static str = names::RESUME;
 }

@@ -143,8 +143,9 @@ pub fn redraw(dir: &Path, cells: Cells) -> Result<Vec<PathBuf>> {
     let rows = read_log(dir);
     if rows.is_empty() {
         return Err(XpError::Run(format!(
-            "{} has no metrics log with rows: give a run folder (one `xp run` wrote)",
-            dir.display()
+            "{} has no {} with rows: give a run folder (one `xp run` wrote)",
+            dir.display(),
+            RunFiles::METRICS_JSONL
         )));
     }
     let stages = match files.summary().is_file() {

@@ -16,7 +16,9 @@ pub struct RunSummary {
     pub name: String,
     /// The experiment's seed.
     pub seed: u64,
-    /// The corpus read: `embedded` (the one built into xp) or its folder.
+    /// The corpus read: `embedded` (the one built into xp) or its folder (empty in
+    /// summaries of an xp that did not record it).
+    #[serde(default)]
     pub corpus: String,
     /// SHA-256 of the resolved experiment (`experiment.toml`): runs of one
     /// configuration share it.

@@ -6,6 +6,16 @@
 use candle_core::{Result, Tensor, Var};
 use rayon::prelude::*;
 
+/// The name of the averages' tensors in a resume point.
+const AVERAGE: &str = "average";
+
+/// What a weight average keeps in a resume point's state besides its tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct AverageState {
+    /// Updates folded in (none when the run does not average).
+    pub average_updates: Option<usize>,
+}
+
 /// The averaged copy of every parameter.
 pub struct WeightAverage {
     decay: f64,
@@ -49,19 +59,47 @@ impl WeightAverage {
         })
     }
 
-    /// Updates folded in so far, and the averages in parameter order (call it with
-    /// the live weights in place).
-    pub fn state(&self) -> Result<(usize, Vec<Tensor>)> {
-        let averages = self
-            .shadow
+    /// Its state for a resume point: the updates folded in, and the averages as
+    /// tensors named `average/NAME` (`names`: the parameters' names, in order; call it
+    /// with the live weights in place).
+    pub fn save(&self, names: &[String]) -> Result<(AverageState, Vec<(String, Tensor)>)> {
+        let tensors = names
             .iter()
-            .map(|(_, a)| a.copy())
+            .zip(&self.shadow)
+            .map(|(name, (_, a))| Ok((format!("{AVERAGE}/{name}"), a.copy()?)))
             .collect::<Result<_>>()?;
-        Ok((self.updates, averages))
+        let state = AverageState {
+            average_updates: Some(self.updates),
+        };
+        Ok((state, tensors))
     }
 
-    /// Puts back what [`WeightAverage::state`] gave.
-    pub fn restore(&mut self, updates: usize, averages: Vec<Tensor>) -> Result<()> {
+    /// Puts back what [`WeightAverage::save`] gave (nothing when the point was written
+    /// without averaging).
+    pub fn load(
+        &mut self,
+        state: &AverageState,
+        names: &[String],
+        tensor: impl Fn(&str) -> Option<Tensor>,
+    ) -> Result<()> {
+        let Some(updates) = state.average_updates else {
+            return Ok(());
+        };
+        let averages = names
+            .iter()
+            .map(|name| {
+                tensor(&format!("{AVERAGE}/{name}")).ok_or_else(|| {
+                    candle_core::Error::Msg(format!(
+                        "the resume point has no {AVERAGE} of parameter {name}: it belongs to another model"
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?;
+        self.restore(updates, averages)
+    }
+
+    /// Puts back `updates` and the `averages` in parameter order.
+    fn restore(&mut self, updates: usize, averages: Vec<Tensor>) -> Result<()> {
         if averages.len() != self.shadow.len() {
             candle_core::bail!(
                 "{} averages for {} parameters",

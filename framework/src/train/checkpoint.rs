@@ -19,6 +19,17 @@ pub struct Verdict {
     pub stop: bool,
 }
 
+/// Where early stopping stands.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CheckpointState {
+    /// The best monitored figure (`None` before a finite one).
+    pub best: Option<f64>,
+    /// Step of the best checkpoint.
+    pub best_step: usize,
+    /// Evaluations without improvement.
+    pub stale: usize,
+}
+
 /// Keeps the best weights by the monitored validation figure.
 #[derive(Debug)]
 pub struct Checkpointer {
@@ -92,16 +103,19 @@ impl Checkpointer {
         }
     }
 
-    /// `(best score, its step, evaluations since)`, the best `None` before any.
-    pub fn state(&self) -> (Option<f64>, usize, usize) {
-        let best = self.best.is_finite().then_some(self.best);
-        (best, self.best_step, self.stale)
+    /// Where early stopping stands, as a resume point keeps it.
+    pub fn state(&self) -> CheckpointState {
+        CheckpointState {
+            best: self.best.is_finite().then_some(self.best),
+            best_step: self.best_step,
+            stale: self.stale,
+        }
     }
 
     /// Puts back what [`Checkpointer::state`] gave.
-    pub fn restore_state(&mut self, (best, best_step, stale): (Option<f64>, usize, usize)) {
-        self.best = best.unwrap_or(f64::INFINITY);
-        (self.best_step, self.stale) = (best_step, stale);
+    pub fn restore_state(&mut self, state: &CheckpointState) {
+        self.best = state.best.unwrap_or(f64::INFINITY);
+        (self.best_step, self.stale) = (state.best_step, state.stale);
     }
 
     /// The step whose weights were saved last (0 before any).

@@ -15,15 +15,15 @@ mod slices;
 mod step;
 mod trainer;
 
-pub use average::{with_average, WeightAverage};
+pub use average::{with_average, AverageState, WeightAverage};
 pub use batches::{Batches, BatchesPosition};
-pub use checkpoint::{Checkpointer, Verdict};
+pub use checkpoint::{CheckpointState, Checkpointer, Verdict};
 pub use evaluate::evaluate;
 pub use log::{LogRow, MetricsLog};
 pub use metrics::{as_object, from_object, Metric, SplitMetrics, Tally, TrainWindow};
 pub use parity::{parity, relative_difference, step_losses, ParityReport, ParityStep};
 pub use progress::{Reporter, SilentReporter};
-pub use resume::{changed_fields, ResumePoint, ResumeState, ResumeTensors};
+pub use resume::{changed_fields, LoopCounters, ResumePoint, ResumeState, StagePosition};
 pub use session::{check_device, Session};
 pub use slices::{merge_outputs, slice_count, sum_gradients, Slices};
 pub use step::{Step, StepTimes, Trainer};

@@ -5,8 +5,9 @@
 //! losses, and the experiment it was written under. A run resumed from it ends with
 //! the files an uninterrupted run writes, byte for byte.
 
-use super::BatchesPosition;
+use super::{AverageState, BatchesPosition, CheckpointState};
 use crate::error::{Result, XpError};
+use crate::optim::OptimizerState;
 use crate::params::ParamStore;
 use crate::run::StageSummary;
 use candle_core::{Device, Tensor};
@@ -14,10 +15,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
+/// The name of the live weights' tensors.
+const WEIGHT: &str = "weight";
+
 /// The metadata key holding the JSON state.
 const STATE_KEY: &str = "xp.resume";
 
-/// Everything of a resume point but the tensors.
+/// Everything of a resume point but the tensors: each part's own record (the
+/// optimiser's, early stopping's, the weight average's, the loop's), flattened into
+/// one JSON object in the file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResumeState {
     /// Layout version.
@@ -26,20 +32,38 @@ pub struct ResumeState {
     pub step: usize,
     /// The run's resolved experiment (TOML) when the point was written.
     pub experiment: String,
-    /// The optimiser's update count.
-    pub optimizer_steps: i32,
+    /// The optimiser's record.
+    #[serde(flatten)]
+    pub optimizer: OptimizerState,
     /// The training batches' position.
     pub batches: BatchesPosition,
-    /// Early stopping: best monitored figure, its step, evaluations since.
-    pub best: Option<f64>,
-    /// Step of the best checkpoint.
-    pub best_step: usize,
-    /// Evaluations without improvement.
-    pub stale: usize,
+    /// Early stopping's record.
+    #[serde(flatten)]
+    pub checkpoints: CheckpointState,
     /// The running train losses since the last evaluation (see `Tally::sums`).
     pub window: Vec<[f64; 3]>,
-    /// Updates folded into the weight average, when averaging.
-    pub average_updates: Option<usize>,
+    /// The weight average's record.
+    #[serde(flatten)]
+    pub average: AverageState,
+    /// The loop's counters and clocks.
+    #[serde(flatten)]
+    pub counters: LoopCounters,
+    /// Bytes of the run's TensorBoard event file when the point was written (absent in
+    /// points of runs that wrote none).
+    #[serde(default)]
+    pub events_len: Option<u64>,
+    /// Where the run stands among its stages.
+    #[serde(flatten)]
+    pub stages: StagePosition,
+    /// The vocabulary, labels and normalisation the run trains with (absent in points
+    /// of an older xp).
+    #[serde(default)]
+    pub data: Option<crate::model::DataInfo>,
+}
+
+/// A stage's loop's counters and clocks.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct LoopCounters {
     /// Steps skipped for a loss or gradient that was not finite.
     pub skipped: usize,
     /// Whether patience had run out.
@@ -48,10 +72,11 @@ pub struct ResumeState {
     pub train_seconds: f64,
     /// Wall time of evaluations so far.
     pub eval_seconds: f64,
-    /// Bytes of the run's TensorBoard event file when the point was written (absent in
-    /// points of runs that wrote none).
-    #[serde(default)]
-    pub events_len: Option<u64>,
+}
+
+/// Where a run stands among its stages.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StagePosition {
     /// The stage the point was written in (0-based).
     #[serde(default)]
     pub stage: usize,
@@ -61,21 +86,6 @@ pub struct ResumeState {
     /// The stages finished before it.
     #[serde(default)]
     pub stages_done: Vec<StageSummary>,
-    /// The vocabulary, labels and normalisation the run trains with (absent in points
-    /// of an older xp).
-    #[serde(default)]
-    pub data: Option<crate::model::DataInfo>,
-}
-
-/// The tensors of a resume point, by parameter name.
-#[derive(Debug, Clone, Default)]
-pub struct ResumeTensors {
-    /// The live weights.
-    pub weights: Vec<(String, Tensor)>,
-    /// The optimiser's first and second moments.
-    pub moments: Vec<(String, (Tensor, Tensor))>,
-    /// The weight average, when averaging.
-    pub averages: Vec<(String, Tensor)>,
 }
 
 /// A resume point read back.
@@ -95,24 +105,24 @@ impl ResumePoint {
     /// The file name in a run directory.
     pub const FILE: &'static str = "resume.safetensors";
 
-    /// Writes `state` and `tensors` to `path`, whole or not at all.
-    pub fn save(path: &Path, state: &ResumeState, tensors: &ResumeTensors) -> Result<()> {
-        let mut all: Vec<(String, Tensor)> = Vec::new();
-        for (name, t) in &tensors.weights {
-            all.push((format!("weight/{name}"), t.clone()));
-        }
-        for (name, (m, v)) in &tensors.moments {
-            all.push((format!("adam.m/{name}"), m.clone()));
-            all.push((format!("adam.v/{name}"), v.clone()));
-        }
-        for (name, t) in &tensors.averages {
-            all.push((format!("average/{name}"), t.clone()));
-        }
+    /// Writes `state` and `tensors` (named by the parts that own them: the weights'
+    /// with [`ResumePoint::weights`]) to `path`, whole or not at all.
+    pub fn save(path: &Path, state: &ResumeState, tensors: Vec<(String, Tensor)>) -> Result<()> {
         let json = serde_json::to_string(state).map_err(|e| XpError::Run(e.to_string()))?;
         let metadata = HashMap::from([(STATE_KEY.to_owned(), json)]);
         crate::files::write_atomic_with(path, |tmp| {
-            safetensors::serialize_to_file(all, Some(metadata), tmp).map_err(std::io::Error::other)
+            safetensors::serialize_to_file(tensors, Some(metadata), tmp)
+                .map_err(std::io::Error::other)
         })
+    }
+
+    /// The live weights of `params`, named for a resume point (`weight/NAME`).
+    pub fn weights(params: &ParamStore) -> Vec<(String, Tensor)> {
+        params
+            .vars()
+            .into_iter()
+            .map(|(n, v)| (format!("{WEIGHT}/{n}"), v.as_tensor().clone()))
+            .collect()
     }
 
     /// Reads the resume point at `path`, its tensors onto `device`.
@@ -144,39 +154,22 @@ impl ResumePoint {
         Ok(Self { state, tensors })
     }
 
-    /// The saved tensor of `kind` (`weight`, `adam.m`, `adam.v`, `average`) for
-    /// parameter `name`.
-    fn tensor(&self, kind: &str, name: &str) -> Result<Tensor> {
-        self.tensors
-            .get(&format!("{kind}/{name}"))
-            .cloned()
-            .ok_or_else(|| {
-                XpError::Run(format!(
-                    "the resume point has no {kind} of parameter {name}: it belongs to another model"
-                ))
-            })
-    }
-
-    /// The saved tensors of `kind` for the parameters `names`, in that order.
-    pub fn tensors(&self, kind: &str, names: &[String]) -> Result<Vec<Tensor>> {
-        names.iter().map(|name| self.tensor(kind, name)).collect()
+    /// The saved tensor named `name` (as the part that saved it named it).
+    pub fn tensor(&self, name: &str) -> Option<Tensor> {
+        self.tensors.get(name).cloned()
     }
 
     /// Sets every parameter of `params` to its saved live weight.
     pub fn restore_weights(&self, params: &ParamStore) -> Result<()> {
-        let vars = params.vars();
-        let names: Vec<String> = vars.iter().map(|(n, _)| n.clone()).collect();
-        for ((_, var), saved) in vars.iter().zip(self.tensors("weight", &names)?) {
+        for (name, var) in params.vars() {
+            let saved = self.tensor(&format!("{WEIGHT}/{name}")).ok_or_else(|| {
+                XpError::Run(format!(
+                    "the resume point has no weight of parameter {name}: it belongs to another model"
+                ))
+            })?;
             var.set(&saved.reshape(var.shape())?.to_device(var.device())?)?;
         }
         Ok(())
-    }
-
-    /// The saved optimiser moments of the parameters `names`, in that order.
-    pub fn moments(&self, names: &[String]) -> Result<Vec<(Tensor, Tensor)>> {
-        let m = self.tensors("adam.m", names)?;
-        let v = self.tensors("adam.v", names)?;
-        Ok(m.into_iter().zip(v).collect())
     }
 }
 

@@ -2,11 +2,12 @@
 //! phase so `xp bench` measures exactly what training runs.
 
 use super::slices::{merge_outputs, slice_count, sum_gradients, Slices};
+use super::ResumePoint;
 use crate::config::TrainConfig;
 use crate::error::Result;
 use crate::model::{Model, ObjectiveOutput};
 use crate::objective::Prepared;
-use crate::optim::{learning_rate, Optimizer};
+use crate::optim::{learning_rate, Optimizer, OptimizerState};
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
 use rayon::prelude::*;
@@ -133,14 +134,16 @@ impl Trainer {
         ))
     }
 
-    /// The optimiser's updates so far and its moments, in parameter-name order.
-    pub fn optimizer_state(&self) -> Result<(i32, Vec<(Tensor, Tensor)>)> {
-        Ok((self.optimizer.steps(), self.optimizer.moments()?))
+    /// The optimiser's record and tensors for a resume point (see
+    /// [`crate::optim::Optimizer::save`]).
+    pub fn save_optimizer(&self) -> Result<(OptimizerState, Vec<(String, Tensor)>)> {
+        Ok(self.optimizer.save(&self.names)?)
     }
 
-    /// Puts back what [`Trainer::optimizer_state`] gave.
-    pub fn restore_optimizer(&mut self, steps: i32, moments: Vec<(Tensor, Tensor)>) -> Result<()> {
-        Ok(self.optimizer.restore(steps, moments)?)
+    /// Puts back the optimiser a resume point saved.
+    pub fn load_optimizer(&mut self, state: &OptimizerState, point: &ResumePoint) -> Result<()> {
+        let names = self.names.clone();
+        Ok(self.optimizer.load(state, &names, |n| point.tensor(n))?)
     }
 
     /// Trains on `prepared` as 0-based step `step` (see [`Step`]). The batch is cut

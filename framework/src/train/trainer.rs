@@ -11,9 +11,9 @@
 //! before, and the last stage's best is the run's model.
 
 use super::{
-    evaluate, with_average, Batches, BatchesPosition, Checkpointer, LogRow, MetricsLog, Reporter,
-    ResumePoint, ResumeState, ResumeTensors, Session, SplitMetrics, TrainWindow, Trainer,
-    WeightAverage,
+    evaluate, with_average, Batches, BatchesPosition, Checkpointer, LogRow, LoopCounters,
+    MetricsLog, Reporter, ResumePoint, ResumeState, Session, SplitMetrics, StagePosition,
+    TrainWindow, Trainer, WeightAverage,
 };
 use crate::config::{Experiment, Stage};
 use crate::error::{Result, XpError};
@@ -188,9 +188,9 @@ impl Carried {
         Ok(Self {
             experiment_toml,
             log: MetricsLog::resume(&run.files, state.step, state.events_len)?,
-            done: state.stages_done.clone(),
+            done: state.stages.stages_done.clone(),
             batches: None,
-            steps: state.stage_start,
+            steps: state.stages.stage_start,
             skipped: 0,
             seconds: 0.0,
             eval_seconds: 0.0,
@@ -280,28 +280,27 @@ impl<'a> Loop<'a> {
         self.steps < self.experiment().train.steps && !self.stopped_early
     }
 
-    /// Puts every part back where `point` left it.
+    /// Puts every part back where `point` left it, each from its own record.
     fn restore(&mut self, point: &ResumePoint) -> Result<()> {
-        let (state, params) = (&point.state, &self.model.params);
-        point.restore_weights(params)?;
-        let names = self.trainer.names().to_vec();
-        self.trainer
-            .restore_optimizer(state.optimizer_steps, point.moments(&names)?)?;
-        if let (Some(average), Some(updates)) = (&mut self.average, state.average_updates) {
-            average.restore(updates, point.tensors("average", &names)?)?;
+        let state = &point.state;
+        point.restore_weights(&self.model.params)?;
+        self.trainer.load_optimizer(&state.optimizer, point)?;
+        if let Some(average) = &mut self.average {
+            let names = self.trainer.names();
+            average.load(&state.average, names, |n| point.tensor(n))?;
         }
         self.batches
             .restore(state.batches.clone())
             .map_err(XpError::Run)?;
-        self.checkpoints
-            .restore_state((state.best, state.best_step, state.stale));
+        self.checkpoints.restore_state(&state.checkpoints);
         self.window.restore(&state.window);
-        self.steps = state.step - state.stage_start;
-        self.carried.skipped = state.skipped;
+        self.steps = state.step - state.stages.stage_start;
         self.resumable_step = state.step;
-        self.stopped_early = state.stopped_early;
+        let counters = &state.counters;
+        self.carried.skipped = counters.skipped;
+        self.stopped_early = counters.stopped_early;
         (self.carried.seconds, self.carried.eval_seconds) =
-            (state.train_seconds, state.eval_seconds);
+            (counters.train_seconds, counters.eval_seconds);
         Ok(())
     }
 
@@ -385,50 +384,44 @@ impl<'a> Loop<'a> {
         Ok(())
     }
 
-    /// Writes the run's resume point (the live weights, not the average).
+    /// Writes the run's resume point (the live weights, not the average): each part
+    /// gives its own record and tensors.
     fn save_resume_point(&mut self) -> Result<()> {
-        let params = &self.model.params;
-        let names = self.trainer.names().to_vec();
-        let (optimizer_steps, moments) = self.trainer.optimizer_state()?;
-        let (average_updates, averages) = match &self.average {
+        let mut tensors = ResumePoint::weights(&self.model.params);
+        let (optimizer, moments) = self.trainer.save_optimizer()?;
+        tensors.extend(moments);
+        let average = match &self.average {
             Some(average) => {
-                let (updates, averages) = average.state()?;
-                (Some(updates), names.iter().cloned().zip(averages).collect())
+                let (state, averages) = average.save(self.trainer.names())?;
+                tensors.extend(averages);
+                state
             }
-            None => (None, Vec::new()),
+            None => Default::default(),
         };
-        let (best, best_step, stale) = self.checkpoints.state();
         let state = ResumeState {
             format: ResumeState::FORMAT,
             step: self.run_step(),
             experiment: self.carried.experiment_toml.clone(),
-            optimizer_steps,
+            optimizer,
             batches: self.batches.position().map_err(XpError::Run)?,
-            best,
-            best_step,
-            stale,
+            checkpoints: self.checkpoints.state(),
             window: self.window.sums(),
-            average_updates,
-            skipped: self.carried.skipped,
-            stopped_early: self.stopped_early,
-            train_seconds: self.seconds(),
-            eval_seconds: self.carried.eval_seconds,
+            average,
+            counters: LoopCounters {
+                skipped: self.carried.skipped,
+                stopped_early: self.stopped_early,
+                train_seconds: self.seconds(),
+                eval_seconds: self.carried.eval_seconds,
+            },
             events_len: Some(self.carried.log.events_len()),
-            stage: self.index,
-            stage_start: self.carried.steps,
-            stages_done: self.carried.done.clone(),
+            stages: StagePosition {
+                stage: self.index,
+                stage_start: self.carried.steps,
+                stages_done: self.carried.done.clone(),
+            },
             data: Some(self.session.info.clone()),
         };
-        let tensors = ResumeTensors {
-            weights: params
-                .vars()
-                .into_iter()
-                .map(|(n, v)| (n, v.as_tensor().clone()))
-                .collect(),
-            moments: names.into_iter().zip(moments).collect(),
-            averages,
-        };
-        ResumePoint::save(&self.run.files.resume_point(), &state, &tensors)?;
+        ResumePoint::save(&self.run.files.resume_point(), &state, tensors)?;
         self.resumable_step = self.run_step();
         Ok(())
     }
@@ -445,7 +438,7 @@ impl<'a> Loop<'a> {
     fn stop(&self) -> Stop {
         Stop {
             step: self.run_step(),
-            best: self.checkpoints.state().0,
+            best: self.checkpoints.state().best,
             stopped_early: self.stopped_early,
         }
     }
