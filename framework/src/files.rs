@@ -48,6 +48,12 @@ pub fn write_atomic_with(
     sync_dir(dir).map_err(io)
 }
 
+/// The SHA-256 of `bytes`, in lowercase hex (as `sha256sum` prints it).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
 /// Flushes the entries of `dir` (a rename is durable only then).
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]

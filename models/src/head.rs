@@ -27,18 +27,35 @@ pub struct Head {
     output: Output,
 }
 
+/// What a head is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadSpec<'a> {
+    /// The width it reads (the encoder's).
+    pub dim: usize,
+    /// Its outputs: classes, or the vocabulary.
+    pub n_out: usize,
+    /// Its non-linearity.
+    pub activation: Activation,
+    /// Dropout after the non-linearity.
+    pub dropout: f32,
+    /// The token embedding `(n_out, dim)` to tie the output layer to, if any.
+    pub tied: Option<&'a Tensor>,
+    /// The layers' implementation.
+    pub kernels: Kernels,
+}
+
 impl Head {
-    /// Creates or loads `dense`, `norm` and `out` under `vb`. With `tied`, the output
-    /// layer is `x tied^T + out.bias` and `n_out` must equal the rows of `tied`.
-    pub fn new(
-        dim: usize,
-        n_out: usize,
-        activation: Activation,
-        dropout: f32,
-        tied: Option<&Tensor>,
-        kernels: Kernels,
-        vb: VarBuilder,
-    ) -> Result<Self> {
+    /// Creates or loads `dense`, `norm` and `out` under `vb`. With `spec.tied`, the
+    /// output layer is `x tied^T + out.bias` and `n_out` must equal the rows of `tied`.
+    pub fn new(spec: HeadSpec, vb: VarBuilder) -> Result<Self> {
+        let HeadSpec {
+            dim,
+            n_out,
+            activation,
+            dropout,
+            tied,
+            kernels,
+        } = spec;
         let output = match tied {
             Some(embeddings) => Output::Tied {
                 embeddings: embeddings.clone(),

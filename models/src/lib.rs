@@ -33,7 +33,7 @@ pub use config::{EncoderConfig, Positions};
 pub use dense::Dense;
 pub use dropout::{Dropout, Mode};
 pub use encoder::{Encoder, EncoderInput, EncoderOutput};
-pub use head::Head;
+pub use head::{Head, HeadSpec};
 pub use kernels::Kernels;
 pub use layer::EncoderLayer;
 pub use layer_norm::LayerNorm;

@@ -4,7 +4,7 @@ use crate::{ConfigError, Pool, PooledClassifier, TokenPredictor, Vocab};
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 use serde::de::DeserializeOwned;
-use xp_models::{Activation, Head, Kernels};
+use xp_models::{Activation, Head, HeadSpec, Kernels};
 
 /// The `[model]` settings a head is built with.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,6 +19,20 @@ pub struct HeadConfig {
     pub tie_embeddings: bool,
     /// The layers' implementation, the encoder's.
     pub kernels: Kernels,
+}
+
+impl HeadConfig {
+    /// The spec of a head of `n_out` outputs, its output layer tied to `tied`.
+    pub fn spec(self, n_out: usize, tied: Option<&Tensor>) -> HeadSpec<'_> {
+        HeadSpec {
+            dim: self.dim,
+            n_out,
+            activation: self.activation,
+            dropout: self.dropout,
+            tied,
+            kernels: self.kernels,
+        }
+    }
 }
 
 /// The corpus facts and model settings an objective is built against.
@@ -53,29 +67,13 @@ impl<'a> BuildContext<'a> {
     /// A head predicting one of `n_out` classes (Linear, activation, LayerNorm,
     /// dropout, Linear), under `vb`.
     pub fn class_head(&self, n_out: usize, vb: VarBuilder) -> candle_core::Result<Head> {
-        Head::new(
-            self.head.dim,
-            n_out,
-            self.head.activation,
-            self.head.dropout,
-            None,
-            self.head.kernels,
-            vb,
-        )
+        Head::new(self.head.spec(n_out, None), vb)
     }
 
     /// A head predicting a token id, tied to the token embedding when `tie_embeddings`.
     pub fn token_head(&self, vb: VarBuilder) -> candle_core::Result<Head> {
         let tied = self.head.tie_embeddings.then_some(self.token_embeddings);
-        Head::new(
-            self.head.dim,
-            self.vocab.len(),
-            self.head.activation,
-            self.head.dropout,
-            tied,
-            self.head.kernels,
-            vb,
-        )
+        Head::new(self.head.spec(self.vocab.len(), tied), vb)
     }
 
     /// A class head over the `pool`ed encoder output.

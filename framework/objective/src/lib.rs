@@ -49,7 +49,7 @@ pub use rand::{Rng, SeedableRng};
 pub use toml;
 pub use xp_format::{Serving, Vocab, CLS, MASK, PAD, SEP, SPECIALS};
 pub use xp_models::onnx::OnnxGraph;
-pub use xp_models::{Activation, Head, Kernels, Mode};
+pub use xp_models::{Activation, Head, HeadSpec, Kernels, Mode};
 
 use candle_core::Tensor;
 

@@ -5,7 +5,7 @@
 use crate::model::ModelInfo;
 use crate::ServeError;
 use std::collections::HashMap;
-use xp_format::{Normalization, UNKNOWN};
+use xp_format::{Normalization, CLS, MASK, PAD, SEP, SPECIALS, UNKNOWN};
 
 /// How a `[MASK]` is written in an input name.
 pub const MASK_MARK: &str = "[MASK]";
@@ -57,10 +57,10 @@ impl Tokenizer {
             unknown: info.specials.get(UNKNOWN).copied(),
             trained: info.min_len..=info.max_len,
             readable_len: info.readable_len,
-            pad: special("[PAD]")?,
-            cls: special("[CLS]")?,
-            mask: special("[MASK]")?,
-            sep: special("[SEP]")?,
+            pad: special(SPECIALS[PAD as usize])?,
+            cls: special(SPECIALS[CLS as usize])?,
+            mask: special(SPECIALS[MASK as usize])?,
+            sep: special(SPECIALS[SEP as usize])?,
         })
     }
 

@@ -187,15 +187,9 @@ impl Optimizer {
         &mut self,
         state: &OptimizerState,
         names: &[String],
-        tensor: impl Fn(&str) -> Option<Tensor>,
+        tensor: impl Fn(&str) -> Result<Tensor>,
     ) -> Result<()> {
-        let moment = |kind: &str, name: &str| {
-            tensor(&format!("{kind}/{name}")).ok_or_else(|| {
-                candle_core::Error::Msg(format!(
-                    "the resume point has no {kind} of parameter {name}: it belongs to another model"
-                ))
-            })
-        };
+        let moment = |kind: &str, name: &str| tensor(&format!("{kind}/{name}"));
         let moments = names
             .iter()
             .map(|n| Ok((moment(MOMENT_M, n)?, moment(MOMENT_V, n)?)))

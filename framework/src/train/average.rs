@@ -80,20 +80,14 @@ impl WeightAverage {
         &mut self,
         state: &AverageState,
         names: &[String],
-        tensor: impl Fn(&str) -> Option<Tensor>,
+        tensor: impl Fn(&str) -> Result<Tensor>,
     ) -> Result<()> {
         let Some(updates) = state.average_updates else {
             return Ok(());
         };
         let averages = names
             .iter()
-            .map(|name| {
-                tensor(&format!("{AVERAGE}/{name}")).ok_or_else(|| {
-                    candle_core::Error::Msg(format!(
-                        "the resume point has no {AVERAGE} of parameter {name}: it belongs to another model"
-                    ))
-                })
-            })
+            .map(|name| tensor(&format!("{AVERAGE}/{name}")))
             .collect::<Result<_>>()?;
         self.restore(updates, averages)
     }

@@ -154,19 +154,21 @@ impl ResumePoint {
         Ok(Self { state, tensors })
     }
 
-    /// The saved tensor named `name` (as the part that saved it named it).
-    pub fn tensor(&self, name: &str) -> Option<Tensor> {
-        self.tensors.get(name).cloned()
+    /// The saved tensor named `name` (`KIND/PARAMETER`, as the part that saved it
+    /// named it); a point without it belongs to another model.
+    pub fn tensor(&self, name: &str) -> candle_core::Result<Tensor> {
+        self.tensors.get(name).cloned().ok_or_else(|| {
+            let (kind, parameter) = name.split_once('/').unwrap_or(("tensor", name));
+            candle_core::Error::Msg(format!(
+                "the resume point has no {kind} of parameter {parameter}: it belongs to another model"
+            ))
+        })
     }
 
     /// Sets every parameter of `params` to its saved live weight.
     pub fn restore_weights(&self, params: &ParamStore) -> Result<()> {
         for (name, var) in params.vars() {
-            let saved = self.tensor(&format!("{WEIGHT}/{name}")).ok_or_else(|| {
-                XpError::Run(format!(
-                    "the resume point has no weight of parameter {name}: it belongs to another model"
-                ))
-            })?;
+            let saved = self.tensor(&format!("{WEIGHT}/{name}"))?;
             var.set(&saved.reshape(var.shape())?.to_device(var.device())?)?;
         }
         Ok(())

@@ -499,7 +499,7 @@ impl<'a> Loop<'a> {
             name: exp.name.clone(),
             seed: exp.seed,
             corpus: self.session.source(),
-            experiment_sha256: sha256_hex(self.carried.experiment_toml.as_bytes()),
+            experiment_sha256: crate::files::sha256_hex(self.carried.experiment_toml.as_bytes()),
             steps,
             best_step: self.checkpoints.best_step(),
             stopped_early: self.stopped_early,
@@ -615,10 +615,4 @@ fn write_run_description(session: &Session, run: &RunDir) -> Result<String> {
         .map_err(|e| crate::XpError::Run(format!("cannot write the data report: {e}")))?;
     crate::files::write_atomic(&run.files.data(), report.as_bytes())?;
     Ok(text)
-}
-
-/// The SHA-256 of `bytes`, in hex.
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(bytes))
 }

@@ -21,8 +21,17 @@ fn prepare_seeded(config: ClsConfig, b: &NameBatch, seed: u64) -> Prepared {
     // The head is not used by `prepare`; build a tiny one.
     let vb = VarBuilder::zeros(candle_core::DType::F32, &candle_core::Device::Cpu);
     let kernels = xp_objective::Kernels::Fused;
-    let head =
-        xp_objective::Head::new(4, 2, xp_objective::Activation::Relu, 0.0, None, kernels, vb);
+    let head = xp_objective::Head::new(
+        xp_objective::HeadSpec {
+            dim: 4,
+            n_out: 2,
+            activation: xp_objective::Activation::Relu,
+            dropout: 0.0,
+            tied: None,
+            kernels,
+        },
+        vb,
+    );
     let objective = Cls {
         config,
         classifier: PooledClassifier::new(head.unwrap(), Pool::Start),

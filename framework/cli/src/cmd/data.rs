@@ -4,7 +4,6 @@
 use crate::resolve;
 use crate::table::{Align, Table};
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use xp_framework::config::{apply_override, parse_table, DataConfig, Experiment};
 use xp_framework::data::{prepare, thousands, DataReport, Dropped, Listing, SplitOrigin, Tally};
@@ -276,7 +275,7 @@ fn provenance(listing: &Listing) -> Result<String> {
         let stem = name.as_deref().and_then(|n| n.strip_suffix(".txt"));
         // Only a file named like one of the corpus is read again, to hash it.
         if let Some(sum) = stem.and_then(known_sum) {
-            if sum == hex_sha256(&file.bytes()?) {
+            if sum == xp_framework::files::sha256_hex(&file.bytes()?) {
                 published += 1;
             }
         }
@@ -299,10 +298,6 @@ fn known_sum(language: &str) -> Option<String> {
         .iter()
         .find(|(l, _)| *l == language)
         .map(|(_, sum)| (*sum).to_owned())
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// `xp data --write DIR`: the built-in corpus as 18 files in `dir`. A file of the same
