@@ -1,17 +1,8 @@
-//! The command line's grammar: the top level, and the arguments several commands
-//! share. Each command's own arguments are in its file under `cmd/`.
+//! The arguments several commands share. Each command's own arguments are in its
+//! file under `cmd/`.
 
-use clap::{Args, Parser};
+use clap::Args;
 use std::path::PathBuf;
-
-/// Train character-level transformers on the names corpus with any mix of objectives.
-#[derive(Debug, Parser)]
-#[command(name = "xp", version)]
-pub struct Cli {
-    /// The command.
-    #[command(subcommand)]
-    pub command: crate::cmd::Command,
-}
 
 /// An experiment file and overrides of its fields.
 #[derive(Debug, Args)]

@@ -19,11 +19,19 @@ mod show;
 mod table;
 mod watch;
 
-pub use args::Cli;
 pub use xp_framework::objective::ObjectiveEntry;
 
 use clap::Parser;
 use xp_framework::objective::registered;
+
+/// Train character-level transformers on the names corpus with any mix of objectives.
+#[derive(Debug, Parser)]
+#[command(name = "xp", version)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: cmd::Command,
+}
 
 /// Checks that every objective in `linked` is registered, then parses the process
 /// arguments, runs the command, prints any error chain once, and returns the exit code
