@@ -156,7 +156,10 @@ fn stage(run: &Path) -> String {
     if run.join("summary.json").exists() {
         return "finished".into();
     }
-    match ResumePoint::load(&run.join(ResumePoint::FILE), &candle_core::Device::Cpu) {
+    match ResumePoint::load(
+        &xp_framework::run::RunFiles::at(run).resume_point(),
+        &candle_core::Device::Cpu,
+    ) {
         Ok(point) if point.state.step == 120 => "reports".into(),
         Ok(point) => format!("step {}", point.state.step),
         Err(_) => "step 0".into(),
@@ -307,7 +310,7 @@ fn a_failed_write_keeps_the_last_resume_point() {
     trained(dir.path(), &run, 40);
     // A file-size limit makes the next resume point's write fail (EFBIG, as a full
     // disk would fail it) while the smaller files still fit.
-    let point = run.join(ResumePoint::FILE);
+    let point = xp_framework::run::RunFiles::at(&run).resume_point();
     let size = std::fs::metadata(&point).unwrap().len();
     let weights = std::fs::metadata(run.join("model.safetensors"))
         .unwrap()
@@ -331,7 +334,7 @@ fn a_failed_write_keeps_the_last_resume_point() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(
-        err.contains("cannot write") && err.contains(ResumePoint::FILE),
+        err.contains("cannot write") && err.contains(xp_framework::run::RunFiles::RESUME),
         "{err}"
     );
     let kept = ResumePoint::load(&point, &candle_core::Device::Cpu).unwrap();

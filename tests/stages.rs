@@ -126,7 +126,10 @@ fn stop_at(exp: &Path, out: &Path, step: usize, signal: &str) -> Option<usize> {
     let ended = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&ended.stderr);
     assert!(!err.contains("panicked"), "{err}");
-    let point = ResumePoint::load(&out.join(ResumePoint::FILE), &candle_core::Device::Cpu);
+    let point = ResumePoint::load(
+        &xp_framework::run::RunFiles::at(out).resume_point(),
+        &candle_core::Device::Cpu,
+    );
     point.ok().map(|p| p.state.stages.stage)
 }
 

@@ -82,7 +82,10 @@ fn the_modules_import_each_other_without_a_circle() {
         done: &mut BTreeSet<&'a str>,
     ) {
         if let Some(at) = path.iter().position(|m| *m == module) {
-            panic!("modules import each other in a circle: {}", path[at..].join(" -> "));
+            panic!(
+                "modules import each other in a circle: {}",
+                path[at..].join(" -> ")
+            );
         }
         if !done.insert(module) {
             return;

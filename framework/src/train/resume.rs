@@ -102,9 +102,6 @@ impl ResumeState {
 }
 
 impl ResumePoint {
-    /// The file name in a run directory.
-    pub const FILE: &'static str = "resume.safetensors";
-
     /// Writes `state` and `tensors` (named by the parts that own them: the weights'
     /// with [`ResumePoint::weights`]) to `path`, whole or not at all.
     pub fn save(path: &Path, state: &ResumeState, tensors: Vec<(String, Tensor)>) -> Result<()> {
@@ -130,8 +127,9 @@ impl ResumePoint {
         let bytes = std::fs::read(path).map_err(|e| XpError::read(path, e))?;
         let corrupt = |why: String| {
             XpError::Run(format!(
-                "{} is not a usable resume point ({why}): start the run again, or copy back an intact resume.safetensors",
-                path.display()
+                "{} is not a usable resume point ({why}): start the run again, or copy back an intact {}",
+                path.display(),
+                crate::run::RunFiles::RESUME
             ))
         };
         let (_, header) =

@@ -38,7 +38,7 @@ pub struct Paired {
 /// Which test texts a run got right, from its `test_predictions_NAME.csv` (read by its
 /// `true` and `predicted` columns, whatever else it has).
 pub fn correct(run: &Path, objective: &str) -> Result<Correct, CompareError> {
-    let path = run.join(format!("test_predictions_{objective}.csv"));
+    let path = xp_framework::run::RunFiles::at(run).test_predictions_csv(objective);
     let bad = |e: String| CompareError::Runs(format!("{}: {e}", path.display()));
     let mut reader = csv::Reader::from_path(&path).map_err(|e| {
         CompareError::Runs(format!(
