@@ -36,16 +36,18 @@ pub fn experiment(args: &ExperimentArgs) -> Result<Experiment> {
 
 /// The session of `args`' experiment; prints its warnings.
 pub fn session(args: &ExperimentArgs) -> Result<Session> {
-    let experiment = experiment(args)?;
-    let session = Session::open(experiment).map_err(|e| locate_in(args, e))?;
-    warn(&session.warnings);
-    Ok(session)
+    open(experiment(args)?).map_err(|e| locate_in(args, e))
 }
 
 /// A session of `experiment` (its data stated already), threads sized; prints its
 /// warnings.
 pub fn session_of(experiment: Experiment) -> Result<Session> {
     set_threads(experiment.train.threads);
+    Ok(open(experiment)?)
+}
+
+/// Opens the session of `experiment` and prints its warnings.
+fn open(experiment: Experiment) -> std::result::Result<Session, XpError> {
     let session = Session::open(experiment)?;
     warn(&session.warnings);
     Ok(session)

@@ -62,11 +62,11 @@ impl RunState {
 /// The state of the run in `dir`.
 pub fn state(dir: &Path) -> RunState {
     let files = RunFiles::at(dir);
-    let events = EventLog::read(dir);
-    let last_step = last_step(&events);
     if files.summary().is_file() {
         return RunState::Finished;
     }
+    let events = EventLog::read(dir);
+    let last_step = last_step(&events);
     if let Some(pid) = writer(dir) {
         return RunState::Running {
             pid,
