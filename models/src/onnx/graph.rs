@@ -34,6 +34,10 @@ pub enum Attr {
     Ints(Vec<i64>),
     /// A float.
     Float(f32),
+    /// A list of floats.
+    Floats(Vec<f32>),
+    /// A string.
+    Str(String),
 }
 
 /// An ONNX graph under construction.
@@ -176,6 +180,14 @@ fn attribute(name: &str, value: &Attr) -> AttributeProto {
         Attr::Float(f) => {
             a.type_ = AttributeType::FLOAT.into();
             a.f = *f;
+        }
+        Attr::Floats(v) => {
+            a.type_ = AttributeType::FLOATS.into();
+            a.floats = v.clone();
+        }
+        Attr::Str(text) => {
+            a.type_ = AttributeType::STRING.into();
+            a.s = text.as_bytes().to_vec();
         }
     }
     a
