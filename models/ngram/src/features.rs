@@ -11,16 +11,11 @@ pub type SparseRow = Vec<(u32, f32)>;
 /// frequency.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NgramFeatures {
-    /// Shortest and longest n-gram.
-    pub lengths: (usize, usize),
-    /// The id appended to every row as its end (the padding id: a padded row's first
-    /// pad is its end).
-    pub end: u32,
-    /// The n-grams, by length then ids; a gram's position is its column.
-    pub grams: Vec<Vec<u32>>,
-    /// `ln((1 + texts) / (1 + texts with the gram)) + 1` per column (scikit-learn's
-    /// smoothed IDF).
-    pub idf: Vec<f32>,
+    lengths: (usize, usize),
+    end: u32,
+    grams: Vec<Vec<u32>>,
+    idf: Vec<f32>,
+    /// Each gram's column: derived from `grams`, which are private so the two agree.
     columns: HashMap<Vec<u32>, u32>,
 }
 
@@ -67,6 +62,28 @@ impl NgramFeatures {
             idf,
             columns,
         }
+    }
+
+    /// Shortest and longest n-gram.
+    pub fn lengths(&self) -> (usize, usize) {
+        self.lengths
+    }
+
+    /// The id appended to every row as its end (the padding id: a padded row's first
+    /// pad is its end).
+    pub fn end(&self) -> u32 {
+        self.end
+    }
+
+    /// The n-grams, by length then ids; a gram's position is its column.
+    pub fn grams(&self) -> &[Vec<u32>] {
+        &self.grams
+    }
+
+    /// `ln((1 + texts) / (1 + texts with the gram)) + 1` per column (scikit-learn's
+    /// smoothed IDF).
+    pub fn idf(&self) -> &[f32] {
+        &self.idf
     }
 
     /// Number of columns.

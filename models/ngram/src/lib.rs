@@ -11,7 +11,7 @@ mod onnx;
 
 pub use config::NgramConfig;
 pub use features::{NgramFeatures, SparseRow};
-pub use logistic::{Fitted, Logistic};
+pub use logistic::{FitReport, Logistic};
 pub use model::NgramModel;
 pub use onnx::export_graph;
 

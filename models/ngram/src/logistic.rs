@@ -21,9 +21,7 @@ pub struct Logistic {
 
 /// How a fit went.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Fitted {
-    /// The classifier.
-    pub model: Logistic,
+pub struct FitReport {
     /// L-BFGS iterations run.
     pub iterations: u64,
     /// The final value of the loss.
@@ -114,7 +112,7 @@ impl Logistic {
         classes: usize,
         c: f64,
         max_iterations: u64,
-    ) -> Result<Fitted, NgramError> {
+    ) -> Result<(Self, FitReport), NgramError> {
         if rows.is_empty() || rows.len() != labels.len() || classes < 2 {
             return Err(NgramError::Invalid(format!(
                 "a logistic regression needs texts with labels of at least 2 classes (got {} texts, {} labels, {classes} classes)",
@@ -151,15 +149,16 @@ impl Logistic {
             .get_best_param()
             .ok_or_else(|| NgramError::Solver("it returned no parameters".into()))?;
         let (weights, bias) = params.split_at(features * classes);
-        Ok(Fitted {
-            model: Self {
-                classes,
-                weights: weights.iter().map(|&w| w as f32).collect(),
-                bias: bias.iter().map(|&b| b as f32).collect(),
-            },
+        let model = Self {
+            classes,
+            weights: weights.iter().map(|&w| w as f32).collect(),
+            bias: bias.iter().map(|&b| b as f32).collect(),
+        };
+        let report = FitReport {
             iterations: state.get_iter(),
             loss: state.get_best_cost(),
-        })
+        };
+        Ok((model, report))
     }
 
     /// The logits of one row.
@@ -227,13 +226,13 @@ mod tests {
     #[test]
     fn fits_separable_rows_and_gives_probabilities() {
         let (rows, labels) = toy();
-        let fitted = Logistic::fit(&rows, &labels, 3, 2, 10.0, 100).unwrap();
+        let (model, report) = Logistic::fit(&rows, &labels, 3, 2, 10.0, 100).unwrap();
         for (row, &label) in rows.iter().zip(&labels) {
-            let p = fitted.model.probabilities(row);
+            let p = model.probabilities(row);
             assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
             assert!(p[label as usize] > 0.8, "{p:?}");
         }
-        assert!(fitted.iterations > 0);
+        assert!(report.iterations > 0);
     }
 
     #[test]

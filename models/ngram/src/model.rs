@@ -1,7 +1,7 @@
 //! The n-gram baseline as one object: its features and its classifier, fitted on token
 //! rows, saved as one safetensors file.
 
-use crate::{Logistic, NgramConfig, NgramError, NgramFeatures};
+use crate::{FitReport, Logistic, NgramConfig, NgramError, NgramFeatures};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,15 +15,6 @@ pub struct NgramModel {
     pub features: NgramFeatures,
     /// Its logistic regression.
     pub classifier: Logistic,
-}
-
-/// What a fit reports.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FitReport {
-    /// L-BFGS iterations.
-    pub iterations: u64,
-    /// The final loss.
-    pub loss: f64,
 }
 
 impl NgramModel {
@@ -41,7 +32,7 @@ impl NgramModel {
         let features =
             NgramFeatures::fit(rows, (config.min_n, config.max_n), end, config.min_count);
         let x: Vec<_> = rows.iter().map(|r| features.transform(r)).collect();
-        let fitted = Logistic::fit(
+        let (classifier, report) = Logistic::fit(
             &x,
             labels,
             features.len(),
@@ -49,14 +40,10 @@ impl NgramModel {
             config.c,
             config.max_iterations,
         )?;
-        let report = FitReport {
-            iterations: fitted.iterations,
-            loss: fitted.loss,
-        };
         let model = Self {
             config: config.clone(),
             features,
-            classifier: fitted.model,
+            classifier,
         };
         Ok((model, report))
     }
@@ -80,20 +67,20 @@ impl NgramModel {
         };
         let pool: Vec<u8> = self
             .features
-            .grams
+            .grams()
             .iter()
             .flatten()
             .flat_map(|&id| i64::from(id).to_le_bytes())
             .collect();
         let lengths: Vec<u8> = self
             .features
-            .grams
+            .grams()
             .iter()
             .flat_map(|g| (g.len() as u32).to_le_bytes())
             .collect();
         let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
         let (idf, weights, bias) = (
-            f32s(&self.features.idf),
+            f32s(self.features.idf()),
             f32s(&self.classifier.weights),
             f32s(&self.classifier.bias),
         );
@@ -121,7 +108,7 @@ impl NgramModel {
         let config = serde_json::to_string(&self.config).map_err(|e| bad(e.to_string()))?;
         let metadata = HashMap::from([
             ("xp.ngram.config".to_owned(), config),
-            ("xp.ngram.end".to_owned(), self.features.end.to_string()),
+            ("xp.ngram.end".to_owned(), self.features.end().to_string()),
         ]);
         let bytes =
             safetensors::serialize(tensors, Some(metadata)).map_err(|e| bad(e.to_string()))?;
@@ -212,15 +199,13 @@ mod tests {
         let rows: Vec<&[u32]> = vec![&[1, 5, 6], &[1, 5, 5], &[1, 7, 8], &[1, 8, 7]];
         let (model, _) =
             NgramModel::fit(&NgramConfig::default(), &rows, &[0, 0, 1, 1], 2, 0).unwrap();
-        let dir = std::env::temp_dir().join(format!("xp-ngram-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("model.safetensors");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
         model.save(&path).unwrap();
         assert_eq!(NgramModel::load(&path).unwrap(), model);
         assert!(model.probabilities(&[1, 5, 6])[0] > 0.5);
         std::fs::write(&path, b"garbage").unwrap();
         let e = NgramModel::load(&path).unwrap_err().to_string();
         assert!(e.contains("not an n-gram model"), "{e}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

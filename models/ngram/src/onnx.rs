@@ -14,20 +14,20 @@ pub fn export_graph(g: &mut OnnxGraph, model: &NgramModel, tokens: &str) -> Stri
     let (zero, one) = (g.const_i64(&[0], &[1]), g.const_i64(&[1], &[1]));
     let batch = g.op("Slice", &[&shape, &zero, &one], &[]);
     let column = g.op("Concat", &[&batch, &one], &[("axis", Attr::Int(0))]);
-    let end = g.const_i64(&[i64::from(features.end)], &[1, 1]);
+    let end = g.const_i64(&[i64::from(features.end())], &[1, 1]);
     let ends = g.op("Expand", &[&end, &column], &[]);
     let rows = g.op("Concat", &[tokens, &ends], &[("axis", Attr::Int(1))]);
-    let (min_n, max_n) = features.lengths;
+    let (min_n, max_n) = features.lengths();
     // `ngram_counts[n - 1]` is where the n-grams start in the pool, for every n up to
     // the longest (the grams are sorted by length).
     let mut counts = Vec::with_capacity(max_n);
     let mut at = 0usize;
     for n in 1..=max_n {
         counts.push(at as i64);
-        at += features.grams.iter().filter(|g| g.len() == n).count() * n;
+        at += features.grams().iter().filter(|g| g.len() == n).count() * n;
     }
     let pool: Vec<i64> = features
-        .grams
+        .grams()
         .iter()
         .flatten()
         .map(|&i| i64::from(i))
@@ -43,7 +43,7 @@ pub fn export_graph(g: &mut OnnxGraph, model: &NgramModel, tokens: &str) -> Stri
             Attr::Ints((0..features.len() as i64).collect()),
         ),
         ("pool_int64s", Attr::Ints(pool)),
-        ("weights", Attr::Floats(features.idf.clone())),
+        ("weights", Attr::Floats(features.idf().to_vec())),
     ];
     let tfidf = g.op("TfIdfVectorizer", &[&rows], &attrs);
     let norm = g.op(
