@@ -9,6 +9,7 @@ use std::io::IsTerminal;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use xp_framework::config::ModelKind;
 use xp_framework::run::{self, Outcome, RunDir};
 use xp_framework::train::{Reporter, ResumePoint, Session, SplitMetrics};
 
@@ -54,18 +55,24 @@ pub fn drive(
             }
             let summary = &done.summary;
             println!("{}", summary_table(summary));
-            println!(
-                "{} steps ({:.1} steps/s), best at step {}{}; outputs in {}",
-                summary.steps,
-                summary.steps_per_second,
-                summary.best_step,
-                if summary.stopped_early {
-                    ", stopped early"
-                } else {
-                    ""
-                },
-                run.path.display()
-            );
+            let trained = match session.experiment.model.kind {
+                ModelKind::Ngram => format!(
+                    "fitted in {:.1} s ({} L-BFGS iterations)",
+                    summary.train_seconds, summary.steps
+                ),
+                ModelKind::Transformer => format!(
+                    "{} steps ({:.1} steps/s), best at step {}{}",
+                    summary.steps,
+                    summary.steps_per_second,
+                    summary.best_step,
+                    if summary.stopped_early {
+                        ", stopped early"
+                    } else {
+                        ""
+                    },
+                ),
+            };
+            println!("{trained}; outputs in {}", run.path.display());
             Ok(())
         }
     }

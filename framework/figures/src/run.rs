@@ -91,6 +91,12 @@ fn line_chart<R: Row>(
             chart
                 .draw_series(LineSeries::new(part.to_vec(), color.stroke_width(2)))
                 .map_err(err)?;
+            // A point alone (a model fitted in one go) draws no line: mark it.
+            if let [point] = part {
+                chart
+                    .draw_series([Circle::new(*point, 4, color.filled())])
+                    .map_err(err)?;
+            }
         }
     }
     // Each stage: a grey line where it starts (the first's is the axis) and its name.

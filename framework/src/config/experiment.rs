@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use xp_models::{Activation, Kernels, Positions};
+pub use xp_ngram::NgramConfig;
 
 /// One experiment, as read from TOML with overrides applied.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -46,10 +47,38 @@ fn default_seed() -> u64 {
     Experiment::DEFAULT_SEED
 }
 
+/// What kind of model an experiment trains (`model.kind`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// The transformer encoder with the objectives' heads, trained by gradient steps.
+    #[default]
+    Transformer,
+    /// The baseline: character n-gram TF-IDF features and a logistic regression
+    /// (`[model.ngram]`), fitted in one go for the experiment's one class objective.
+    Ngram,
+}
+
+impl ModelKind {
+    fn is_transformer(&self) -> bool {
+        *self == Self::Transformer
+    }
+}
+
+fn is_default_ngram(config: &NgramConfig) -> bool {
+    *config == NgramConfig::default()
+}
+
 /// `[model]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
+    /// `transformer` (the default) or `ngram` (the n-gram baseline).
+    #[serde(skip_serializing_if = "ModelKind::is_transformer")]
+    pub kind: ModelKind,
+    /// The n-gram baseline's lengths and regularisation (`kind = "ngram"`).
+    #[serde(skip_serializing_if = "is_default_ngram")]
+    pub ngram: NgramConfig,
     /// Width.
     pub dim: usize,
     /// Attention heads (divide `dim`).
@@ -77,6 +106,8 @@ pub struct ModelConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         Self {
+            kind: ModelKind::Transformer,
+            ngram: NgramConfig::default(),
             dim: 128,
             heads: 2,
             layers: 2,
@@ -349,6 +380,9 @@ impl Experiment {
                 ),
             ));
         }
+        if m.kind == ModelKind::Ngram {
+            self.validate_ngram()?;
+        }
         if !self.stages.is_empty() {
             return self.stages().map(|_| ());
         }
@@ -357,6 +391,20 @@ impl Experiment {
             return Err(ConfigError::invalid("objectives", "no objective: add at least one table such as [objectives.CLS] (see `xp objectives`)"));
         }
         Ok(())
+    }
+
+    /// Refuses what an n-gram baseline cannot do: stages, `[init]`, bad lengths.
+    fn validate_ngram(&self) -> Result<(), ConfigError> {
+        if !self.stages.is_empty() || self.init.is_some() {
+            return Err(ConfigError::invalid(
+                "model.kind",
+                "an n-gram baseline is fitted in one go: it has no [[stages]] and no [init]; remove them, or use kind = \"transformer\"",
+            ));
+        }
+        self.model.ngram.check().map_err(|e| match e {
+            xp_ngram::NgramError::Field { field, reason } => ConfigError::invalid(&field, reason),
+            other => ConfigError::invalid("model.ngram", other.to_string()),
+        })
     }
 
     /// What `train.monitor` names.

@@ -6,7 +6,8 @@ mod overrides;
 mod stages;
 
 pub use experiment::{
-    DataConfig, Experiment, KernelChoice, ModelConfig, OptimizerKind, TrainConfig,
+    DataConfig, Experiment, KernelChoice, ModelConfig, ModelKind, NgramConfig, OptimizerKind,
+    TrainConfig,
 };
 pub use monitor::Monitor;
 pub use overrides::apply_override;

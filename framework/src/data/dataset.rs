@@ -49,6 +49,18 @@ impl Dataset {
         &self.ids[self.starts[i]..self.starts[i + 1]]
     }
 
+    /// Text `i` as a model reads it, unpadded: `[CLS]` first, then its tokens.
+    pub fn served_row(&self, i: usize) -> Vec<u32> {
+        std::iter::once(CLS)
+            .chain(self.text(i).iter().copied())
+            .collect()
+    }
+
+    /// The label of text `i`.
+    pub fn label(&self, i: usize) -> u32 {
+        self.labels[i]
+    }
+
     /// The texts at `indices`.
     pub fn batch(&self, indices: &[usize]) -> NameBatch {
         let s = self.seq_len;

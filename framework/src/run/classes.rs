@@ -1,6 +1,7 @@
 //! Confusion matrix and per-class precision, recall and F1 of a class objective.
 
 use crate::error::{Result, XpError};
+use crate::train::Predictions;
 use std::path::Path;
 
 /// `matrix[true][predicted]` counts.
@@ -53,10 +54,10 @@ pub fn per_class(matrix: &[Vec<usize>]) -> Vec<ClassScores> {
         .collect()
 }
 
-/// One test text as the predictions file names it: its id, if the data gives ids, and
-/// its text.
+/// One text of a split as the predictions file names it: its id, if the data gives
+/// ids, and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestText {
+pub struct RowText {
     /// The id the data gives it.
     pub id: Option<String>,
     /// The text, as the model read it.
@@ -127,15 +128,16 @@ pub fn read_confusion_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<usize>>)>
     Ok((classes, matrix))
 }
 
-/// `test_predictions_NAME.csv`: each test target in split order, with its text (and id,
-/// where the data gives ids), its true and its predicted class (what a paired test
-/// between two runs of one seed reads). `texts` are the test texts in split order; a
+/// `SPLIT_predictions_NAME.csv`: each target of a split in split order, with its text
+/// (and id, where the data gives ids), its true and its predicted class (what a paired
+/// test between two runs of one seed reads), and the probability of every class
+/// (`p_CLASS`, what an ensemble averages). `texts` are the split's texts in order; a
 /// class objective with other targets than one per text writes no text.
 pub fn write_predictions_csv(
     path: &Path,
     classes: &[String],
-    pairs: &[(u32, u32)],
-    texts: &[TestText],
+    predictions: &Predictions,
+    texts: &[RowText],
 ) -> Result<()> {
     let name = |c: u32| {
         classes
@@ -143,6 +145,7 @@ pub fn write_predictions_csv(
             .map_or("?", String::as_str)
             .to_owned()
     };
+    let pairs = &predictions.pairs;
     let texts = (texts.len() == pairs.len()).then_some(texts);
     let ids = texts.is_some_and(|t| t.iter().any(|t| t.id.is_some()));
     let mut header = vec!["row".to_owned()];
@@ -153,6 +156,7 @@ pub fn write_predictions_csv(
         header.push("text".into());
     }
     header.extend(["true".to_owned(), "predicted".to_owned()]);
+    header.extend(classes.iter().map(|c| format!("{PROBABILITY_PREFIX}{c}")));
     let rows = pairs.iter().enumerate().map(|(row, (predicted, truth))| {
         let mut cells = vec![row.to_string()];
         if let Some(t) = texts.map(|t| &t[row]) {
@@ -162,10 +166,15 @@ pub fn write_predictions_csv(
             cells.push(t.text.clone());
         }
         cells.extend([name(*truth), name(*predicted)]);
+        let probabilities = predictions.probabilities.get(row).into_iter().flatten();
+        cells.extend(probabilities.map(f32::to_string));
         cells
     });
     write_csv(path, std::iter::once(header).chain(rows))
 }
+
+/// What the probability columns of a predictions file start with (`p_CLASS`).
+pub const PROBABILITY_PREFIX: &str = "p_";
 
 /// `classes_NAME.csv`: precision, recall, F1 and support per class.
 pub fn write_scores_csv(path: &Path, classes: &[String], scores: &[ClassScores]) -> Result<()> {
@@ -210,21 +219,34 @@ mod tests {
         write_confusion_csv(&path, &classes, &matrix)?;
         assert_eq!(read_confusion_csv(&path)?, (classes.clone(), matrix));
         let preds = dir.path().join("test_predictions_CLS.csv");
-        let texts = [("x,y", None), ("z", Some("id 2"))].map(|(t, id)| TestText {
+        let texts = [("x,y", None), ("z", Some("id 2"))].map(|(t, id)| RowText {
             id: id.map(String::from),
             text: t.into(),
         });
-        write_predictions_csv(&preds, &classes, &[(0, 1), (2, 2)], &texts)?;
+        let predictions = Predictions {
+            pairs: vec![(0, 1), (2, 2)],
+            probabilities: vec![vec![0.5, 0.25, 0.25], vec![0.1, 0.2, 0.7]],
+        };
+        write_predictions_csv(&preds, &classes, &predictions, &texts)?;
         let mut reader = csv::Reader::from_path(&preds)?;
         assert_eq!(
             reader.headers()?.iter().collect::<Vec<_>>(),
-            ["row", "id", "text", "true", "predicted"]
+            [
+                "row",
+                "id",
+                "text",
+                "true",
+                "predicted",
+                "p_a, b",
+                "p_say \"hi\"",
+                "p_日本\n語"
+            ]
         );
         let rows: Vec<csv::StringRecord> =
             reader.records().collect::<std::result::Result<_, _>>()?;
         assert_eq!(
             rows[0].iter().collect::<Vec<_>>(),
-            ["0", "", "x,y", "say \"hi\"", "a, b"]
+            ["0", "", "x,y", "say \"hi\"", "a, b", "0.5", "0.25", "0.25"]
         );
         Ok(())
     }

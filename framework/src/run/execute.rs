@@ -2,7 +2,7 @@
 //! training; then its reports and, last, its summary. What the command line, the
 //! sweeps and the Python package call; they only show what happens.
 
-use super::classes::TestText;
+use super::classes::RowText;
 use super::{reports, EventLog, Recorder, RunDir, RunEvent, RunFiles, RunSummary, Stop};
 use crate::config::Experiment;
 use crate::error::{Result, XpError};
@@ -73,8 +73,17 @@ pub fn reopen(dir: &Path, overrides: &[String]) -> Result<Reopened> {
         true => Some(ResumePoint::load(&file, &candle_core::Device::Cpu)?),
         false => None,
     };
-    if let Some(point) = &point {
-        check_resumable(&run.files, point, &experiment)?;
+    match &point {
+        Some(point) => check_resumable(&run.files, point, &experiment)?,
+        // A run fitted in one go (the n-gram baseline) has no resume point to go on from.
+        None if run.files.summary().exists() => {
+            return Err(XpError::Run(format!(
+                "{} is finished (it has its {}): start a new run to train again",
+                run.files.path().display(),
+                RunFiles::SUMMARY
+            )))
+        }
+        None => {}
     }
     Ok(Reopened {
         run,
@@ -172,26 +181,29 @@ fn finish(
         best: trained.best,
         stopped_early: summary.stopped_early,
     }));
-    let test: Vec<TestText> = session
-        .sets
-        .test
-        .iter()
-        .map(|&i| TestText {
-            id: session.examples[i].id.clone(),
-            text: session.examples[i].text.clone(),
-        })
-        .collect();
     let warnings = reports::write_reports(
         &run.files,
         &trained.metrics,
         &summary,
         trained.model(session),
-        &test,
+        &split_texts(session),
     )?;
     end_hparams_session(&run.files, true)?;
     // Last: a run with a summary has all its reports.
     summary.write(&run.files)?;
     Ok(Outcome::Finished(Box::new(Finished { summary, warnings })))
+}
+
+/// Each split's texts in split order, as the predictions files name them.
+fn split_texts(session: &Session) -> Vec<(String, Vec<RowText>)> {
+    let text = |&i: &usize| RowText {
+        id: session.examples[i].id.clone(),
+        text: session.examples[i].text.clone(),
+    };
+    let named = session.sets.named().into_iter();
+    named
+        .map(|(split, indices)| (split.to_owned(), indices.iter().map(text).collect()))
+        .collect()
 }
 
 /// Records in a sweep run's HParams events how it ended (a run outside a sweep has

@@ -18,6 +18,7 @@ mod names {
     pub const SUMMARY: &str = "summary.json";
     pub const CHECKPOINT: &str = "model.safetensors";
     pub const RESUME: &str = "resume.safetensors";
+    pub const NGRAM: &str = "ngram.safetensors";
     pub const LOCK: &str = ".xp.lock";
     pub const EVENTS: &str = "events.jsonl";
     pub const METRICS_CSV: &str = "metrics.csv";
@@ -27,7 +28,7 @@ mod names {
     pub const ATTENTION: &str = "attention";
     pub const CONFUSION: &str = "confusion_";
     pub const CLASSES: &str = "classes_";
-    pub const TEST_PREDICTIONS: &str = "test_predictions_";
+    pub const PREDICTIONS: &str = "_predictions_";
     /// What a writer killed mid-file leaves (see `crate::files`).
     pub const TEMPORARY: [&str; 2] = [".xp-tmp-", ".tmp"];
 }
@@ -70,6 +71,11 @@ impl RunFiles {
     /// The best checkpoint (of the last stage).
     pub fn checkpoint(&self) -> PathBuf {
         self.join(names::CHECKPOINT)
+    }
+
+    /// The fitted n-gram baseline of a run of `model.kind = "ngram"`.
+    pub fn ngram_model(&self) -> PathBuf {
+        self.join(names::NGRAM)
     }
 
     /// The best checkpoint of stage `stage` of a run in stages that is not its last.
@@ -137,9 +143,15 @@ impl RunFiles {
         self.join(&format!("{}{objective}.csv", names::CLASSES))
     }
 
-    /// Every test text's prediction and probabilities by `objective`.
+    /// Every text of `split` (`valid`, `test`) with its prediction and probabilities by
+    /// class objective `objective`.
+    pub fn predictions_csv(&self, split: &str, objective: &str) -> PathBuf {
+        self.join(&format!("{split}{}{objective}.csv", names::PREDICTIONS))
+    }
+
+    /// [`RunFiles::predictions_csv`] of the test split (what paired tests read).
     pub fn test_predictions_csv(&self, objective: &str) -> PathBuf {
-        self.join(&format!("{}{objective}.csv", names::TEST_PREDICTIONS))
+        self.predictions_csv("test", objective)
     }
 
     /// The folder of attention maps `xp attention` draws for a run.
@@ -184,6 +196,8 @@ impl RunFiles {
     pub const CHECKPOINT: &'static str = names::CHECKPOINT;
     /// The file name of the metrics log read back, for messages.
     pub const METRICS_JSONL: &'static str = names::METRICS_JSONL;
+    /// The file name of the n-gram baseline's model, for messages.
+    pub const NGRAM: &'static str = names::NGRAM;
     /// The file name of the resume point, for messages.
     pub const RESUME: &'static str = names::RESUME;
 }

@@ -21,7 +21,9 @@ mod state;
 mod summary;
 pub mod tags;
 
-pub use classes::{confusion_matrix, per_class, read_confusion_csv, ClassScores, TestText};
+pub use classes::{
+    confusion_matrix, per_class, read_confusion_csv, ClassScores, RowText, PROBABILITY_PREFIX,
+};
 pub use dir::{load, load_info, RunDir};
 pub use events::{EventLog, Recorder, RunEvent, Stop, PROGRESS_EVERY};
 pub use execute::{create, execute, reopen, stopped_message, Finished, Options, Outcome, Reopened};

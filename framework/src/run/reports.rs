@@ -4,7 +4,7 @@
 
 use super::classes::{
     confusion_matrix, per_class, read_confusion_csv, write_confusion_csv, write_predictions_csv,
-    write_scores_csv, TestText,
+    write_scores_csv, RowText,
 };
 use super::{RunFiles, RunSummary};
 use crate::error::{Result, XpError};
@@ -46,16 +46,17 @@ pub fn draw(path: &Path, figure: impl FnOnce(&Path) -> Drawn) -> Drawn {
 }
 
 /// Writes the figures of a finished run in `files` (also into its event file at
-/// `summary.steps`) and the per-class reports of its class objectives (`test_texts`:
-/// the test texts in split order, for the predictions file). Returns warnings for the
-/// figures that could not be drawn (no font, say); a file that cannot be written is an
-/// error.
+/// `summary.steps`) and the per-class reports of its class objectives: the test
+/// confusion matrix and scores, and the predictions of every split that kept them
+/// (`texts`: each split's texts in split order, for the predictions files). Returns
+/// warnings for the figures that could not be drawn (no font, say); a file that cannot
+/// be written is an error.
 pub fn write_reports(
     files: &RunFiles,
     rows: &[LogRow],
     summary: &RunSummary,
     model: &Model,
-    test_texts: &[TestText],
+    texts: &[(String, Vec<RowText>)],
 ) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
     let mut drawn = Vec::new();
@@ -68,23 +69,28 @@ pub fn write_reports(
         figure(path, r);
     }
     for active in &model.objectives {
-        let (Some(classes), Some(test)) = (active.objective.class_names(), summary.split("test"))
-        else {
-            continue;
-        };
-        let Some((_, pairs)) = test.predictions.iter().find(|(n, _)| *n == active.name) else {
+        let Some(classes) = active.objective.class_names() else {
             continue;
         };
         let name = &active.name;
-        let matrix = confusion_matrix(pairs, classes.len());
+        for (split, metrics) in &summary.splits {
+            let Some((_, kept)) = metrics.predictions.iter().find(|(n, _)| n == name) else {
+                continue;
+            };
+            let split_texts = texts.iter().find(|(s, _)| s == split);
+            let split_texts = split_texts.map_or(&[][..], |(_, t)| t.as_slice());
+            let path = files.predictions_csv(split, name);
+            write_predictions_csv(&path, &classes, kept, split_texts)?;
+        }
+        let Some((_, test)) = summary
+            .split("test")
+            .and_then(|t| t.predictions.iter().find(|(n, _)| n == name))
+        else {
+            continue;
+        };
+        let matrix = confusion_matrix(&test.pairs, classes.len());
         write_confusion_csv(&files.confusion_csv(name), &classes, &matrix)?;
         write_scores_csv(&files.classes_csv(name), &classes, &per_class(&matrix))?;
-        write_predictions_csv(
-            &files.test_predictions_csv(name),
-            &classes,
-            pairs,
-            test_texts,
-        )?;
         let path = files.confusion_png(name);
         if let (_, Some(missing)) = xp_figures::fonts::families(&classes) {
             figure(path.clone(), Err(missing));

@@ -81,11 +81,7 @@ impl Checkpointer {
 
     /// The monitored figure of `valid`, lower is better.
     fn score(&self, valid: &SplitMetrics) -> f64 {
-        let rows = valid
-            .objectives
-            .iter()
-            .map(|(n, m)| (n.as_str(), m.loss, m.accuracy));
-        self.monitor.score(valid.total, rows)
+        valid.score(&self.monitor)
     }
 
     /// Records `score` at `step`.

@@ -11,8 +11,30 @@ pub struct Tally {
     loss_sum: f64,
     correct: f64,
     count: f64,
-    /// `(predicted, true)` pairs, kept when asked for (confusion matrices).
-    pub predictions: Vec<(u32, u32)>,
+    /// Each target's prediction, kept when asked for (reports, paired tests, ensembles).
+    pub predictions: Predictions,
+}
+
+/// What a class objective predicted for each target of a split.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Predictions {
+    /// `(predicted, true)` per target.
+    pub pairs: Vec<(u32, u32)>,
+    /// The class probabilities (softmax of the logits), one row of `classes` per target.
+    pub probabilities: Vec<Vec<f32>>,
+}
+
+impl Predictions {
+    /// True when nothing was kept.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// Adds `other`'s targets after these.
+    pub fn extend(&mut self, other: Predictions) {
+        self.pairs.extend(other.pairs);
+        self.probabilities.extend(other.probabilities);
+    }
 }
 
 /// Mean loss and accuracy of one objective on one split.
@@ -39,7 +61,11 @@ impl Tally {
             .filter(|(p, t)| p == t)
             .count() as f64;
         if keep {
-            self.predictions.extend(predicted.into_iter().zip(targets));
+            let logits = out.logits.to_dtype(DType::F32)?;
+            self.predictions.extend(Predictions {
+                probabilities: candle_nn::ops::softmax_last_dim(&logits)?.to_vec2::<f32>()?,
+                pairs: predicted.into_iter().zip(targets).collect(),
+            });
         }
         Ok(())
     }
@@ -63,7 +89,7 @@ impl Tally {
             loss_sum,
             correct,
             count,
-            predictions: Vec::new(),
+            predictions: Predictions::default(),
         }
     }
 
@@ -91,9 +117,9 @@ pub struct SplitMetrics {
     pub objectives: Vec<(String, Metric)>,
     /// `sum(weight * loss)`.
     pub total: f64,
-    /// `(objective, (predicted, true) pairs)` for objectives with class names.
+    /// `(objective, its predictions)` for class objectives, where kept.
     #[serde(skip, default)]
-    pub predictions: Vec<(String, Vec<(u32, u32)>)>,
+    pub predictions: Vec<(String, Predictions)>,
 }
 
 /// Writes `(key, value)` pairs as an object, in their order.
@@ -134,6 +160,15 @@ pub fn from_object<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 impl SplitMetrics {
+    /// The figure `monitor` names, as a score where lower is better.
+    pub fn score(&self, monitor: &crate::config::Monitor) -> f64 {
+        let rows = self
+            .objectives
+            .iter()
+            .map(|(n, m)| (n.as_str(), m.loss, m.accuracy));
+        monitor.score(self.total, rows)
+    }
+
     /// From per-objective tallies and weights.
     pub fn from_tallies(names: &[String], weights: &[f64], tallies: Vec<Tally>) -> Self {
         let objectives: Vec<(String, Metric)> = names

@@ -76,6 +76,9 @@ pub fn train(
     reporter: &mut dyn Reporter,
     options: TrainOptions,
 ) -> Result<Trained> {
+    if session.experiment.model.kind == crate::config::ModelKind::Ngram {
+        return super::ngram::fit(session, run, reporter);
+    }
     let stages = session.experiment.stages()?;
     check_same_data(session, run, options.resume.as_ref())?;
     let experiment_toml = write_run_description(session, run)?;
@@ -545,7 +548,7 @@ fn evaluate_and_log(
     Ok(valid)
 }
 
-/// The current weights on every split; the test split keeps its predictions.
+/// The current weights on every split; validation and test keep their predictions.
 fn evaluate_splits(
     session: &Session,
     (exp, model): (&Experiment, &Model),
@@ -556,7 +559,7 @@ fn evaluate_splits(
         .into_iter()
         .map(|(split, indices)| {
             let batch_size = exp.train.eval_batch_size;
-            let keep = split == "test";
+            let keep = split != "train";
             let metrics = evaluate(model, &session.dataset, indices, batch_size, exp.seed, keep)?;
             Ok((split.to_owned(), metrics))
         })
@@ -566,7 +569,11 @@ fn evaluate_splits(
 /// Refuses to go on with a run whose data no longer reads as it did when the run
 /// started (other tokens, labels or normalisation), before anything is written: the
 /// numbers would not be the run's.
-fn check_same_data(session: &Session, run: &RunDir, point: Option<&ResumePoint>) -> Result<()> {
+pub(super) fn check_same_data(
+    session: &Session,
+    run: &RunDir,
+    point: Option<&ResumePoint>,
+) -> Result<()> {
     let recorded = match point.and_then(|p| p.state.data.clone()) {
         Some(info) => Some(info),
         None => {
@@ -586,7 +593,7 @@ fn check_same_data(session: &Session, run: &RunDir, point: Option<&ResumePoint>)
 
 /// Writes the resolved experiment (every default and objective field filled), the
 /// vocabulary and the data report; returns the experiment as written.
-fn write_run_description(session: &Session, run: &RunDir) -> Result<String> {
+pub(super) fn write_run_description(session: &Session, run: &RunDir) -> Result<String> {
     let mut exp = session.experiment.clone();
     exp.data.settle();
     if exp.stages.is_empty() {

@@ -34,24 +34,32 @@ impl Default for NgramConfig {
 impl NgramConfig {
     /// Refuses lengths or a strength that cannot be fitted, naming the field.
     pub fn check(&self) -> Result<(), crate::NgramError> {
-        let bad = |why: String| Err(crate::NgramError::Invalid(why));
+        let bad = |field: &'static str, reason: String| {
+            Err(crate::NgramError::Field {
+                field: format!("model.ngram.{field}"),
+                reason,
+            })
+        };
         if self.min_n == 0 || self.min_n > self.max_n {
-            return bad(format!(
-                "model.ngram.min_n = {} and max_n = {}: need 1 <= min_n <= max_n",
-                self.min_n, self.max_n
-            ));
+            return bad(
+                "min_n",
+                format!(
+                    "min_n = {} and max_n = {}: need 1 <= min_n <= max_n",
+                    self.min_n, self.max_n
+                ),
+            );
         }
         if self.max_n > 16 {
-            return bad(format!(
-                "model.ngram.max_n = {} is longer than 16 tokens: lower it",
-                self.max_n
-            ));
+            return bad(
+                "max_n",
+                format!("{} is longer than 16 tokens: lower it", self.max_n),
+            );
         }
         if !(self.c.is_finite() && self.c > 0.0) {
-            return bad(format!("model.ngram.c = {} must be positive", self.c));
+            return bad("c", format!("{} must be positive, e.g. 10", self.c));
         }
         if self.min_count == 0 {
-            return bad("model.ngram.min_count must be at least 1".into());
+            return bad("min_count", "must be at least 1".into());
         }
         Ok(())
     }

@@ -21,6 +21,14 @@ pub enum NgramError {
     /// The configuration or the data cannot be fitted.
     #[error("{0}")]
     Invalid(String),
+    /// A field of `[model.ngram]` has a value that cannot be fitted.
+    #[error("{field}: {reason}")]
+    Field {
+        /// The field, as an experiment writes it (`model.ngram.c`).
+        field: String,
+        /// What is wrong and the fix.
+        reason: String,
+    },
     /// The solver failed.
     #[error("the logistic regression's solver failed: {0}")]
     Solver(String),

@@ -7,6 +7,8 @@ use crate::NgramError;
 use argmin::core::{CostFunction, Executor, Gradient, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
+use rayon::prelude::*;
+use std::sync::Mutex;
 
 /// A fitted classifier: `weights[feature * classes + class]` and a bias per class.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,21 +36,71 @@ struct Problem<'a> {
     features: usize,
     classes: usize,
     c: f64,
+    /// The last point evaluated, its loss and gradient: the line search asks for the
+    /// cost and then the gradient of each point, and one pass gives both.
+    last: Mutex<Option<Evaluated>>,
 }
 
+struct Evaluated {
+    params: Vec<f64>,
+    loss: f64,
+    gradient: Vec<f64>,
+}
+
+/// The rows are cut into this many parts, evaluated at once and summed in order: the
+/// same sums on any number of threads.
+const PARTS: usize = 8;
+
 impl Problem<'_> {
-    /// The loss and its gradient at `params` (weights then biases).
-    fn loss_and_gradient(&self, params: &[f64], gradient: Option<&mut [f64]>) -> f64 {
+    /// The loss and its gradient at `params` (weights then biases), from the last
+    /// evaluation when it was of the same point.
+    fn evaluated<T>(&self, params: &[f64], read: impl FnOnce(&Evaluated) -> T) -> T {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(hit) = last.as_ref().filter(|e| e.params == params) {
+            return read(hit);
+        }
+        let (loss, gradient) = self.loss_and_gradient(params);
+        read(last.insert(Evaluated {
+            params: params.to_vec(),
+            loss,
+            gradient,
+        }))
+    }
+
+    /// The loss and its gradient at `params`: the penalty, plus the rows' parts.
+    fn loss_and_gradient(&self, params: &[f64]) -> (f64, Vec<f64>) {
+        let weights = &params[..self.features * self.classes];
+        let mut loss = 0.5 * weights.iter().map(|w| w * w).sum::<f64>();
+        let mut gradient = weights.to_vec();
+        gradient.resize(params.len(), 0.0);
+        let part = self.rows.len().div_ceil(PARTS).max(1);
+        let parts: Vec<(f64, Vec<f64>)> = (0..self.rows.len().div_ceil(part))
+            .into_par_iter()
+            .map(|p| {
+                let rows = p * part..((p + 1) * part).min(self.rows.len());
+                self.part(params, rows)
+            })
+            .collect();
+        for (part_loss, part_gradient) in parts {
+            loss += part_loss;
+            for (g, d) in gradient.iter_mut().zip(part_gradient) {
+                *g += d;
+            }
+        }
+        (loss, gradient)
+    }
+
+    /// The cross-entropy term of `rows` and its gradient.
+    fn part(&self, params: &[f64], rows: std::ops::Range<usize>) -> (f64, Vec<f64>) {
         let k = self.classes;
         let (weights, bias) = params.split_at(self.features * k);
-        let mut grad = gradient;
-        let mut loss = 0.5 * weights.iter().map(|w| w * w).sum::<f64>();
-        if let Some(g) = grad.as_deref_mut() {
-            g[..weights.len()].copy_from_slice(weights);
-            g[weights.len()..].fill(0.0);
-        }
+        let mut g = vec![0.0; params.len()];
+        let mut loss = 0.0;
         let mut logits = vec![0.0; k];
-        for (row, &label) in self.rows.iter().zip(self.labels) {
+        for (row, &label) in self.rows[rows.clone()].iter().zip(&self.labels[rows]) {
             logits.copy_from_slice(bias);
             for &(j, x) in row {
                 let w = &weights[j as usize * k..(j as usize + 1) * k];
@@ -58,9 +110,6 @@ impl Problem<'_> {
             }
             let log_sum = log_sum_exp(&logits);
             loss += self.c * (log_sum - logits[label as usize]);
-            let Some(g) = grad.as_deref_mut() else {
-                continue;
-            };
             // d(loss)/d(logit) = c * (softmax - one-hot)
             for (i, l) in logits.iter_mut().enumerate() {
                 *l = self.c * ((*l - log_sum).exp() - f64::from(u8::from(i == label as usize)));
@@ -76,7 +125,7 @@ impl Problem<'_> {
                 *g += d;
             }
         }
-        loss
+        (loss, g)
     }
 }
 
@@ -89,7 +138,7 @@ impl CostFunction for Problem<'_> {
     type Param = Vec<f64>;
     type Output = f64;
     fn cost(&self, params: &Self::Param) -> Result<f64, argmin::core::Error> {
-        Ok(self.loss_and_gradient(params, None))
+        Ok(self.evaluated(params, |e| e.loss))
     }
 }
 
@@ -97,9 +146,7 @@ impl Gradient for Problem<'_> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
     fn gradient(&self, params: &Self::Param) -> Result<Vec<f64>, argmin::core::Error> {
-        let mut g = vec![0.0; params.len()];
-        self.loss_and_gradient(params, Some(&mut g));
-        Ok(g)
+        Ok(self.evaluated(params, |e| e.gradient.clone()))
     }
 }
 
@@ -131,6 +178,7 @@ impl Logistic {
             features,
             classes,
             c,
+            last: Mutex::new(None),
         };
         let solver_error = |e: argmin::core::Error| NgramError::Solver(e.to_string());
         // scikit-learn's lbfgs keeps 10 corrections and stops at a gradient of 1e-4.
@@ -207,18 +255,17 @@ mod tests {
             features: 3,
             classes: 2,
             c: 3.0,
+            last: Mutex::new(None),
         };
         let params: Vec<f64> = (0..8).map(|i| (i as f64 * 0.37).sin()).collect();
-        let mut g = vec![0.0; 8];
-        p.loss_and_gradient(&params, Some(&mut g));
+        let (_, g) = p.loss_and_gradient(&params);
         for i in 0..8 {
             let h = 1e-6;
             let mut up = params.clone();
             up[i] += h;
             let mut down = params.clone();
             down[i] -= h;
-            let numeric =
-                (p.loss_and_gradient(&up, None) - p.loss_and_gradient(&down, None)) / (2.0 * h);
+            let numeric = (p.loss_and_gradient(&up).0 - p.loss_and_gradient(&down).0) / (2.0 * h);
             assert!((numeric - g[i]).abs() < 1e-5, "{i}: {numeric} vs {}", g[i]);
         }
     }

@@ -48,6 +48,11 @@ impl NgramModel {
         Ok((model, report))
     }
 
+    /// Class logits of one token row.
+    pub fn logits(&self, row: &[u32]) -> Vec<f32> {
+        self.classifier.logits(&self.features.transform(row))
+    }
+
     /// Class probabilities of one token row.
     pub fn probabilities(&self, row: &[u32]) -> Vec<f32> {
         self.classifier.probabilities(&self.features.transform(row))

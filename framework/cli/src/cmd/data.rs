@@ -26,6 +26,10 @@ pub struct Args {
     /// Write the 18 files of the built-in corpus into this folder.
     #[arg(long, value_name = "DIR")]
     write: Option<PathBuf>,
+    /// Also write every kept text with its label and split, as the run reads them, to
+    /// this CSV file (columns split, label, text[, id]): the same split for other tools.
+    #[arg(long, value_name = "FILE", conflicts_with = "write")]
+    split_csv: Option<PathBuf>,
 }
 
 /// Runs `xp data`.
@@ -35,12 +39,22 @@ pub fn run(mut args: Args) -> Result<()> {
     }
     let dir = args.dir.map(|d| format!("data.dir={:?}", d.display().to_string()));
     args.set.extend(dir);
-    show(args.experiment.as_deref(), &args.set, args.json)
+    show(
+        args.experiment.as_deref(),
+        &args.set,
+        args.json,
+        args.split_csv.as_deref(),
+    )
 }
 
 /// `xp data [EXPERIMENT] [--set k=v] [--json]`: what a run of `experiment` (else of
 /// the default data) will see of its data.
-fn show(experiment: Option<&Path>, overrides: &[String], json: bool) -> Result<()> {
+fn show(
+    experiment: Option<&Path>,
+    overrides: &[String],
+    json: bool,
+    split_csv: Option<&Path>,
+) -> Result<()> {
     let (data, seed) = match experiment {
         Some(path) => {
             let exp = resolve::with_corpus(Experiment::load(path, overrides)?);
@@ -49,6 +63,9 @@ fn show(experiment: Option<&Path>, overrides: &[String], json: bool) -> Result<(
         None => (resolve::data(data_only(overrides)?), Experiment::DEFAULT_SEED),
     };
     let prepared = prepare(&data, seed)?;
+    if let Some(path) = split_csv {
+        write_split_csv(&prepared, path)?;
+    }
     let report = prepared.report();
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -298,6 +315,37 @@ fn known_sum(language: &str) -> Option<String> {
         .iter()
         .find(|(l, _)| *l == language)
         .map(|(_, sum)| (*sum).to_owned())
+}
+
+/// Every kept text of `prepared` in split order (train, valid, test) with its split and
+/// label, written to `path` as CSV.
+fn write_split_csv(prepared: &xp_framework::data::Prepared, path: &Path) -> Result<()> {
+    let corpus = &prepared.corpus;
+    let ids = corpus.examples.iter().any(|e| e.id.is_some());
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["split", "label", "text"];
+    if ids {
+        header.push("id");
+    }
+    out.write_record(&header)?;
+    let mut written = 0;
+    for (split, indices) in prepared.sets.named() {
+        for &i in indices {
+            let e = &corpus.examples[i];
+            let label = corpus.labels.get(e.label as usize).map_or("", String::as_str);
+            let mut row = vec![split, label, e.text.as_str()];
+            if ids {
+                row.push(e.id.as_deref().unwrap_or(""));
+            }
+            out.write_record(&row)?;
+            written += 1;
+        }
+    }
+    let bytes = out.into_inner().context("cannot write the split")?;
+    xp_framework::files::write_atomic(path, &bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("wrote {} ({written} texts)", path.display());
+    Ok(())
 }
 
 /// `xp data --write DIR`: the built-in corpus as 18 files in `dir`. A file of the same

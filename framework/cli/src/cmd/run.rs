@@ -5,7 +5,7 @@ use crate::resolve;
 use crate::watch::{drive, RunControl};
 use anyhow::{bail, Result};
 use std::path::PathBuf;
-use xp_framework::config::Experiment;
+use xp_framework::config::{Experiment, ModelKind};
 use xp_framework::run::{self, RunFiles};
 
 /// `xp run`.
@@ -58,15 +58,24 @@ fn start(args: &ExperimentArgs, out: Option<PathBuf>, control: RunControl) -> Re
     let session = resolve::session(args)?;
     let (dir, copied) =
         run::create(&session, out.as_deref()).map_err(|e| resolve::locate_in(args, e))?;
-    let memory = xp_framework::memory::estimate(
-        &session.experiment,
-        &session.info,
-        &session.model,
-        &session.sample(),
-    );
+    let exp = &session.experiment;
+    if exp.model.kind == ModelKind::Ngram {
+        let ngram = &exp.model.ngram;
+        eprintln!(
+            "{}: the n-gram baseline ({}..{}-grams, c = {}); data: {}",
+            exp.name,
+            ngram.min_n,
+            ngram.max_n,
+            ngram.c,
+            session.report.summary()
+        );
+        return drive(&session, &dir, None, control);
+    }
+    let memory =
+        xp_framework::memory::estimate(exp, &session.info, &session.model, &session.sample());
     eprintln!(
         "{}: {} parameters, memory {}; data: {}",
-        session.experiment.name,
+        exp.name,
         session.model.params.count(),
         memory.describe(),
         session.report.summary()
