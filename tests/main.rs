@@ -6,6 +6,7 @@ mod common;
 
 mod attention;
 mod bad_input;
+mod baseline;
 mod browser;
 mod corpus;
 mod docs;

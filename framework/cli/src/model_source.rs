@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use std::path::{Path, PathBuf};
-use xp_framework::export::{to_onnx, ExportOptions};
+use xp_framework::export::{export_run, ExportOptions};
 use xp_serve::OnnxModel;
 
 /// A model to serve: an exported file, or a run folder exported in memory with its
@@ -21,9 +21,7 @@ impl ModelSource {
         if !path.is_dir() {
             return Ok(Self::File(path.to_path_buf()));
         }
-        let (experiment, info, model) = xp_framework::run::load(path, &candle_core::Device::Cpu)?;
-        let options = ExportOptions { attention: true };
-        let exported = to_onnx(&model, &experiment, &info, options)?;
+        let (_, exported) = export_run(path, ExportOptions { attention: true })?;
         Ok(Self::Run(exported.bytes, path.display().to_string()))
     }
 

@@ -68,6 +68,12 @@ pub fn compare_export(
     onnx: &Path,
     state_data: impl FnOnce(Experiment) -> Experiment,
 ) -> Result<Vec<ObjectiveCheck>> {
+    let recorded = crate::run::load_experiment(run)?;
+    if recorded.model.kind == crate::config::ModelKind::Ngram {
+        let model = super::ngram::load(run)?;
+        let session = Session::open(state_data(recorded))?;
+        return compare_ngram(&model, &session, onnx).map(|c| vec![c]);
+    }
     let (experiment, _, model) = crate::run::load(run, &Device::Cpu)?;
     let experiment = state_data(experiment);
     let session = Session::open(experiment)?;
@@ -132,6 +138,58 @@ pub fn compare_export(
         checks.push(check);
     }
     Ok(checks)
+}
+
+/// The n-gram `model` against its export `onnx` on the test split of `session`: the
+/// logits of every test text, in batches as the transformer's check cuts them.
+fn compare_ngram(
+    model: &xp_ngram::NgramModel,
+    session: &Session,
+    onnx: &Path,
+) -> Result<ObjectiveCheck> {
+    let mut runtime = OnnxModel::load(onnx).map_err(serve_error)?;
+    let name = super::ngram::objective_name(&session.experiment)?;
+    let served = runtime
+        .info
+        .objectives
+        .get(name)
+        .cloned()
+        .ok_or_else(|| XpError::Run(format!("{} exports no {name}", onnx.display())))?;
+    let mut check = ObjectiveCheck {
+        objective: name.to_owned(),
+        output: served.output.clone(),
+        names: 0,
+        worst: 0.0,
+        attention_worst: None,
+        samples: Vec::new(),
+    };
+    for chunk in session.sets.test.chunks(BATCH) {
+        let names = session.dataset.batch(chunk);
+        let input = Input::trimmed(&EncoderIds::plain(names.tokens, names.seq_len));
+        let values: Vec<f32> = chunk
+            .iter()
+            .flat_map(|&i| model.logits(&session.dataset.served_row(i)))
+            .collect();
+        let expected = Expected {
+            shape: vec![chunk.len(), model.classifier.classes],
+            values,
+        };
+        let got = runtime
+            .run(&served.output, input.tokens.clone(), input.rows, None)
+            .map_err(serve_error)?;
+        if got.shape != expected.shape {
+            return Err(XpError::Run(format!(
+                "{name}: ONNX Runtime gives shape {:?}, the n-gram model {:?}",
+                got.shape, expected.shape
+            )));
+        }
+        check.worst = check.worst.max(input.difference(&got.values, &expected));
+        check.names += input.rows;
+        if check.samples.len() < SAMPLES && input.rows == BATCH {
+            check.samples.push(input.sample(&served.output, expected));
+        }
+    }
+    Ok(check)
 }
 
 /// One batch as both runtimes read it: columns after the last token of every row

@@ -3,6 +3,7 @@
 //! of its head, and the metadata a server needs.
 
 pub mod check;
+pub mod ngram;
 
 use crate::config::Experiment;
 use crate::error::{Result, XpError};
@@ -95,7 +96,14 @@ pub fn to_onnx(
         .filter(|a| !objectives.contains_key(&a.name))
         .map(|a| a.name.clone())
         .collect();
-    let metadata = metadata(model, exp, info, objectives.clone())?;
+    let readable_len = model.encoder.positions().served_rows()? - 1;
+    let metadata = metadata(
+        exp,
+        info,
+        readable_len,
+        objectives.clone(),
+        weights_hash(model)?,
+    );
     let proto = g.finish(&exp.name, &metadata);
     let bytes = proto
         .write_to_bytes()
@@ -142,12 +150,15 @@ fn sample_output(model: &Model, name: &str, serving: &Serving) -> Result<Vec<usi
         .to_vec())
 }
 
+/// The metadata of an export of `exp`'s model, its encoder reading `readable_len`
+/// tokens a row; `weights_sha256` names its weights.
 fn metadata(
-    model: &Model,
     exp: &Experiment,
     info: &DataInfo,
+    readable_len: usize,
     objectives: BTreeMap<String, ServedObjective>,
-) -> Result<Vec<(String, String)>> {
+    weights_sha256: String,
+) -> Vec<(String, String)> {
     let meta = ModelMetadata {
         experiment: exp.name.clone(),
         experiment_toml: exp.to_toml(),
@@ -161,13 +172,30 @@ fn metadata(
         labels: info.labels.clone(),
         min_len: exp.data.reading().min_len,
         max_len: info.max_len,
-        readable_len: model.encoder.positions().served_rows()? - 1,
+        readable_len,
         folding: info.normalization.describe(),
         normalization: info.normalization,
         objectives,
-        weights_sha256: weights_hash(model)?,
+        weights_sha256,
     };
-    Ok(meta.to_pairs())
+    meta.to_pairs()
+}
+
+/// The ONNX model of the finished run in `run`, whatever its model kind, and the
+/// experiment it was trained with.
+pub fn export_run(
+    run: &std::path::Path,
+    options: ExportOptions,
+) -> Result<(Experiment, OnnxExport)> {
+    let experiment = crate::run::load_experiment(run)?;
+    if experiment.model.kind == crate::config::ModelKind::Ngram {
+        let info = crate::run::load_info(&crate::run::RunFiles::at(run))?;
+        let exported = ngram::to_onnx(&ngram::load(run)?, &experiment, &info)?;
+        return Ok((experiment, exported));
+    }
+    let (experiment, info, model) = crate::run::load(run, &candle_core::Device::Cpu)?;
+    let exported = to_onnx(&model, &experiment, &info, options)?;
+    Ok((experiment, exported))
 }
 
 /// SHA-256 over every parameter's name and little-endian f32 values, in name order.

@@ -84,14 +84,8 @@ fn not_a_run(path: &Path) -> Result<()> {
 /// Loads a finished run's experiment, vocabulary and best weights onto `device`:
 /// for a run in stages, its last stage's (the experiment that stage resolves to).
 pub fn load(path: &Path, device: &Device) -> Result<(Experiment, DataInfo, Model)> {
-    not_a_run(path)?;
+    let experiment = load_experiment(path)?;
     let files = RunFiles::at(path);
-    let exp_path = files.experiment();
-    let experiment = Experiment::load_recorded(&exp_path, &[])?
-        .stages()?
-        .pop()
-        .map(|last| last.experiment)
-        .ok_or_else(|| XpError::Run(format!("{} has no stage", exp_path.display())))?;
     let info = load_info(&files)?;
     let params = ParamStore::load(&files.checkpoint(), device)?;
     let model = Model::build(&experiment, &info, params, device).map_err(|e| match e {
@@ -104,6 +98,18 @@ pub fn load(path: &Path, device: &Device) -> Result<(Experiment, DataInfo, Model
         )),
     })?;
     Ok((experiment, info, model))
+}
+
+/// The experiment of the run in `path` as its model was trained: for a run in stages,
+/// what its last stage resolves to.
+pub fn load_experiment(path: &Path) -> Result<Experiment> {
+    not_a_run(path)?;
+    let exp_path = RunFiles::at(path).experiment();
+    Experiment::load_recorded(&exp_path, &[])?
+        .stages()?
+        .pop()
+        .map(|last| last.experiment)
+        .ok_or_else(|| XpError::Run(format!("{} has no stage", exp_path.display())))
 }
 
 /// The vocabulary and labels of the run in `files`: its `vocab.json`, else what its

@@ -24,7 +24,7 @@ pub mod tags;
 pub use classes::{
     confusion_matrix, per_class, read_confusion_csv, ClassScores, RowText, PROBABILITY_PREFIX,
 };
-pub use dir::{load, load_info, RunDir};
+pub use dir::{load, load_experiment, load_info, RunDir};
 pub use events::{EventLog, Recorder, RunEvent, Stop, PROGRESS_EVERY};
 pub use execute::{create, execute, reopen, stopped_message, Finished, Options, Outcome, Reopened};
 pub use files::RunFiles;

@@ -4,7 +4,7 @@
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use xp_framework::export::check::{compare_export, TOLERANCE};
-use xp_framework::export::{to_onnx, ExportOptions};
+use xp_framework::export::{export_run, ExportOptions};
 use xp_framework::files::write_atomic;
 
 /// `xp export`.
@@ -40,11 +40,10 @@ pub fn run(args: Args) -> Result<()> {
             run.display()
         );
     }
-    let (experiment, info, model) = xp_framework::run::load(run, &candle_core::Device::Cpu)?;
     let options = ExportOptions {
         attention: checks.attention,
     };
-    let exported = to_onnx(&model, &experiment, &info, options)?;
+    let (experiment, exported) = export_run(run, options)?;
     if checks.strict && !exported.skipped.is_empty() {
         bail!(
             "nothing written: {} has no ONNX export (--strict); give its head an export (see docs/guide/objectives.md), or export without --strict to leave it out",
@@ -94,7 +93,7 @@ fn check_export(run: &Path, onnx: &Path) -> Result<()> {
             .attention_worst
             .map_or(String::new(), |w| format!(", attention {w:.1e}"));
         println!(
-            "check {} ({}): {} test names, max |candle - onnxruntime| = {:.1e}{attention}  {verdict}",
+            "check {} ({}): {} test names, max |xp - onnxruntime| = {:.1e}{attention}  {verdict}",
             c.objective, c.output, c.names, c.worst
         );
         if !c.passed() {
