@@ -12,13 +12,14 @@ use common::{assert_clean_failure, tiny_experiment, write, xp};
 use std::path::{Path, PathBuf};
 use xp_framework::export::check::compare_export;
 
-const CLS: &str = "[objectives.CLS]\nmasked = false\neval_masked = false\n";
+pub(crate) const CLS: &str = "[objectives.CLS]\nmasked = false\neval_masked = false\n";
 const NGRAM: [&str; 2] = ["model.kind=\"ngram\"", "model.ngram.max_iterations=40"];
 
 /// `(text, true, predicted, probabilities)` of each row of a predictions file.
-type Rows = Vec<(String, String, String, Vec<f32>)>;
+pub(crate) type Rows = Vec<(String, String, String, Vec<f32>)>;
 
-fn read_predictions(path: &Path) -> (Vec<String>, Rows) {
+/// The classes and rows of a predictions file.
+pub(crate) fn read_predictions(path: &Path) -> (Vec<String>, Rows) {
     let mut reader = csv::Reader::from_path(path).unwrap();
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     let classes = header
@@ -36,7 +37,8 @@ fn read_predictions(path: &Path) -> (Vec<String>, Rows) {
     (classes, rows)
 }
 
-fn ngram_run(dir: &Path, name: &str) -> PathBuf {
+/// An n-gram run of the tiny experiment `name` in `dir`.
+pub(crate) fn ngram_run(dir: &Path, name: &str) -> PathBuf {
     let exp = write(dir, &format!("{name}.toml"), &tiny_experiment(name, CLS));
     let run = dir.join(name);
     let mut args = vec!["run", exp.to_str().unwrap(), "--out", run.to_str().unwrap()];

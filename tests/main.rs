@@ -10,6 +10,7 @@ mod baseline;
 mod browser;
 mod corpus;
 mod docs;
+mod ensemble;
 mod faults;
 mod fused;
 mod fuzz;

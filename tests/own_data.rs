@@ -126,10 +126,18 @@ fn a_csv_of_any_script_trains_exports_and_predicts_with_its_own_alphabet_and_lab
     );
     // The test predictions carry each text and id, and the user's labels as written.
     let mut reader = csv::Reader::from_path(run.join("test_predictions_CLS.csv")).unwrap();
-    assert_eq!(
-        reader.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["row", "id", "text", "true", "predicted"]
-    );
+    let headers: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(headers[..5], ["row", "id", "text", "true", "predicted"]);
+    let mut probabilities: Vec<&str> = headers[5..].iter().map(String::as_str).collect();
+    probabilities.sort_unstable();
+    let mut expected: Vec<String> = LABELS.iter().map(|l| format!("p_{l}")).collect();
+    expected.sort_unstable();
+    assert_eq!(probabilities, expected, "one probability column per label");
     let by_text: std::collections::HashMap<String, usize> = rows.iter().cloned().collect();
     let mut n = 0;
     for row in reader.records() {

@@ -217,7 +217,7 @@ fn a_run_writes_everything_and_learns() {
     assert!(summary["splits"]["valid"]["total"].is_f64());
     let predictions = std::fs::read_to_string(run.join("test_predictions_CLS.csv")).unwrap();
     assert!(
-        predictions.starts_with("row,text,true,predicted\n0,"),
+        predictions.starts_with("row,text,true,predicted,p_"),
         "{predictions}"
     );
     let eval = |draws: &str| {

@@ -68,6 +68,9 @@ pub fn compare_export(
     onnx: &Path,
     state_data: impl FnOnce(Experiment) -> Experiment,
 ) -> Result<Vec<ObjectiveCheck>> {
+    if crate::run::RunFiles::at(run).is_ensemble() {
+        return compare_ensemble(run, onnx, state_data).map(|c| vec![c]);
+    }
     let recorded = crate::run::load_experiment(run)?;
     if recorded.model.kind == crate::config::ModelKind::Ngram {
         let model = super::ngram::load(run)?;
@@ -181,6 +184,83 @@ fn compare_ngram(
             return Err(XpError::Run(format!(
                 "{name}: ONNX Runtime gives shape {:?}, the n-gram model {:?}",
                 got.shape, expected.shape
+            )));
+        }
+        check.worst = check.worst.max(input.difference(&got.values, &expected));
+        check.names += input.rows;
+        if check.samples.len() < SAMPLES && input.rows == BATCH {
+            check.samples.push(input.sample(&served.output, expected));
+        }
+    }
+    Ok(check)
+}
+
+/// The export `onnx` of the ensemble in `run` against the ensemble's own test
+/// probabilities (its members' candle and n-gram outputs, mixed), as log-probabilities
+/// (what the export outputs), on its first member's test split.
+fn compare_ensemble(
+    run: &Path,
+    onnx: &Path,
+    state_data: impl FnOnce(Experiment) -> Experiment,
+) -> Result<ObjectiveCheck> {
+    let record = crate::run::EnsembleRecord::read(run)?;
+    let first = record
+        .members
+        .first()
+        .ok_or_else(|| XpError::Run(format!("the ensemble {} has no member", run.display())))?;
+    let session = Session::open(state_data(crate::run::load_experiment(&first.run)?))?;
+    let saved = crate::run::RunFiles::at(run).test_predictions_csv(&record.objective);
+    let table = crate::run::read_predictions_csv(&saved)?;
+    let expected_rows = &table.predictions.probabilities;
+    if expected_rows.len() != session.sets.test.len() {
+        return Err(XpError::Run(format!(
+            "{} has {} rows and the data's test split {}: point [data] at the data the ensemble's members were trained on",
+            saved.display(),
+            expected_rows.len(),
+            session.sets.test.len()
+        )));
+    }
+    let mut runtime = OnnxModel::load(onnx).map_err(serve_error)?;
+    let served = runtime
+        .info
+        .objectives
+        .get(&record.objective)
+        .cloned()
+        .ok_or_else(|| {
+            XpError::Run(format!(
+                "{} exports no {}",
+                onnx.display(),
+                record.objective
+            ))
+        })?;
+    let mut check = ObjectiveCheck {
+        objective: record.objective.clone(),
+        output: served.output.clone(),
+        names: 0,
+        worst: 0.0,
+        attention_worst: None,
+        samples: Vec::new(),
+    };
+    let floor = super::ensemble::FLOOR_LOG;
+    for (chunk, rows) in session
+        .sets
+        .test
+        .chunks(BATCH)
+        .zip(expected_rows.chunks(BATCH))
+    {
+        let names = session.dataset.batch(chunk);
+        let input = Input::trimmed(&EncoderIds::plain(names.tokens, names.seq_len));
+        let expected = Expected {
+            shape: vec![rows.len(), table.classes.len()],
+            values: rows.iter().flatten().map(|q| q.ln().max(floor)).collect(),
+        };
+        let got = runtime
+            .run(&served.output, input.tokens.clone(), input.rows, None)
+            .map_err(serve_error)?;
+        if got.shape != expected.shape {
+            return Err(XpError::Run(format!(
+                "{}: ONNX Runtime gives shape {:?}, the ensemble {:?}",
+                record.objective, got.shape, expected.shape
             )));
         }
         check.worst = check.worst.max(input.difference(&got.values, &expected));

@@ -3,6 +3,7 @@
 //! of its head, and the metadata a server needs.
 
 pub mod check;
+pub mod ensemble;
 pub mod ngram;
 
 use crate::config::Experiment;
@@ -181,12 +182,21 @@ fn metadata(
     meta.to_pairs()
 }
 
-/// The ONNX model of the finished run in `run`, whatever its model kind, and the
-/// experiment it was trained with.
+/// The ONNX model of the finished run in `run`, whatever its model kind (or of the
+/// ensemble there), and the experiment it was trained with.
 pub fn export_run(
     run: &std::path::Path,
     options: ExportOptions,
 ) -> Result<(Experiment, OnnxExport)> {
+    if crate::run::RunFiles::at(run).is_ensemble() {
+        if options.attention {
+            return Err(XpError::Run(format!(
+                "{} is an ensemble, which has no attention maps of its own: export a member with --attention",
+                run.display()
+            )));
+        }
+        return ensemble::to_onnx(run);
+    }
     let experiment = crate::run::load_experiment(run)?;
     if experiment.model.kind == crate::config::ModelKind::Ngram {
         let info = crate::run::load_info(&crate::run::RunFiles::at(run))?;

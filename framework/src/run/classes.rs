@@ -176,6 +176,85 @@ pub fn write_predictions_csv(
 /// What the probability columns of a predictions file start with (`p_CLASS`).
 pub const PROBABILITY_PREFIX: &str = "p_";
 
+/// A predictions file read back (see [`write_predictions_csv`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictionsTable {
+    /// The classes, in the order of the probability columns.
+    pub classes: Vec<String>,
+    /// Each row's text and id; empty when the file has no text column.
+    pub texts: Vec<RowText>,
+    /// Each row's predicted and true class (indices into `classes`) and probabilities.
+    pub predictions: Predictions,
+}
+
+/// Reads a `SPLIT_predictions_NAME.csv`, refusing one without probabilities (written
+/// by an older xp) or with a class that is not among its columns.
+pub fn read_predictions_csv(path: &Path) -> Result<PredictionsTable> {
+    let bad = |why: String| XpError::Run(format!("{}: {why}", path.display()));
+    let mut reader = csv::Reader::from_path(path).map_err(|e| {
+        bad(format!(
+            "cannot read ({e}): the run has no predictions of this split; run it again with this xp"
+        ))
+    })?;
+    let header = reader
+        .headers()
+        .map_err(|e| bad(format!("no header: {e}")))?
+        .clone();
+    let column = |name: &str| header.iter().position(|h| h == name);
+    let (Some(truth), Some(predicted)) = (column("true"), column("predicted")) else {
+        return Err(bad("no `true` and `predicted` columns".into()));
+    };
+    let (id, text) = (column("id"), column("text"));
+    let first = header
+        .iter()
+        .position(|h| h.starts_with(PROBABILITY_PREFIX))
+        .ok_or_else(|| {
+            bad("no class probabilities (written by an older xp): run it again with this xp".into())
+        })?;
+    let classes: Vec<String> = header
+        .iter()
+        .skip(first)
+        .map(|h| h.strip_prefix(PROBABILITY_PREFIX).unwrap_or(h).to_owned())
+        .collect();
+    let class_of = |row: usize, name: &str| {
+        classes
+            .iter()
+            .position(|c| c == name)
+            .map(|c| c as u32)
+            .ok_or_else(|| {
+                bad(format!(
+                    "row {row}: class `{name}` has no probability column"
+                ))
+            })
+    };
+    let mut table = PredictionsTable {
+        classes: classes.clone(),
+        texts: Vec::new(),
+        predictions: Predictions::default(),
+    };
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 1;
+        let record = record.map_err(|e| bad(format!("row {row} does not read: {e}")))?;
+        let cell = |at: usize| record.get(at).unwrap_or_default();
+        let probabilities = (first..header.len())
+            .map(|at| cell(at).parse::<f32>())
+            .collect::<std::result::Result<Vec<f32>, _>>()
+            .map_err(|e| bad(format!("row {row}: a probability does not read: {e}")))?;
+        table
+            .predictions
+            .pairs
+            .push((class_of(row, cell(predicted))?, class_of(row, cell(truth))?));
+        table.predictions.probabilities.push(probabilities);
+        if let Some(text) = text {
+            table.texts.push(RowText {
+                id: id.map(|at| cell(at).to_owned()).filter(|id| !id.is_empty()),
+                text: cell(text).to_owned(),
+            });
+        }
+    }
+    Ok(table)
+}
+
 /// `classes_NAME.csv`: precision, recall, F1 and support per class.
 pub fn write_scores_csv(path: &Path, classes: &[String], scores: &[ClassScores]) -> Result<()> {
     let header = ["class", "precision", "recall", "f1", "support"].map(String::from);
@@ -248,6 +327,10 @@ mod tests {
             rows[0].iter().collect::<Vec<_>>(),
             ["0", "", "x,y", "say \"hi\"", "a, b", "0.5", "0.25", "0.25"]
         );
+        let table = read_predictions_csv(&preds)?;
+        assert_eq!(table.classes, classes);
+        assert_eq!(table.texts, texts);
+        assert_eq!(table.predictions, predictions);
         Ok(())
     }
 }

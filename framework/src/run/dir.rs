@@ -27,10 +27,18 @@ impl RunDir {
     pub fn create(path: &Path) -> Result<Self> {
         std::fs::create_dir_all(path).map_err(|e| XpError::write(path, e))?;
         let lock = lock(path)?;
-        if RunFiles::at(path).is_run() {
+        let files = RunFiles::at(path);
+        if files.is_run() {
             return Err(XpError::Run(format!(
                 "{} already holds a run: choose another --out, move that run away, or continue it with `xp run --resume {}`",
                 path.display(),
+                path.display()
+            )));
+        }
+        // An ensemble cut off before its summary is recomputed from its members.
+        if files.is_ensemble() && files.summary().is_file() {
+            return Err(XpError::Run(format!(
+                "{} already holds an ensemble: choose another --out, or move that ensemble away",
                 path.display()
             )));
         }

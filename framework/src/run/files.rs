@@ -19,6 +19,7 @@ mod names {
     pub const CHECKPOINT: &str = "model.safetensors";
     pub const RESUME: &str = "resume.safetensors";
     pub const NGRAM: &str = "ngram.safetensors";
+    pub const ENSEMBLE: &str = "ensemble.json";
     pub const LOCK: &str = ".xp.lock";
     pub const EVENTS: &str = "events.jsonl";
     pub const METRICS_CSV: &str = "metrics.csv";
@@ -76,6 +77,16 @@ impl RunFiles {
     /// The fitted n-gram baseline of a run of `model.kind = "ngram"`.
     pub fn ngram_model(&self) -> PathBuf {
         self.join(names::NGRAM)
+    }
+
+    /// What an ensemble (`xp ensemble`) is made of: its members and their weights.
+    pub fn ensemble(&self) -> PathBuf {
+        self.join(names::ENSEMBLE)
+    }
+
+    /// Whether the folder holds an ensemble of runs (its members are written).
+    pub fn is_ensemble(&self) -> bool {
+        self.ensemble().is_file()
     }
 
     /// The best checkpoint of stage `stage` of a run in stages that is not its last.
@@ -198,6 +209,8 @@ impl RunFiles {
     pub const METRICS_JSONL: &'static str = names::METRICS_JSONL;
     /// The file name of the n-gram baseline's model, for messages.
     pub const NGRAM: &'static str = names::NGRAM;
+    /// The file name of an ensemble's members, for messages.
+    pub const ENSEMBLE: &'static str = names::ENSEMBLE;
     /// The file name of the resume point, for messages.
     pub const RESUME: &'static str = names::RESUME;
 }

@@ -4,6 +4,7 @@
 //! - [`RunFiles`]: the layout, every file name once;
 //! - [`RunDir`]: a folder opened to write, holding its lock ([`lock`], [`writer`]);
 //! - [`RunSummary`]: `summary.json`, read and written with one typed struct;
+//! - [`EnsembleRecord`]: `ensemble.json`, an ensemble's members and weights;
 //! - [`RunEvent`]: the run's life as typed JSON lines (`events.jsonl`);
 //! - [`state`]: where a run stands (running, paused, interrupted, finished, failed);
 //! - [`tags`]: the TensorBoard tags;
@@ -11,6 +12,7 @@
 
 mod classes;
 mod dir;
+mod ensemble;
 mod events;
 mod execute;
 mod files;
@@ -22,15 +24,17 @@ mod summary;
 pub mod tags;
 
 pub use classes::{
-    confusion_matrix, per_class, read_confusion_csv, ClassScores, RowText, PROBABILITY_PREFIX,
+    confusion_matrix, per_class, read_confusion_csv, read_predictions_csv, ClassScores,
+    PredictionsTable, RowText, PROBABILITY_PREFIX,
 };
 pub use dir::{load, load_experiment, load_info, RunDir};
+pub use ensemble::{EnsembleMember, EnsembleRecord};
 pub use events::{EventLog, Recorder, RunEvent, Stop, PROGRESS_EVERY};
 pub use execute::{create, execute, reopen, stopped_message, Finished, Options, Outcome, Reopened};
 pub use files::RunFiles;
 pub(crate) use lock::remove_temporaries;
 pub use lock::{lock, writer};
-pub use reports::{draw, read_log, redraw};
+pub use reports::{draw, read_log, redraw, write_class_reports};
 pub use state::{state, RunState};
 pub use summary::{RunSummary, StageSummary};
 pub use xp_figures::Cells;

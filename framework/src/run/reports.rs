@@ -9,7 +9,7 @@ use super::classes::{
 use super::{RunFiles, RunSummary};
 use crate::error::{Result, XpError};
 use crate::model::Model;
-use crate::train::LogRow;
+use crate::train::{LogRow, Predictions, SplitMetrics};
 use std::path::{Path, PathBuf};
 use xp_figures::{Cells, Drawn};
 
@@ -72,36 +72,54 @@ pub fn write_reports(
         let Some(classes) = active.objective.class_names() else {
             continue;
         };
-        let name = &active.name;
-        for (split, metrics) in &summary.splits {
-            let Some((_, kept)) = metrics.predictions.iter().find(|(n, _)| n == name) else {
-                continue;
-            };
-            let split_texts = texts.iter().find(|(s, _)| s == split);
-            let split_texts = split_texts.map_or(&[][..], |(_, t)| t.as_slice());
-            let path = files.predictions_csv(split, name);
-            write_predictions_csv(&path, &classes, kept, split_texts)?;
+        for (path, r) in write_class_reports(files, &active.name, &classes, summary, texts)? {
+            figure(path, r);
         }
-        let Some((_, test)) = summary
-            .split("test")
-            .and_then(|t| t.predictions.iter().find(|(n, _)| n == name))
-        else {
-            continue;
-        };
-        let matrix = confusion_matrix(&test.pairs, classes.len());
-        write_confusion_csv(&files.confusion_csv(name), &classes, &matrix)?;
-        write_scores_csv(&files.classes_csv(name), &classes, &per_class(&matrix))?;
-        let path = files.confusion_png(name);
-        if let (_, Some(missing)) = xp_figures::fonts::families(&classes) {
-            figure(path.clone(), Err(missing));
-        }
-        let r = draw(&path, |p| {
-            xp_figures::confusion(p, &classes, &matrix, Cells::Percent)
-        });
-        figure(path, r);
     }
     super::images::add_to_events(files, summary.steps, &drawn)?;
     Ok(warnings)
+}
+
+/// The reports of class objective `name` (classes `classes`) of a finished run or
+/// ensemble: the predictions of every split of `summary` that kept them (`texts`: each
+/// split's texts in split order), and from the test split's, the confusion matrix (CSV
+/// and figure) and per-class scores. Returns each figure with how its drawing went.
+pub fn write_class_reports(
+    files: &RunFiles,
+    name: &str,
+    classes: &[String],
+    summary: &RunSummary,
+    texts: &[(String, Vec<RowText>)],
+) -> Result<Vec<(PathBuf, Drawn)>> {
+    fn kept<'a>(metrics: &'a SplitMetrics, name: &str) -> Option<&'a Predictions> {
+        let kept = metrics.predictions.iter().find(|(n, _)| n == name);
+        kept.map(|(_, p)| p)
+    }
+    for (split, metrics) in &summary.splits {
+        let Some(predictions) = kept(metrics, name) else {
+            continue;
+        };
+        let split_texts = texts.iter().find(|(s, _)| s == split);
+        let split_texts = split_texts.map_or(&[][..], |(_, t)| t.as_slice());
+        let path = files.predictions_csv(split, name);
+        write_predictions_csv(&path, classes, predictions, split_texts)?;
+    }
+    let Some(test) = summary.split("test").and_then(|t| kept(t, name)) else {
+        return Ok(Vec::new());
+    };
+    let matrix = confusion_matrix(&test.pairs, classes.len());
+    write_confusion_csv(&files.confusion_csv(name), classes, &matrix)?;
+    write_scores_csv(&files.classes_csv(name), classes, &per_class(&matrix))?;
+    let path = files.confusion_png(name);
+    let mut figures = Vec::new();
+    if let (_, Some(missing)) = xp_figures::fonts::families(classes) {
+        figures.push((path.clone(), Err(missing)));
+    }
+    let r = draw(&path, |p| {
+        xp_figures::confusion(p, classes, &matrix, Cells::Percent)
+    });
+    figures.push((path, r));
+    Ok(figures)
 }
 
 /// Where the stages of a run in stages start (none for a run in one).

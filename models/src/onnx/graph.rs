@@ -46,12 +46,24 @@ pub struct OnnxGraph {
     graph: GraphProto,
     names: HashSet<String>,
     counter: usize,
+    /// Put before every weight's name: several models in one graph keep their own.
+    scope: String,
 }
 
 impl OnnxGraph {
     /// An empty graph.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Runs `build` with every weight it adds named `SCOPE/NAME`: the graph of several
+    /// models (an ensemble), each with weights of the same names.
+    pub fn scoped<T>(&mut self, scope: &str, build: impl FnOnce(&mut Self) -> T) -> T {
+        let inner = format!("{}{scope}/", self.scope);
+        let outer = std::mem::replace(&mut self.scope, inner);
+        let built = build(self);
+        self.scope = outer;
+        built
     }
 
     /// Declares an int64 input.
@@ -74,6 +86,8 @@ impl OnnxGraph {
     /// The f32 initializer `name` holding `tensor` (added once: a second call with the
     /// same name reuses it).
     pub fn weight(&mut self, name: &str, tensor: &Tensor) -> Result<String> {
+        let scoped = format!("{}{name}", self.scope);
+        let name = scoped.as_str();
         if self.names.contains(name) {
             return Ok(name.to_owned());
         }

@@ -47,6 +47,10 @@ commands! {
     /// Compare finished runs (seeds of one point pooled): test loss and accuracy per
     /// objective as mean, sd and 95% confidence interval, steps to best, wall time.
     Compare(compare),
+    /// Mix finished runs of one data and seed into one classifier: class probabilities
+    /// averaged with weights fitted on the validation split alone, evaluated on test;
+    /// a folder that `xp compare` and `xp export` read as a run's.
+    Ensemble(ensemble),
     /// Check that every parameter gets a gradient from each objective.
     Check(check),
     /// Train the first steps on the CPU and on a GPU (dropout off) and compare losses.

@@ -6,7 +6,7 @@
 pub mod figures;
 pub mod paired;
 
-pub use paired::{correct, mcnemar, paired, Correct, Paired};
+pub use paired::{accuracy_interval, correct, mcnemar, paired, Correct, Paired};
 
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};

@@ -91,27 +91,8 @@ pub fn paired(pairs: &[(Correct, Correct)]) -> Result<Paired, CompareError> {
                 .collect()
         })
         .collect();
-    let mean = |d: &[Vec<f64>]| {
-        let n: usize = d.iter().map(Vec::len).sum();
-        d.iter().flatten().sum::<f64>() / n.max(1) as f64
-    };
-    let difference = mean(&diffs);
-    let mut rng = SmallRng::seed_from_u64(0x5eed);
-    let mut resampled: Vec<f64> = (0..RESAMPLES)
-        .map(|_| {
-            let draw: Vec<Vec<f64>> = diffs
-                .iter()
-                .map(|d| {
-                    (0..d.len())
-                        .map(|_| d[rng.random_range(0..d.len())])
-                        .collect()
-                })
-                .collect();
-            mean(&draw)
-        })
-        .collect();
-    resampled.sort_by(f64::total_cmp);
-    let at = |q: f64| resampled[((q * RESAMPLES as f64) as usize).min(RESAMPLES - 1)];
+    let difference = pooled_mean(&diffs);
+    let interval = bootstrap_interval(&diffs);
     let count = |pick: fn(bool, bool) -> bool| {
         pairs
             .iter()
@@ -125,12 +106,47 @@ pub fn paired(pairs: &[(Correct, Correct)]) -> Result<Paired, CompareError> {
     Ok(Paired {
         seeds: pairs.len(),
         difference,
-        interval: (at(0.025), at(0.975)),
+        interval,
         only_this,
         only_reference,
         chi_square,
         p_value,
     })
+}
+
+/// The mean of `groups`' values pooled.
+fn pooled_mean(groups: &[Vec<f64>]) -> f64 {
+    let n: usize = groups.iter().map(Vec::len).sum();
+    groups.iter().flatten().sum::<f64>() / n.max(1) as f64
+}
+
+/// A 95% bootstrap interval of the pooled mean of `groups`, each group resampled
+/// within itself (a seed's test names), with a fixed generator: the same values give
+/// the same interval.
+pub fn bootstrap_interval(groups: &[Vec<f64>]) -> (f64, f64) {
+    let mut rng = SmallRng::seed_from_u64(0x5eed);
+    let mut resampled: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            let draw: Vec<Vec<f64>> = groups
+                .iter()
+                .map(|d| {
+                    (0..d.len())
+                        .map(|_| d[rng.random_range(0..d.len())])
+                        .collect()
+                })
+                .collect();
+            pooled_mean(&draw)
+        })
+        .collect();
+    resampled.sort_by(f64::total_cmp);
+    let at = |q: f64| resampled[((q * RESAMPLES as f64) as usize).min(RESAMPLES - 1)];
+    (at(0.025), at(0.975))
+}
+
+/// A 95% bootstrap interval of an accuracy: the share of `correct` that is true.
+pub fn accuracy_interval(correct: &[bool]) -> (f64, f64) {
+    let values = correct.iter().map(|&c| f64::from(u8::from(c))).collect();
+    bootstrap_interval(&[values])
 }
 
 /// McNemar's statistic `(|b - c| - 1)^2 / (b + c)` and its p-value; `(0, 1)` when no
