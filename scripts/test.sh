@@ -3,8 +3,8 @@
 # the exported ONNX test models checked by the Python `onnx` checker and run by Python
 # onnxruntime. What CI runs through `.ci/run`, on a clean clone.
 #
-# It installs what the tests need when missing: onnxruntime, onnx, numpy and tensorboard
-# into ./.venv (pip), Chromium and its WebDriver for the page's test, and Slurm for the
+# It installs what the tests need when missing: onnxruntime, onnx, numpy, tensorboard and
+# scikit-learn into ./.venv (pip), Chromium and its WebDriver for the page's test, and Slurm for the
 # Slurm backend's test (Debian packages, then a one-node cluster: scripts/slurm-up.sh).
 # The installs run while clippy compiles; the tests wait for them.
 # Tests read the corpus at ../shared/data/names (override with XP_TEST_CORPUS).
@@ -15,10 +15,10 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 
 python_packages() {
-    if ! .venv/bin/python -c "import onnx, onnxruntime, numpy, tensorboard" 2>/dev/null; then
-        echo "installing onnxruntime, onnx, numpy and tensorboard into .venv"
+    if ! .venv/bin/python -c "import onnx, onnxruntime, numpy, tensorboard, sklearn" 2>/dev/null; then
+        echo "installing onnxruntime, onnx, numpy, tensorboard and scikit-learn into .venv"
         python3 -m venv .venv
-        .venv/bin/pip install --quiet "onnxruntime==1.31.1" onnx numpy "tensorboard==2.21.0"
+        .venv/bin/pip install --quiet "onnxruntime==1.31.1" onnx numpy "tensorboard==2.21.0" "scikit-learn==1.9.1"
     fi
 }
 
@@ -63,4 +63,20 @@ rm -rf "$fixtures"
 XP_ONNX_FIXTURES="$fixtures" cargo test --workspace
 phase "the exported test models in Python onnx and onnxruntime"
 .venv/bin/python tests/onnx_check.py "$fixtures"
+phase "the n-gram baseline beside scikit-learn's, on eight languages of the corpus"
+baseline_check() {
+    local dir xp=target/debug/xp experiment=experiments/ngram_baseline.toml
+    dir=$(mktemp -d)
+    "$xp" data --write "$dir/all" >/dev/null
+    mkdir "$dir/names"
+    for language in Czech Dutch German Greek Italian Japanese Polish Spanish; do
+        cp "$dir/all/$language.txt" "$dir/names/"
+    done
+    local data="data.dir=\"$dir/names\""
+    "$xp" data "$experiment" --set "$data" --split-csv "$dir/split.csv" >/dev/null
+    "$xp" run "$experiment" --set "$data" --out "$dir/run" >/dev/null
+    .venv/bin/python scripts/sklearn_baseline.py "$dir/split.csv" --run "$dir/run"
+    rm -rf "$dir"
+}
+baseline_check
 phase "done"

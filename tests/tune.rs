@@ -323,3 +323,57 @@ fn a_device_this_build_cannot_use_is_refused_before_anything_runs() {
     assert_clean_failure(&unknown, "unknown device `tpu`");
     assert!(!out.exists());
 }
+
+/// Writes `names.csv` in `dir` from four languages of the test corpus, with its own
+/// split (a tenth each to valid and test); `scramble` gives every test text another
+/// language.
+fn split_corpus(dir: &Path, scramble: bool) -> PathBuf {
+    let languages = ["Czech", "German", "Italian", "Japanese"];
+    let mut out = csv::Writer::from_path(dir.join("names.csv")).unwrap();
+    out.write_record(["text", "label", "split"]).unwrap();
+    for (l, language) in languages.iter().enumerate() {
+        let file = common::corpus_dir().join(format!("{language}.txt"));
+        let text = std::fs::read_to_string(file).unwrap();
+        for (i, name) in text.lines().filter(|n| !n.trim().is_empty()).enumerate() {
+            let split = ["test", "valid"].get(i % 10).copied().unwrap_or("train");
+            let label = match (split, scramble) {
+                ("test", true) => languages[(l + 1) % languages.len()],
+                _ => language,
+            };
+            out.write_record([name, label, split]).unwrap();
+        }
+    }
+    out.flush().unwrap();
+    dir.join("names.csv")
+}
+
+#[test]
+fn a_search_chooses_on_validation_alone() {
+    // Two searches of data that differ only in the test split's labels: every trial,
+    // every rung's score and every promotion are the same.
+    let dir = tempfile::tempdir().unwrap();
+    let mut journals = Vec::new();
+    for scramble in [false, true] {
+        let sub = dir.path().join(format!("scramble-{scramble}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        let data = split_corpus(&sub, scramble);
+        let file = tune_files(&sub, NO_FINAL);
+        let base = std::fs::read_to_string(sub.join("base.toml")).unwrap();
+        let own = base.replace(
+            &format!("dir = \"{}\"", common::corpus_dir().display()),
+            &format!("path = \"{}\"", data.display()),
+        );
+        assert_ne!(own, base, "the base experiment reads the CSV");
+        write(&sub, "base.toml", &own);
+        let out = sub.join("tune");
+        let done = tune(&file, &out);
+        assert!(done.status.success(), "{}", stderr(&done));
+        journals.push(results(&out));
+    }
+    let rungs = journals[0]
+        .iter()
+        .filter(|e| matches!(e, Event::Rung { rung: 1, .. }))
+        .count();
+    assert!(journals[0].len() > 10 && rungs >= 2, "{:?}", journals[0]);
+    assert_eq!(journals[0], journals[1], "a test label moved the search");
+}

@@ -39,6 +39,27 @@ pub struct ObjectiveCheck {
 }
 
 impl ObjectiveCheck {
+    /// Nothing compared yet of `objective`, served as `output`.
+    fn new(objective: &str, output: &str) -> Self {
+        Self {
+            objective: objective.to_owned(),
+            output: output.to_owned(),
+            names: 0,
+            worst: 0.0,
+            attention_worst: None,
+            samples: Vec::new(),
+        }
+    }
+
+    /// Counts one batch: ONNX Runtime's `got` against `expected`.
+    fn add(&mut self, input: &Input, got: &[f32], expected: Expected) {
+        self.worst = self.worst.max(input.difference(got, &expected));
+        self.names += input.rows;
+        if self.samples.len() < SAMPLES && input.rows == BATCH {
+            self.samples.push(input.sample(&self.output, expected));
+        }
+    }
+
     /// Whether the difference is within [`TOLERANCE`].
     pub fn passed(&self) -> bool {
         self.worst < TOLERANCE && self.attention_worst.is_none_or(|w| w < TOLERANCE)
@@ -87,14 +108,7 @@ pub fn compare_export(
         let Some(served) = runtime.info.objectives.get(&active.name).cloned() else {
             continue;
         };
-        let mut check = ObjectiveCheck {
-            objective: active.name.clone(),
-            output: served.output.clone(),
-            names: 0,
-            worst: 0.0,
-            attention_worst: None,
-            samples: Vec::new(),
-        };
+        let mut check = ObjectiveCheck::new(&active.name, &served.output);
         for chunk in session.sets.test.chunks(BATCH) {
             let names = session.dataset.batch(chunk);
             let input = Input::trimmed(&active.objective.prepare(&names, &mut rng).input);
@@ -113,7 +127,6 @@ pub fn compare_export(
                     active.name, got.shape, expected.shape
                 )));
             }
-            check.worst = check.worst.max(input.difference(&got.values, &expected));
             if let Some(output) = &served.attention {
                 let maps = input.candle_attention(&model, &active.name)?;
                 let got = runtime
@@ -133,10 +146,7 @@ pub fn compare_export(
                 let worst = input.attention_difference(&got.values, &maps);
                 check.attention_worst = Some(check.attention_worst.unwrap_or(0.0).max(worst));
             }
-            check.names += input.rows;
-            if check.samples.len() < SAMPLES && input.rows == BATCH {
-                check.samples.push(input.sample(&served.output, expected));
-            }
+            check.add(&input, &got.values, expected);
         }
         checks.push(check);
     }
@@ -150,49 +160,16 @@ fn compare_ngram(
     session: &Session,
     onnx: &Path,
 ) -> Result<ObjectiveCheck> {
-    let mut runtime = OnnxModel::load(onnx).map_err(serve_error)?;
     let name = super::ngram::objective_name(&session.experiment)?;
-    let served = runtime
-        .info
-        .objectives
-        .get(name)
-        .cloned()
-        .ok_or_else(|| XpError::Run(format!("{} exports no {name}", onnx.display())))?;
-    let mut check = ObjectiveCheck {
-        objective: name.to_owned(),
-        output: served.output.clone(),
-        names: 0,
-        worst: 0.0,
-        attention_worst: None,
-        samples: Vec::new(),
-    };
-    for chunk in session.sets.test.chunks(BATCH) {
-        let names = session.dataset.batch(chunk);
-        let input = Input::trimmed(&EncoderIds::plain(names.tokens, names.seq_len));
-        let values: Vec<f32> = chunk
-            .iter()
-            .flat_map(|&i| model.logits(&session.dataset.served_row(i)))
-            .collect();
-        let expected = Expected {
+    compare_test_texts(session, onnx, name, "the n-gram model", |_, chunk| {
+        Expected {
             shape: vec![chunk.len(), model.classifier.classes],
-            values,
-        };
-        let got = runtime
-            .run(&served.output, input.tokens.clone(), input.rows, None)
-            .map_err(serve_error)?;
-        if got.shape != expected.shape {
-            return Err(XpError::Run(format!(
-                "{name}: ONNX Runtime gives shape {:?}, the n-gram model {:?}",
-                got.shape, expected.shape
-            )));
+            values: chunk
+                .iter()
+                .flat_map(|&i| model.logits(&session.dataset.served_row(i)))
+                .collect(),
         }
-        check.worst = check.worst.max(input.difference(&got.values, &expected));
-        check.names += input.rows;
-        if check.samples.len() < SAMPLES && input.rows == BATCH {
-            check.samples.push(input.sample(&served.output, expected));
-        }
-    }
-    Ok(check)
+    })
 }
 
 /// The export `onnx` of the ensemble in `run` against the ensemble's own test
@@ -211,63 +188,63 @@ fn compare_ensemble(
     let session = Session::open(state_data(crate::run::load_experiment(&first.run)?))?;
     let saved = crate::run::RunFiles::at(run).test_predictions_csv(&record.objective);
     let table = crate::run::read_predictions_csv(&saved)?;
-    let expected_rows = &table.predictions.probabilities;
-    if expected_rows.len() != session.sets.test.len() {
+    let rows = &table.predictions.probabilities;
+    if rows.len() != session.sets.test.len() {
         return Err(XpError::Run(format!(
             "{} has {} rows and the data's test split {}: point [data] at the data the ensemble's members were trained on",
             saved.display(),
-            expected_rows.len(),
+            rows.len(),
             session.sets.test.len()
         )));
     }
+    let floor = super::ensemble::FLOOR_LOG;
+    compare_test_texts(
+        &session,
+        onnx,
+        &record.objective,
+        "the ensemble",
+        |batch, chunk| {
+            let rows = &rows[batch * BATCH..batch * BATCH + chunk.len()];
+            Expected {
+                shape: vec![rows.len(), table.classes.len()],
+                values: rows.iter().flatten().map(|q| q.ln().max(floor)).collect(),
+            }
+        },
+    )
+}
+
+/// ONNX Runtime's output of objective `name` of `onnx` for the test texts of
+/// `session` (tokens as served: `[CLS]`, the text, pads) against `expected` of each
+/// batch (its index and the texts' indices), which `what` computed.
+fn compare_test_texts(
+    session: &Session,
+    onnx: &Path,
+    name: &str,
+    what: &str,
+    mut expected: impl FnMut(usize, &[usize]) -> Expected,
+) -> Result<ObjectiveCheck> {
     let mut runtime = OnnxModel::load(onnx).map_err(serve_error)?;
     let served = runtime
         .info
         .objectives
-        .get(&record.objective)
+        .get(name)
         .cloned()
-        .ok_or_else(|| {
-            XpError::Run(format!(
-                "{} exports no {}",
-                onnx.display(),
-                record.objective
-            ))
-        })?;
-    let mut check = ObjectiveCheck {
-        objective: record.objective.clone(),
-        output: served.output.clone(),
-        names: 0,
-        worst: 0.0,
-        attention_worst: None,
-        samples: Vec::new(),
-    };
-    let floor = super::ensemble::FLOOR_LOG;
-    for (chunk, rows) in session
-        .sets
-        .test
-        .chunks(BATCH)
-        .zip(expected_rows.chunks(BATCH))
-    {
+        .ok_or_else(|| XpError::Run(format!("{} exports no {name}", onnx.display())))?;
+    let mut check = ObjectiveCheck::new(name, &served.output);
+    for (batch, chunk) in session.sets.test.chunks(BATCH).enumerate() {
         let names = session.dataset.batch(chunk);
         let input = Input::trimmed(&EncoderIds::plain(names.tokens, names.seq_len));
-        let expected = Expected {
-            shape: vec![rows.len(), table.classes.len()],
-            values: rows.iter().flatten().map(|q| q.ln().max(floor)).collect(),
-        };
+        let expected = expected(batch, chunk);
         let got = runtime
             .run(&served.output, input.tokens.clone(), input.rows, None)
             .map_err(serve_error)?;
         if got.shape != expected.shape {
             return Err(XpError::Run(format!(
-                "{}: ONNX Runtime gives shape {:?}, the ensemble {:?}",
-                record.objective, got.shape, expected.shape
+                "{name}: ONNX Runtime gives shape {:?}, {what} {:?}",
+                got.shape, expected.shape
             )));
         }
-        check.worst = check.worst.max(input.difference(&got.values, &expected));
-        check.names += input.rows;
-        if check.samples.len() < SAMPLES && input.rows == BATCH {
-            check.samples.push(input.sample(&served.output, expected));
-        }
+        check.add(&input, &got.values, expected);
     }
     Ok(check)
 }

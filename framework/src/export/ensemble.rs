@@ -9,10 +9,8 @@ use crate::config::{Experiment, ModelKind};
 use crate::error::{Result, XpError};
 use crate::model::DataInfo;
 use crate::run::{EnsembleRecord, RunFiles};
-use std::collections::BTreeMap;
 use std::path::Path;
-use xp_format::{ServedObjective, Serving};
-use xp_models::onnx::{Attr, Dim, Message, OnnxGraph};
+use xp_models::onnx::{Attr, Dim, OnnxGraph};
 
 /// The least probability the output's log is taken of: a class every member rules
 /// out reads as a very small probability, not as minus infinity.
@@ -67,33 +65,14 @@ pub fn to_onnx(dir: &Path) -> Result<(Experiment, OnnxExport)> {
     let floor = g.const_f32(&[FLOOR], &[]);
     let floored = g.op("Max", &[&mixed, &floor], &[]);
     let log = g.op("Log", &[&floored], &[]);
-    let entry = ServedObjective::new(name, Serving::default(), Some(record.classes.clone()));
-    let classes = Dim::Fixed(record.classes.len());
-    g.output_f32(&entry.output, &log, &[Dim::Dynamic("batch"), classes]);
-    let objectives = BTreeMap::from([(name.clone(), entry)]);
     let mut experiment = first.experiment.clone();
     experiment.name = crate::run::RunSummary::read(dir)?.name;
     let readable_len = parts.iter().map(|p| p.readable_len).min().unwrap_or(0);
     let record_bytes = serde_json::to_vec(&record).map_err(|e| XpError::Run(e.to_string()))?;
-    let meta = super::metadata(
-        &experiment,
-        &first.info,
-        readable_len,
-        objectives.clone(),
-        crate::files::sha256_hex(&record_bytes),
-    );
-    let proto = g.finish(&experiment.name, &meta);
-    let bytes = proto
-        .write_to_bytes()
-        .map_err(|e| XpError::Run(format!("could not encode the ONNX model: {e}")))?;
-    Ok((
-        experiment,
-        OnnxExport {
-            bytes,
-            objectives,
-            skipped: Vec::new(),
-        },
-    ))
+    let hash = crate::files::sha256_hex(&record_bytes);
+    let exported =
+        super::class_export(g, &log, name, &experiment, &first.info, readable_len, hash)?;
+    Ok((experiment, exported))
 }
 
 /// Adds the graph of member `run`'s objective `name` over `tokens` to `g`; returns

@@ -105,14 +105,42 @@ pub fn to_onnx(
         objectives.clone(),
         weights_hash(model)?,
     );
-    let proto = g.finish(&exp.name, &metadata);
-    let bytes = proto
-        .write_to_bytes()
-        .map_err(|e| XpError::Run(format!("could not encode the ONNX model: {e}")))?;
     Ok(OnnxExport {
-        bytes,
+        bytes: encode(g, &exp.name, &metadata)?,
         objectives,
         skipped,
+    })
+}
+
+/// The graph `g` as a serialised model named `name` with `metadata`.
+fn encode(g: OnnxGraph, name: &str, metadata: &[(String, String)]) -> Result<Vec<u8>> {
+    g.finish(name, metadata)
+        .write_to_bytes()
+        .map_err(|e| XpError::Run(format!("could not encode the ONNX model: {e}")))
+}
+
+/// The export of a graph `g` that computes one class objective's logits, `logits`
+/// `(batch, labels)` over the `tokens` input (an n-gram baseline, an ensemble): served
+/// as objective `name` of `exp` (on the data `info`), reading `readable_len` tokens a
+/// row, its weights named by `weights_sha256`.
+fn class_export(
+    mut g: OnnxGraph,
+    logits: &str,
+    name: &str,
+    exp: &Experiment,
+    info: &DataInfo,
+    readable_len: usize,
+    weights_sha256: String,
+) -> Result<OnnxExport> {
+    let entry = ServedObjective::new(name, Serving::default(), Some(info.labels.clone()));
+    let classes = Dim::Fixed(info.labels.len());
+    g.output_f32(&entry.output, logits, &[Dim::Dynamic("batch"), classes]);
+    let objectives = BTreeMap::from([(name.to_owned(), entry)]);
+    let meta = metadata(exp, info, readable_len, objectives.clone(), weights_sha256);
+    Ok(OnnxExport {
+        bytes: encode(g, &exp.name, &meta)?,
+        objectives,
+        skipped: Vec::new(),
     })
 }
 

@@ -6,10 +6,8 @@ use super::OnnxExport;
 use crate::config::Experiment;
 use crate::error::{Result, XpError};
 use crate::model::DataInfo;
-use std::collections::BTreeMap;
 use std::path::Path;
-use xp_format::{ServedObjective, Serving};
-use xp_models::onnx::{Dim, Message, OnnxGraph};
+use xp_models::onnx::{Dim, OnnxGraph};
 use xp_ngram::NgramModel;
 
 /// The fitted model of the n-gram run in `run`.
@@ -45,27 +43,9 @@ pub fn to_onnx(model: &NgramModel, exp: &Experiment, info: &DataInfo) -> Result<
     let mut g = OnnxGraph::new();
     let tokens = g.input_i64("tokens", &[Dim::Dynamic("batch"), Dim::Dynamic("seq")]);
     let logits = xp_ngram::export_graph(&mut g, model, &tokens);
-    let entry = ServedObjective::new(name, Serving::default(), Some(info.labels.clone()));
-    let classes = Dim::Fixed(info.labels.len());
-    g.output_f32(&entry.output, &logits, &[Dim::Dynamic("batch"), classes]);
-    let objectives = BTreeMap::from([(name.to_owned(), entry)]);
     // n-grams read a text of any length; the data's longest is what was fitted.
-    let meta = super::metadata(
-        exp,
-        info,
-        info.max_len,
-        objectives.clone(),
-        weights_hash(model),
-    );
-    let proto = g.finish(&exp.name, &meta);
-    let bytes = proto
-        .write_to_bytes()
-        .map_err(|e| XpError::Run(format!("could not encode the ONNX model: {e}")))?;
-    Ok(OnnxExport {
-        bytes,
-        objectives,
-        skipped: Vec::new(),
-    })
+    let hash = weights_hash(model);
+    super::class_export(g, &logits, name, exp, info, info.max_len, hash)
 }
 
 /// SHA-256 over the n-grams, IDF weights, weights and biases, in that order.
