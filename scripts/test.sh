@@ -65,7 +65,7 @@ phase "the exported test models in Python onnx and onnxruntime"
 .venv/bin/python tests/onnx_check.py "$fixtures"
 phase "the n-gram baseline beside scikit-learn's, on eight languages of the corpus"
 baseline_check() {
-    local dir xp=target/debug/xp experiment=experiments/ngram_baseline.toml
+    local dir xp="${CARGO_TARGET_DIR:-target}/debug/xp" experiment=experiments/ngram_baseline.toml
     dir=$(mktemp -d)
     "$xp" data --write "$dir/all" >/dev/null
     mkdir "$dir/names"
