@@ -80,6 +80,8 @@ fn an_ensemble_fits_on_validation_reads_as_a_run_and_exports_as_one_graph() {
         assert_eq!(&classes[best], predicted);
     }
     assert!(ens.join("confusion_CLS.csv").is_file());
+    let out = xp(&["figures", ens.to_str().unwrap(), "--counts"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
 
     // Selection reads validation only: the same members with another test split's
     // probabilities get the same weights.

@@ -160,12 +160,14 @@ pub fn read_log(dir: &Path) -> Vec<LogRow> {
         .collect()
 }
 
-/// Draws the figures of the run in `dir` again from its files (after a change of
-/// style, or with counts in the confusion cells); returns the files written.
+/// Draws the figures of the run (or ensemble) in `dir` again from its files (after a
+/// change of style, or with counts in the confusion cells); returns the files written.
 pub fn redraw(dir: &Path, cells: Cells) -> Result<Vec<PathBuf>> {
     let files = RunFiles::at(dir);
     let rows = read_log(dir);
-    if rows.is_empty() {
+    // An ensemble trains nothing: it has its confusion matrices alone to draw.
+    let ensemble = files.is_ensemble();
+    if rows.is_empty() && !ensemble {
         return Err(XpError::Run(format!(
             "{} has no {} with rows: give a run folder (one `xp run` wrote)",
             dir.display(),
@@ -179,9 +181,11 @@ pub fn redraw(dir: &Path, cells: Cells) -> Result<Vec<PathBuf>> {
     let cannot =
         |path: &Path, e: String| XpError::Run(format!("cannot draw {}: {e}", path.display()));
     let mut written = Vec::new();
-    for (path, r) in run_figures(&files, &rows, &stages) {
-        r.map_err(|e| cannot(&path, e))?;
-        written.push(path);
+    if !ensemble {
+        for (path, r) in run_figures(&files, &rows, &stages) {
+            r.map_err(|e| cannot(&path, e))?;
+            written.push(path);
+        }
     }
     for objective in files.confusion_objectives() {
         let (classes, matrix) = read_confusion_csv(&files.confusion_csv(&objective))?;

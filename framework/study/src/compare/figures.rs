@@ -1,6 +1,7 @@
 //! The comparison's figures: validation curves per objective (a line per point, the
-//! mean over seeds, a band from the lowest to the highest seed), and test accuracy per
-//! point as a dot with its 95% interval.
+//! mean over seeds, a band from the lowest to the highest seed; a dashed level for a
+//! point evaluated once, such as a baseline), and test accuracy per point as a dot
+//! with its 95% interval.
 
 use super::{mean_sd_ci, Run, PAIRED_OBJECTIVE};
 use plotters::prelude::*;
@@ -76,6 +77,18 @@ pub fn validation_curves(path: &Path, points: &[PointCurves], objectives: &[Stri
                     continue;
                 }
                 let color = Palette99::pick(i).to_rgba();
+                // A point fitted once (an n-gram baseline) is a level, not a curve.
+                if let [(_, mean, _, _)] = band[..] {
+                    chart
+                        .draw_series(DashedLineSeries::new(
+                            [(0.0, mean), (max_x, mean)],
+                            8,
+                            5,
+                            color.stroke_width(2),
+                        ))
+                        .map_err(err)?;
+                    continue;
+                }
                 let mut outline: Vec<(f64, f64)> = band.iter().map(|b| (b.0, b.3)).collect();
                 outline.extend(band.iter().rev().map(|b| (b.0, b.2)));
                 chart
