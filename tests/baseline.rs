@@ -94,13 +94,7 @@ fn an_ngram_run_is_an_ordinary_run_that_exports_and_predicts_what_it_computed() 
     }
 
     let onnx = dir.path().join("ngram.onnx");
-    let out = xp(&[
-        "export",
-        "--onnx",
-        run.to_str().unwrap(),
-        "-o",
-        onnx.to_str().unwrap(),
-    ]);
+    let out = common::export(&run, &onnx, &[]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     let checks = compare_export(&run, &onnx, |e| e).unwrap();
     assert_eq!(checks.len(), 1);

@@ -137,8 +137,7 @@ fn an_ensemble_fits_on_validation_reads_as_a_run_and_exports_as_one_graph() {
 
     // One ONNX graph computes what the ensemble computed.
     let onnx = dir.path().join("ens.onnx");
-    let (ens_arg, onnx_arg) = (ens.to_str().unwrap(), onnx.to_str().unwrap());
-    let out = xp(&["export", "--onnx", ens_arg, "-o", onnx_arg, "--check"]);
+    let out = common::export(&ens, &onnx, &["--check"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     let checks = compare_export(&ens, &onnx, |e| e).unwrap();
     assert!(
@@ -154,7 +153,7 @@ fn an_ensemble_fits_on_validation_reads_as_a_run_and_exports_as_one_graph() {
         std::fs::write(out.join("ensemble.json"), cases).unwrap();
     }
     let texts: Vec<&str> = test.iter().take(30).map(|(t, ..)| t.as_str()).collect();
-    let mut args = vec!["predict", "-m", onnx_arg, "--json", "-k", "3"];
+    let mut args = vec!["predict", "-m", onnx.to_str().unwrap(), "--json", "-k", "3"];
     args.extend(&texts);
     let out = xp(&args);
     assert!(out.status.success(), "{}", common::stderr(&out));

@@ -153,14 +153,7 @@ fn a_csv_of_any_script_trains_exports_and_predicts_with_its_own_alphabet_and_lab
     // Exported, the model says how it reads texts, and predict reads them that way: a
     // token the training texts never had reads as [UNK], and is counted.
     let onnx = dir.path().join("words.onnx");
-    let out = xp(&[
-        "export",
-        "--onnx",
-        run.to_str().unwrap(),
-        "-o",
-        onnx.to_str().unwrap(),
-        "--check",
-    ]);
+    let out = common::export(&run, &onnx, &["--check"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let out = xp(&[
         "predict",

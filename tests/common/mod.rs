@@ -68,6 +68,12 @@ pub fn xp(args: &[&str]) -> Output {
         .expect("run xp")
 }
 
+/// `xp export --onnx RUN -o ONNX` with `more` arguments.
+pub fn export(run: &Path, onnx: &Path, more: &[&str]) -> Output {
+    let (run, onnx) = (run.to_str().unwrap(), onnx.to_str().unwrap());
+    xp(&[&["export", "--onnx", run, "-o", onnx][..], more].concat())
+}
+
 /// Standard error of a run as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
