@@ -377,3 +377,56 @@ fn a_search_chooses_on_validation_alone() {
     assert!(journals[0].len() > 10 && rungs >= 2, "{:?}", journals[0]);
     assert_eq!(journals[0], journals[1], "a test label moved the search");
 }
+
+#[test]
+fn a_search_can_choose_the_ngram_baseline_which_reaches_every_rung_fitted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cls = "[objectives.CLS]\nmasked = false\n[model.ngram]\nmax_iterations = 12\n";
+    let base = tiny_experiment("tiny", cls).replace(
+        "eval_every = 15",
+        "eval_every = 10\nmonitor = \"CLS.accuracy\"",
+    );
+    write(dir.path(), "base.toml", &base);
+    let file = write(
+        dir.path(),
+        "tune.toml",
+        &format!(
+            r#"base = "base.toml"
+seed = 3
+budget = 200
+startup = 4
+[rungs]
+steps = [20, 60]
+eta = 3
+[space]
+"model.kind" = {{ choice = ["transformer", "ngram"] }}
+"train.lr" = {{ log_uniform = [1e-3, 2e-2] }}
+{NO_FINAL}"#
+        ),
+    );
+    let out = dir.path().join("tune");
+    let done = tune(&file, &out);
+    assert!(done.status.success(), "{}", stderr(&done));
+    let events = results(&out);
+    let ngram: Vec<usize> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Trial { id, sample } => {
+                let kind = sample.get("model.kind").and_then(|v| v.as_str());
+                (kind == Some("ngram")).then_some(*id)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!ngram.is_empty(), "{events:?}");
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Failed { .. })),
+        "{events:?}"
+    );
+    // Its 12 iterations are fewer than the first rung's 20 steps, and promoted it
+    // keeps its score at no cost.
+    let promoted = events
+        .iter()
+        .any(|e| matches!(e, Event::Rung { id, rung: 1, .. } if ngram.contains(id)));
+    assert!(promoted, "{events:?}");
+}

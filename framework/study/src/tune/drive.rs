@@ -142,7 +142,29 @@ pub fn search(
                 break;
             };
             let (id, rung) = match job {
-                Job::Promote { id, rung } => (id, rung),
+                Job::Promote { id, rung } => match fitted_once(dir, &search, id) {
+                    // Nothing more to train (an n-gram baseline is fitted in one go):
+                    // its score holds at every rung, at no cost.
+                    Some(score) => {
+                        let event = Event::Rung {
+                            id,
+                            rung,
+                            score,
+                            stopped_early: false,
+                        };
+                        let line = describe(&event, tune);
+                        record(&mut search, event)?;
+                        progress(Progress::Result {
+                            line,
+                            spent: search.spent,
+                            budget: schedule.budget,
+                            trials: search.trials.len(),
+                            best: search.ranking().first().map(|t| best_line(t, tune)),
+                        });
+                        continue;
+                    }
+                    None => (id, rung),
+                },
                 Job::New => {
                     let id = search.trials.len() + 1;
                     let sample = tune.sample(id, &search);
@@ -192,6 +214,17 @@ pub fn search(
             });
         }
     }
+}
+
+/// The score of trial `id` when its run is finished before the last rung (a model
+/// fitted in one go, whatever the steps): the score it reached, which no training
+/// changes.
+fn fitted_once(dir: &Path, search: &Search, id: usize) -> Option<f64> {
+    let finished = xp_framework::run::RunFiles::at(trial_dir(dir, id))
+        .summary()
+        .is_file();
+    let trial = search.trials.iter().find(|t| t.id == id)?;
+    finished.then(|| trial.score()).flatten()
 }
 
 /// The task that trains trial `id` to `rung`, its experiment file written when it
@@ -268,8 +301,12 @@ fn outcome(task: &Task, id: usize, rung: usize, step: usize) -> Event {
         }
         _ => None,
     });
+    // A finished run trained all it will: a model fitted in one go reaches every rung.
+    let finished = xp_framework::run::RunFiles::at(&task.dir)
+        .summary()
+        .is_file();
     match stop {
-        Some(stop) if stop.step >= step || stop.stopped_early => match stop.best {
+        Some(stop) if stop.step >= step || stop.stopped_early || finished => match stop.best {
             Some(score) => Event::Rung {
                 id,
                 rung,
