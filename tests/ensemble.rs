@@ -152,6 +152,12 @@ fn an_ensemble_fits_on_validation_reads_as_a_run_and_exports_as_one_graph() {
         let cases = serde_json::to_string(&checks[0].samples).unwrap();
         std::fs::write(out.join("ensemble.json"), cases).unwrap();
     }
+    // xp serve takes the ensemble's folder as it takes a run's.
+    let server = common::server::Server::start(&ens, &[]);
+    let (status, body) = server.post("/api/classify", &serde_json::json!({"names": ["Nakamura"]}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["objective"], "CLS", "{body}");
+    assert!(server.stop().success());
     let texts: Vec<&str> = test.iter().take(30).map(|(t, ..)| t.as_str()).collect();
     let mut args = vec!["predict", "-m", onnx.to_str().unwrap(), "--json", "-k", "3"];
     args.extend(&texts);

@@ -21,7 +21,9 @@ impl ModelSource {
         if !path.is_dir() {
             return Ok(Self::File(path.to_path_buf()));
         }
-        let (_, exported) = export_run(path, ExportOptions { attention: true })?;
+        // An ensemble has no attention maps of its own.
+        let attention = !xp_framework::run::RunFiles::at(path).is_ensemble();
+        let (_, exported) = export_run(path, ExportOptions { attention })?;
         Ok(Self::Run(exported.bytes, path.display().to_string()))
     }
 
