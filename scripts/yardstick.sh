@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The yardstick of docs/results.md: on the built-in corpus, with data.dedup off and on,
 # seeds 1-3 of the n-gram baseline (experiments/ngram_baseline.toml), of the best
-# transformer (experiments/best_cls.toml) and of their ensemble (weights fitted on
-# validation), then `xp compare` of the three with paired tests against the baseline.
+# transformer (experiments/best_cls.toml), of a small one (experiments/small_cls.toml),
+# of the ensemble of the baseline and best_cls and of the ensemble of all three
+# (weights fitted on validation), then `xp compare` with paired tests against the
+# baseline.
 #
 #   scripts/yardstick.sh [OUT]        # default runs/yardstick; SEEDS="1 2 3", XP=xp
 #
@@ -25,15 +27,26 @@ train() {
     fi
 }
 
+# The ensemble $1 of the runs $2.. of seed $seed in $dir, unless it is made.
+mix() {
+    local out="$dir/$1/seed-$seed" members=()
+    shift
+    for point in "$@"; do
+        members+=("$dir/$point/seed-$seed")
+    done
+    if [ ! -f "$out/summary.json" ]; then
+        "$xp" ensemble "${members[@]}" --out "$out"
+    fi
+}
+
 for dedup in false true; do
     dir="$out/dedup-$dedup"
     for seed in $seeds; do
         train ngram_baseline experiments/ngram_baseline.toml
         train best_cls experiments/best_cls.toml
-        ensemble="$dir/ensemble/seed-$seed"
-        if [ ! -f "$ensemble/summary.json" ]; then
-            "$xp" ensemble "$dir/ngram_baseline/seed-$seed" "$dir/best_cls/seed-$seed" --out "$ensemble"
-        fi
+        train small_cls experiments/small_cls.toml
+        mix ensemble ngram_baseline best_cls
+        mix ensemble_all ngram_baseline best_cls small_cls
     done
     echo "== data.dedup = $dedup"
     "$xp" compare "$dir" --markdown --against ngram_baseline
