@@ -154,13 +154,7 @@ pub fn search(
                         };
                         let line = describe(&event, tune);
                         record(&mut search, event)?;
-                        progress(Progress::Result {
-                            line,
-                            spent: search.spent,
-                            budget: schedule.budget,
-                            trials: search.trials.len(),
-                            best: search.ranking().first().map(|t| best_line(t, tune)),
-                        });
+                        progress(result(&search, tune, line));
                         continue;
                     }
                     None => (id, rung),
@@ -205,14 +199,19 @@ pub fn search(
             let event = outcome(task, id, rung, tune.schedule.rungs[rung]);
             let line = describe(&event, tune);
             record(&mut search, event)?;
-            progress(Progress::Result {
-                line,
-                spent: search.spent,
-                budget: schedule.budget,
-                trials: search.trials.len(),
-                best: search.ranking().first().map(|t| best_line(t, tune)),
-            });
+            progress(result(&search, tune, line));
         }
+    }
+}
+
+/// What a trial's result, described as `line`, leaves the search at.
+fn result(search: &Search, tune: &Tune, line: String) -> Progress {
+    Progress::Result {
+        line,
+        spent: search.spent,
+        budget: tune.schedule.budget,
+        trials: search.trials.len(),
+        best: search.ranking().first().map(|t| best_line(t, tune)),
     }
 }
 
