@@ -81,6 +81,10 @@ fn invalid_values_are_named() {
         &tiny_experiment("x", "[objectives.MLM]\nmask_prob = 1.5\n"),
         "not a probability",
     );
+    check_fails(
+        &tiny_experiment("x", ALL_OBJECTIVES).replace("heads = 2", "heads = 2\nconv_width = 4"),
+        "model.conv_width",
+    );
     check_fails(&tiny_experiment("x", ""), "no objective");
     check_fails(
         &tiny_experiment("x", ALL_OBJECTIVES).replace("[train]", "[train]\nema = 1.5"),

@@ -21,6 +21,7 @@ fn fused_kernels_train_like_the_composed_layers() {
             "model.norm_first=true",
             "model.activation=\"gelu\"",
             "model.positions=\"learned\"",
+            "model.conv_width=3",
         ],
     ] {
         let with = |kernels: &str| {

@@ -57,10 +57,11 @@ fn post_norm_sinusoidal_relu_untied_matches_candle() {
 }
 
 #[test]
-fn pre_norm_learned_gelu_tied_matches_candle() {
+fn pre_norm_learned_gelu_tied_conv_front_matches_candle() {
     compare_variant(
-        "pre_learned_gelu_tied",
+        "pre_learned_gelu_tied_conv",
         &[
+            "model.conv_width=3",
             "model.norm_first=true",
             "model.positions=\"learned\"",
             "model.activation=\"gelu\"",

@@ -217,6 +217,7 @@ impl Model {
             ffn_dim: m.ffn_dim,
             dropout: m.dropout,
             input_dropout: m.input_dropout,
+            conv_width: m.conv_width,
             activation: m.activation,
             norm_first: m.norm_first,
             positions: m.positions,

@@ -33,6 +33,9 @@ pub struct EncoderConfig {
     pub dropout: f32,
     /// Dropout on the summed input embeddings.
     pub input_dropout: f32,
+    /// Width of the convolutional front over the input embeddings (odd; 0: none, see
+    /// [`crate::ConvFront`]).
+    pub conv_width: usize,
     /// Feed-forward non-linearity.
     pub activation: Activation,
     /// Pre-norm (LayerNorm before each block) instead of post-norm.

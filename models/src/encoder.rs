@@ -1,10 +1,12 @@
 //! The transformer encoder: embeddings, then `layers` encoder layers, no final norm.
 //!
-//! `h0 = dropout_in(tok_emb[tokens] + pos[0..seq] + seg_emb[segments])`, then each layer.
+//! `h0 = dropout_in(front(tok_emb[tokens] + pos[0..seq] + seg_emb[segments]))`, then each
+//! layer; `front` is the identity unless the encoder has a [`ConvFront`].
 //! Shapes: `tokens (batch, seq)` u32 -> `(batch, seq, dim)`.
 
 use crate::{
-    attention_bias, Causal, Dropout, EncoderConfig, EncoderLayer, Mode, PositionEncoding, TokenRows,
+    attention_bias, Causal, ConvFront, Dropout, EncoderConfig, EncoderLayer, Mode,
+    PositionEncoding, TokenRows,
 };
 use candle_core::{Result, Tensor};
 use candle_nn::{Embedding, Module, VarBuilder};
@@ -36,13 +38,15 @@ pub struct Encoder {
     tok_emb: Embedding,
     positions: PositionEncoding,
     seg_emb: Option<Embedding>,
+    front: Option<ConvFront>,
     layers: Vec<EncoderLayer>,
     input_dropout: Dropout,
     config: EncoderConfig,
 }
 
 impl Encoder {
-    /// Creates or loads the encoder under `vb` (`tok_emb`, `pos_emb`, `seg_emb`, `layers.N`).
+    /// Creates or loads the encoder under `vb` (`tok_emb`, `pos_emb`, `seg_emb`, `front`,
+    /// `layers.N`).
     pub fn new(config: &EncoderConfig, vb: VarBuilder) -> Result<Self> {
         let segments = config.segments;
         Ok(Self {
@@ -55,6 +59,13 @@ impl Encoder {
             )?,
             seg_emb: (segments > 0)
                 .then(|| candle_nn::embedding(segments, config.dim, vb.pp("seg_emb")))
+                .transpose()?,
+            front: (config.conv_width > 0)
+                .then(|| {
+                    let (width, dim) = (config.conv_width, config.dim);
+                    let (activation, kernels) = (config.activation, config.kernels);
+                    ConvFront::new(width, dim, activation, kernels, vb.pp("front"))
+                })
                 .transpose()?,
             layers: (0..config.layers)
                 .map(|i| EncoderLayer::new(config, vb.pp(format!("layers.{i}"))))
@@ -87,6 +98,11 @@ impl Encoder {
     /// The position term.
     pub fn positions(&self) -> &PositionEncoding {
         &self.positions
+    }
+
+    /// The convolutional front, if any.
+    pub fn front(&self) -> Option<&ConvFront> {
+        self.front.as_ref()
     }
 
     /// The layers, for export.
@@ -126,6 +142,9 @@ impl Encoder {
                 candle_core::bail!("segment ids given to an encoder without segment embeddings")
             }
             _ => {}
+        }
+        if let Some(front) = &self.front {
+            x = front.forward(&x, input.tokens, input.causal)?;
         }
         let x = self.input_dropout.forward(&x, mode)?;
         let bias = attention_bias(input.tokens, input.causal)?;

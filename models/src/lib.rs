@@ -10,6 +10,7 @@
 mod activation;
 mod attention;
 mod config;
+mod conv_front;
 mod dense;
 mod dropout;
 mod encoder;
@@ -30,6 +31,7 @@ mod token_rows;
 pub use activation::Activation;
 pub use attention::SelfAttention;
 pub use config::{EncoderConfig, Positions};
+pub use conv_front::ConvFront;
 pub use dense::Dense;
 pub use dropout::{Dropout, Mode};
 pub use encoder::{Encoder, EncoderInput, EncoderOutput};

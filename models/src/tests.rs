@@ -5,6 +5,10 @@ use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 
 fn encoder(norm_first: bool) -> Result<Encoder> {
+    encoder_with(norm_first, 0)
+}
+
+fn encoder_with(norm_first: bool, conv_width: usize) -> Result<Encoder> {
     let map = VarMap::new();
     let vb = VarBuilder::from_varmap(&map, DType::F32, &Device::Cpu);
     let config = EncoderConfig {
@@ -16,6 +20,7 @@ fn encoder(norm_first: bool) -> Result<Encoder> {
         ffn_dim: 16,
         dropout: 0.1,
         input_dropout: 0.0,
+        conv_width,
         activation: Activation::Gelu,
         norm_first,
         positions: Positions::Learned,
@@ -72,25 +77,53 @@ fn attention_maps_respect_padding_and_look_ahead() -> Result<()> {
     Ok(())
 }
 
+/// The encoder's states of `tokens` (one row).
+fn states(enc: &Encoder, tokens: &[u32], causal: Causal) -> Result<Tensor> {
+    let tokens = Tensor::new(tokens, &Device::Cpu)?.unsqueeze(0)?;
+    let input = EncoderInput {
+        tokens: &tokens,
+        segments: None,
+        causal,
+    };
+    enc.forward(input, &Mode::eval())
+}
+
+fn max_diff(a: &Tensor, b: &Tensor) -> Result<f32> {
+    (a - b)?.abs()?.max_all()?.to_scalar::<f32>()
+}
+
 #[test]
 fn padding_does_not_change_the_other_positions() -> Result<()> {
-    let enc = encoder(false)?;
-    let short = Tensor::new(&[[4u32, 5, 6]], &Device::Cpu)?;
-    let padded = Tensor::new(&[[4u32, 5, 6, 0, 0]], &Device::Cpu)?;
-    let run = |t: &Tensor| {
-        enc.forward(
-            EncoderInput {
-                tokens: t,
-                segments: None,
-                causal: Causal::None,
-            },
-            &Mode::eval(),
-        )
+    for conv_width in [0, 3, 5] {
+        let enc = encoder_with(false, conv_width)?;
+        let a = states(&enc, &[4, 5, 6], Causal::None)?;
+        let b = states(&enc, &[4, 5, 6, 0, 0], Causal::None)?.narrow(1, 0, 3)?;
+        let diff = max_diff(&a, &b)?;
+        assert!(diff < 1e-5, "conv_width {conv_width}: {diff}");
+    }
+    Ok(())
+}
+
+#[test]
+fn the_convolutional_front_reads_ahead_only_in_rows_without_look_ahead() -> Result<()> {
+    let enc = encoder_with(true, 3)?;
+    let (text, changed) = ([4u32, 5, 6, 7], [4u32, 5, 6, 8]);
+    for (causal, reads_ahead) in [(Causal::None, true), (Causal::All, false)] {
+        let a = states(&enc, &text, causal)?.narrow(1, 0, 3)?;
+        let b = states(&enc, &changed, causal)?.narrow(1, 0, 3)?;
+        let diff = max_diff(&a, &b)?;
+        assert_eq!(diff > 1e-4, reads_ahead, "{causal:?}: {diff}");
+    }
+    // A causal row of a mixed batch is the same as the row alone.
+    let alone = states(&enc, &text, Causal::All)?;
+    let rows = Tensor::new(&[text, changed], &Device::Cpu)?;
+    let input = EncoderInput {
+        tokens: &rows,
+        segments: None,
+        causal: Causal::Rows(&[true, false]),
     };
-    let a = run(&short)?;
-    let b = run(&padded)?.narrow(1, 0, 3)?;
-    let diff = (a - b)?.abs()?.max_all()?.to_scalar::<f32>()?;
-    assert!(diff < 1e-5, "{diff}");
+    let mixed = enc.forward(input, &Mode::eval())?.narrow(0, 0, 1)?;
+    assert!(max_diff(&alone, &mixed)? < 1e-5);
     Ok(())
 }
 

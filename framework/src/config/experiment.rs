@@ -65,6 +65,10 @@ impl ModelKind {
     }
 }
 
+fn is_no_width(n: &usize) -> bool {
+    *n == 0
+}
+
 fn is_default_ngram(config: &NgramConfig) -> bool {
     *config == NgramConfig::default()
 }
@@ -91,6 +95,11 @@ pub struct ModelConfig {
     pub dropout: f32,
     /// Dropout on the input embeddings.
     pub input_dropout: f32,
+    /// Width of a convolutional front over the input embeddings: each position also
+    /// reads the `conv_width` characters around it before the first layer (odd, e.g. 3;
+    /// 0, the default: none).
+    #[serde(skip_serializing_if = "is_no_width")]
+    pub conv_width: usize,
     /// Dropout inside the heads.
     pub head_dropout: f32,
     /// `relu` or `gelu` (exact erf form).
@@ -114,6 +123,7 @@ impl Default for ModelConfig {
             ffn_dim: 512,
             dropout: 0.2,
             input_dropout: 0.0,
+            conv_width: 0,
             head_dropout: 0.2,
             activation: Activation::Relu,
             norm_first: false,
@@ -345,6 +355,15 @@ impl Experiment {
             return Err(ConfigError::invalid(
                 "model.layers",
                 "layers and ffn_dim must be at least 1",
+            ));
+        }
+        if m.conv_width % 2 == 0 && m.conv_width != 0 || m.conv_width > 15 {
+            return Err(ConfigError::invalid(
+                "model.conv_width",
+                format!(
+                    "{} is not an odd width up to 15: use e.g. 3 or 5, or 0 for no front",
+                    m.conv_width
+                ),
             ));
         }
         for (field, p) in [

@@ -4,7 +4,7 @@
 //! its weights.
 
 use super::graph::{Attr, OnnxGraph};
-use crate::{Activation, Dense, Encoder, EncoderLayer, Head, LayerNorm, SelfAttention};
+use crate::{Activation, ConvFront, Dense, Encoder, EncoderLayer, Head, LayerNorm, SelfAttention};
 use candle_core::Result;
 
 /// The additive bias of masked keys, as in the candle encoder.
@@ -139,6 +139,53 @@ impl EncoderLayer {
     }
 }
 
+impl ConvFront {
+    /// `x (batch, seq, dim)` -> `(batch, seq, dim)`; `seq` is the `[seq]` shape tensor
+    /// of `tokens`. A `causal` graph has only the taps up to the position itself.
+    pub fn to_onnx(
+        &self,
+        g: &mut OnnxGraph,
+        x: &str,
+        (tokens, seq): (&str, &str),
+        causal: bool,
+    ) -> Result<String> {
+        let r = self.reach() as i64;
+        let pad_id = g.const_i64(&[crate::PAD_ID as i64], &[]);
+        let (zero, one) = (g.const_f32(&[0.0], &[]), g.const_f32(&[1.0], &[]));
+        let is_pad = g.op("Equal", &[tokens, &pad_id], &[]);
+        let text = g.op("Where", &[&is_pad, &zero, &one], &[]);
+        let last = g.const_i64(&[2], &[1]);
+        let text = g.op("Unsqueeze", &[&text, &last], &[]);
+        let texts = g.op("Mul", &[x, &text], &[]);
+        let pads = g.const_i64(&[0, r, 0, 0, r, 0], &[6]);
+        let padded = g.op("Pad", &[&texts, &pads], &[]);
+        let axis = g.const_i64(&[1], &[1]);
+        let taps = if causal { r + 1 } else { 2 * r + 1 };
+        let blocks: Vec<String> = (0..taps)
+            .map(|tap| {
+                let start = g.const_i64(&[tap], &[1]);
+                let end = g.op("Add", &[seq, &start], &[]);
+                g.op("Slice", &[&padded, &start, &end, &axis], &[])
+            })
+            .collect();
+        let refs: Vec<&str> = blocks.iter().map(String::as_str).collect();
+        let view = g.op("Concat", &refs, &[("axis", Attr::Int(2))]);
+        let dense = self.taps();
+        let view = if causal {
+            let columns = taps as usize * dense.weight().dim(0)?;
+            let w = dense.weight().narrow(1, 0, columns)?.t()?;
+            let w = g.weight("encoder.front.causal_weight_t", &w)?;
+            let b = g.weight("encoder.front.bias", dense.bias())?;
+            let y = g.op("MatMul", &[&view, &w], &[]);
+            g.op("Add", &[&y, &b], &[])
+        } else {
+            dense.to_onnx(g, &view, "encoder.front")?
+        };
+        let view = self.activation().to_onnx(g, &view);
+        Ok(g.op("Add", &[x, &view], &[]))
+    }
+}
+
 impl Encoder {
     /// `tokens (batch, seq)` int64 -> hidden `(batch, seq, dim)`; `segments` adds segment
     /// vectors, `causal` the look-ahead mask. Pad keys are masked from the tokens.
@@ -176,6 +223,9 @@ impl Encoder {
             let seg = g.weight("encoder.seg_emb.weight", table)?;
             let seg = g.op("Gather", &[&seg, segments], &[]);
             x = g.op("Add", &[&x, &seg], &[]);
+        }
+        if let Some(front) = self.front() {
+            x = front.to_onnx(g, &x, (tokens, &seq), causal)?;
         }
         let bias = attention_bias(g, tokens, &seq, causal);
         let activation = self.config().activation;
