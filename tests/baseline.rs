@@ -97,6 +97,9 @@ fn an_ngram_run_is_an_ordinary_run_that_exports_and_predicts_what_it_computed() 
     let out = common::export(&run, &onnx, &[]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     let checks = compare_export(&run, &onnx, |e| e).unwrap();
+    let int8 = common::export(&run, &dir.path().join("int8.onnx"), &["--quantize", "int8"]);
+    assert!(!int8.status.success());
+    assert!(common::stderr(&int8).contains("not a transformer run"));
     assert_eq!(checks.len(), 1);
     assert!(
         checks[0].names > 1000 && checks[0].passed(),

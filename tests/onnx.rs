@@ -17,7 +17,8 @@ extern crate xp_objective_sop as _;
 use common::{trained_export, ALL_OBJECTIVES};
 use std::path::PathBuf;
 use xp_format::output_name;
-use xp_framework::export::check::compare_export;
+use xp_framework::export::check::{compare_export, compare_export_as};
+use xp_framework::export::WeightFormat;
 
 fn compare_variant(name: &str, overrides: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
@@ -111,5 +112,44 @@ fn attention_outputs_match_candle_and_name_their_pass() {
             check.objective,
             check.worst
         );
+    }
+}
+
+#[test]
+fn an_int8_export_is_integer_products_within_its_tolerance_of_f32() {
+    let dir = tempfile::tempdir().unwrap();
+    let overrides = ["model.conv_width=3", "model.norm_first=true"];
+    let (run, f32_onnx) = trained_export(dir.path(), "int8", ALL_OBJECTIVES, &overrides);
+    let int8 = dir.path().join("quantized.onnx");
+    let out = common::export(&run, &int8, &["--quantize", "int8", "--check"]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}", common::stderr(&out));
+    assert!(
+        said.contains("int8 against f32") && said.contains("test accuracy f32"),
+        "{said}"
+    );
+
+    let (f32_bytes, int8_bytes) = (
+        std::fs::read(&f32_onnx).unwrap(),
+        std::fs::read(&int8).unwrap(),
+    );
+    let has = |bytes: &[u8], op: &[u8]| bytes.windows(op.len()).any(|w| w == op);
+    assert!(has(&int8_bytes, b"MatMulInteger") && !has(&f32_bytes, b"MatMulInteger"));
+    assert!(
+        int8_bytes.len() < f32_bytes.len(),
+        "weights in one byte each"
+    );
+
+    let checks = compare_export_as(&run, &int8, WeightFormat::Int8, |e| e).unwrap();
+    let names: Vec<&str> = checks.iter().map(|c| c.objective.as_str()).collect();
+    assert_eq!(names, ["CLS", "LA", "MLM", "NSP"]);
+    for check in &checks {
+        let q = check.quantized.as_ref().expect("an int8 check");
+        eprintln!("{}: {q:?}", check.objective);
+        assert!(check.passed(), "{}: {q:?}", check.objective);
+        assert!(q.rows >= check.names && q.same_answer > 0);
+        // Quantized for real: not within the f32 export's tolerance of candle.
+        assert!(q.probability_worst > 1e-4, "{}: {q:?}", check.objective);
+        assert_eq!(q.accuracies().is_some(), check.objective == "CLS");
     }
 }

@@ -28,7 +28,7 @@ impl ConvFront {
         kernels: Kernels,
         vb: VarBuilder,
     ) -> Result<Self> {
-        if width % 2 == 0 {
+        if width.is_multiple_of(2) {
             candle_core::bail!("a convolutional front's width must be odd, got {width}");
         }
         Ok(Self {

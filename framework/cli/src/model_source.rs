@@ -23,7 +23,13 @@ impl ModelSource {
         }
         // An ensemble has no attention maps of its own.
         let attention = !xp_framework::run::RunFiles::at(path).is_ensemble();
-        let (_, exported) = export_run(path, ExportOptions { attention })?;
+        let (_, exported) = export_run(
+            path,
+            ExportOptions {
+                attention,
+                ..ExportOptions::default()
+            },
+        )?;
         Ok(Self::Run(exported.bytes, path.display().to_string()))
     }
 

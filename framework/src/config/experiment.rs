@@ -357,7 +357,7 @@ impl Experiment {
                 "layers and ffn_dim must be at least 1",
             ));
         }
-        if m.conv_width % 2 == 0 && m.conv_width != 0 || m.conv_width > 15 {
+        if m.conv_width.is_multiple_of(2) && m.conv_width != 0 || m.conv_width > 15 {
             return Err(ConfigError::invalid(
                 "model.conv_width",
                 format!(

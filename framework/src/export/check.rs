@@ -11,10 +11,17 @@ use crate::SmallRng;
 use candle_core::{Device, Tensor};
 use rand::SeedableRng;
 use std::path::Path;
+use xp_models::onnx::WeightFormat;
 use xp_serve::OnnxModel;
 
 /// Largest difference between candle and ONNX Runtime that passes.
 pub const TOLERANCE: f32 = 1e-4;
+/// Largest difference of a probability between candle (f32) and an int8 export that
+/// passes.
+pub const INT8_TOLERANCE: f32 = 0.1;
+/// Largest drop of a class objective's test accuracy from candle (f32) to an int8
+/// export that passes.
+pub const INT8_ACCURACY_DROP: f64 = 0.005;
 /// Names per comparison batch.
 const BATCH: usize = 100;
 /// Full batches kept per objective as samples.
@@ -36,6 +43,83 @@ pub struct ObjectiveCheck {
     pub attention_worst: Option<f32>,
     /// The first full batches: inputs and candle's outputs.
     pub samples: Vec<Sample>,
+    /// For an int8 export: how far its probabilities and answers are from f32.
+    pub quantized: Option<QuantizedCheck>,
+}
+
+/// An int8 export against candle in f32: the softmax of each output row (a name's, or
+/// a token position's) compared, and for a class objective the test accuracy of both.
+#[derive(Debug, Clone, Default)]
+pub struct QuantizedCheck {
+    /// Largest `|p_f32 - p_int8|` over every probability compared.
+    pub probability_worst: f32,
+    /// Rows compared.
+    pub rows: usize,
+    /// Rows whose most probable class is the same in both.
+    pub same_answer: usize,
+    /// Names whose label f32 predicts, and int8 predicts, when the objective's classes
+    /// are the data's labels.
+    pub correct: Option<(usize, usize)>,
+}
+
+impl QuantizedCheck {
+    /// f32's and int8's test accuracy, when the objective predicts the labels.
+    pub fn accuracies(&self) -> Option<(f64, f64)> {
+        let (f32_correct, int8_correct) = self.correct?;
+        let n = self.rows.max(1) as f64;
+        Some((f32_correct as f64 / n, int8_correct as f64 / n))
+    }
+
+    /// Within [`INT8_TOLERANCE`] and [`INT8_ACCURACY_DROP`].
+    pub fn passed(&self) -> bool {
+        let accurate = self
+            .accuracies()
+            .is_none_or(|(f32_acc, int8_acc)| f32_acc - int8_acc <= INT8_ACCURACY_DROP);
+        self.probability_worst < INT8_TOLERANCE && accurate
+    }
+
+    /// Counts one batch's rows of `width` logits, with the names' `labels` when the
+    /// objective predicts them.
+    fn add(&mut self, rows: impl Iterator<Item = (Vec<f32>, Vec<f32>)>, labels: Option<&[u32]>) {
+        let mut correct = self.correct.unwrap_or_default();
+        for (row, (got, expected)) in rows.enumerate() {
+            let (got, expected) = (softmax(&got), softmax(&expected));
+            for (a, b) in got.iter().zip(&expected) {
+                self.probability_worst = self.probability_worst.max((a - b).abs());
+            }
+            let (answer, reference) = (argmax(&got), argmax(&expected));
+            self.rows += 1;
+            self.same_answer += usize::from(answer == reference);
+            if let Some(label) = labels.and_then(|l| l.get(row)).map(|&l| l as usize) {
+                correct.0 += usize::from(reference == label);
+                correct.1 += usize::from(answer == label);
+            }
+        }
+        if labels.is_some() {
+            self.correct = Some(correct);
+        }
+    }
+}
+
+fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    exp.iter().map(|v| v / sum).collect()
+}
+
+fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
+        .0
 }
 
 impl ObjectiveCheck {
@@ -48,6 +132,7 @@ impl ObjectiveCheck {
             worst: 0.0,
             attention_worst: None,
             samples: Vec::new(),
+            quantized: None,
         }
     }
 
@@ -60,8 +145,12 @@ impl ObjectiveCheck {
         }
     }
 
-    /// Whether the difference is within [`TOLERANCE`].
+    /// Whether the difference is within [`TOLERANCE`] (an int8 export's: see
+    /// [`QuantizedCheck::passed`]).
     pub fn passed(&self) -> bool {
+        if let Some(quantized) = &self.quantized {
+            return quantized.passed();
+        }
         self.worst < TOLERANCE && self.attention_worst.is_none_or(|w| w < TOLERANCE)
     }
 }
@@ -89,6 +178,17 @@ pub fn compare_export(
     onnx: &Path,
     state_data: impl FnOnce(Experiment) -> Experiment,
 ) -> Result<Vec<ObjectiveCheck>> {
+    compare_export_as(run, onnx, WeightFormat::F32, state_data)
+}
+
+/// [`compare_export`] of an export whose products take the format `weights`: an int8
+/// export is held to [`QuantizedCheck::passed`] instead of [`TOLERANCE`].
+pub fn compare_export_as(
+    run: &Path,
+    onnx: &Path,
+    weights: WeightFormat,
+    state_data: impl FnOnce(Experiment) -> Experiment,
+) -> Result<Vec<ObjectiveCheck>> {
     if crate::run::RunFiles::at(run).is_ensemble() {
         return compare_ensemble(run, onnx, state_data).map(|c| vec![c]);
     }
@@ -98,7 +198,7 @@ pub fn compare_export(
         let session = Session::open(state_data(recorded))?;
         return compare_ngram(&model, &session, onnx).map(|c| vec![c]);
     }
-    let (experiment, _, model) = crate::run::load(run, &Device::Cpu)?;
+    let (experiment, info, model) = crate::run::load(run, &Device::Cpu)?;
     let experiment = state_data(experiment);
     let session = Session::open(experiment)?;
     let mut runtime = OnnxModel::load(onnx).map_err(serve_error)?;
@@ -109,6 +209,10 @@ pub fn compare_export(
             continue;
         };
         let mut check = ObjectiveCheck::new(&active.name, &served.output);
+        if weights == WeightFormat::Int8 {
+            check.quantized = Some(QuantizedCheck::default());
+        }
+        let predicts_labels = active.objective.class_names().as_ref() == Some(&info.labels);
         for chunk in session.sets.test.chunks(BATCH) {
             let names = session.dataset.batch(chunk);
             let input = Input::trimmed(&active.objective.prepare(&names, &mut rng).input);
@@ -145,6 +249,11 @@ pub fn compare_export(
                 }
                 let worst = input.attention_difference(&got.values, &maps);
                 check.attention_worst = Some(check.attention_worst.unwrap_or(0.0).max(worst));
+            }
+            if let Some(quantized) = &mut check.quantized {
+                let labels = (predicts_labels && expected.shape.len() == 2)
+                    .then_some(names.labels.as_slice());
+                quantized.add(input.token_rows(&got.values, &expected), labels);
             }
             check.add(&input, &got.values, expected);
         }
@@ -338,6 +447,22 @@ impl Input {
             })
             .flat_map(|(_, (a, b))| a.iter().zip(b).map(|(a, b)| (a - b).abs()))
             .fold(0.0, f32::max)
+    }
+
+    /// Pairs of output rows (ONNX Runtime's, candle's) over the last axis: every row of
+    /// a per-name output, the token positions' of a per-position one.
+    fn token_rows<'a>(
+        &'a self,
+        got: &'a [f32],
+        expected: &'a Expected,
+    ) -> impl Iterator<Item = (Vec<f32>, Vec<f32>)> + 'a {
+        let width = expected.shape.last().copied().unwrap_or(1).max(1);
+        let per_position = expected.shape.len() == 3;
+        got.chunks(width)
+            .zip(expected.values.chunks(width))
+            .enumerate()
+            .filter(move |(i, _)| !per_position || self.tokens[*i] != PAD_ID as i64)
+            .map(|(_, (a, b))| (a.to_vec(), b.to_vec()))
     }
 
     /// The largest difference. Per-position outputs count at token positions only:

@@ -6,6 +6,8 @@ pub mod check;
 pub mod ensemble;
 pub mod ngram;
 
+pub use xp_models::onnx::WeightFormat;
+
 use crate::config::Experiment;
 use crate::error::{Result, XpError};
 use crate::model::{DataInfo, Model};
@@ -33,6 +35,9 @@ pub struct ExportOptions {
     /// (`attention`, `attention_causal`, `attention_pairs`), `(layers, batch, heads,
     /// seq, seq)`, named in each objective's metadata.
     pub attention: bool,
+    /// The format of the weight products: f32, or dynamic int8 quantization (a
+    /// transformer run's only).
+    pub weights: WeightFormat,
 }
 
 /// Builds the ONNX model of `model`.
@@ -42,7 +47,7 @@ pub fn to_onnx(
     info: &DataInfo,
     options: ExportOptions,
 ) -> Result<OnnxExport> {
-    let mut g = OnnxGraph::new();
+    let mut g = OnnxGraph::with_weights(options.weights);
     let token_dims = [Dim::Dynamic("batch"), Dim::Dynamic("seq")];
     let tokens = g.input_i64("tokens", &token_dims);
     let served: Vec<_> = model
@@ -216,7 +221,14 @@ pub fn export_run(
     run: &std::path::Path,
     options: ExportOptions,
 ) -> Result<(Experiment, OnnxExport)> {
-    if crate::run::RunFiles::at(run).is_ensemble() {
+    let ensemble = crate::run::RunFiles::at(run).is_ensemble();
+    if options.weights != WeightFormat::F32 && (ensemble || ngram_run(run)?) {
+        return Err(XpError::Run(format!(
+            "{} is not a transformer run: int8 quantization applies to a transformer's weight products; export it without --quantize (an ensemble's members can each be exported with it)",
+            run.display()
+        )));
+    }
+    if ensemble {
         if options.attention {
             return Err(XpError::Run(format!(
                 "{} is an ensemble, which has no attention maps of its own: export a member with --attention",
@@ -234,6 +246,12 @@ pub fn export_run(
     let (experiment, info, model) = crate::run::load(run, &candle_core::Device::Cpu)?;
     let exported = to_onnx(&model, &experiment, &info, options)?;
     Ok((experiment, exported))
+}
+
+/// Whether the run in `run` is an n-gram baseline.
+fn ngram_run(run: &std::path::Path) -> Result<bool> {
+    let experiment = crate::run::load_experiment(run)?;
+    Ok(experiment.model.kind == crate::config::ModelKind::Ngram)
 }
 
 /// SHA-256 over every parameter's name and little-endian f32 values, in name order.

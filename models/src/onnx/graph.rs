@@ -40,6 +40,20 @@ pub enum Attr {
     Str(String),
 }
 
+/// How the weight matrices of products (`x W`) enter a graph.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WeightFormat {
+    /// f32 initializers and `MatMul`.
+    #[default]
+    F32,
+    /// Dynamic int8 quantization: int8 weights with a scale per output column
+    /// (symmetric, zero point 0), activations quantized to uint8 at run time per tensor
+    /// (`DynamicQuantizeLinear`), integer products (`MatMulInteger`) rescaled to f32:
+    /// the pattern ONNX Runtime fuses into its integer kernels (VNNI where the CPU has
+    /// it).
+    Int8,
+}
+
 /// An ONNX graph under construction.
 #[derive(Debug, Default)]
 pub struct OnnxGraph {
@@ -48,12 +62,62 @@ pub struct OnnxGraph {
     counter: usize,
     /// Put before every weight's name: several models in one graph keep their own.
     scope: String,
+    weights: WeightFormat,
 }
 
 impl OnnxGraph {
     /// An empty graph.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty graph whose weight products take the format `weights`.
+    pub fn with_weights(weights: WeightFormat) -> Self {
+        Self {
+            weights,
+            ..Self::default()
+        }
+    }
+
+    /// `x (.., in) W (in, out)` for a weight matrix `w` stored as initializer `name`, in
+    /// the graph's [`WeightFormat`].
+    pub fn matmul_weight(&mut self, x: &str, name: &str, w: &Tensor) -> Result<String> {
+        if self.weights == WeightFormat::F32 {
+            let w = self.weight(name, w)?;
+            return Ok(self.op("MatMul", &[x, &w], &[]));
+        }
+        let (w_int8, w_scale, w_zero) = self.quantized_weight(name, w)?;
+        let quantized = self.ops("DynamicQuantizeLinear", &[x], 3);
+        let (x_uint8, x_scale, x_zero) = (&quantized[0], &quantized[1], &quantized[2]);
+        let product = self.op("MatMulInteger", &[x_uint8, &w_int8, x_zero, &w_zero], &[]);
+        let product = self.op(
+            "Cast",
+            &[&product],
+            &[("to", Attr::Int(DataType::FLOAT as i64))],
+        );
+        let scale = self.op("Mul", &[x_scale, &w_scale], &[]);
+        Ok(self.op("Mul", &[&product, &scale], &[]))
+    }
+
+    /// The int8 initializers of `w (in, out)` under `name`: values, f32 scale per column
+    /// and zero points (all 0).
+    fn quantized_weight(&mut self, name: &str, w: &Tensor) -> Result<(String, String, String)> {
+        let names = [
+            format!("{}{name}.int8", self.scope),
+            format!("{}{name}.scale", self.scope),
+            format!("{}{name}.zero", self.scope),
+        ];
+        if !self.names.contains(&names[0]) {
+            let (values, scales) = quantize_columns(w)?;
+            let out = scales.len();
+            let raw = values.iter().map(|&v| v as u8).collect();
+            self.initializer(&names[0], DataType::INT8, w.dims(), raw);
+            let raw = scales.iter().flat_map(|v| v.to_le_bytes()).collect();
+            self.initializer(&names[1], DataType::FLOAT, &[out], raw);
+            self.initializer(&names[2], DataType::INT8, &[out], vec![0; out]);
+        }
+        let [values, scales, zeros] = names;
+        Ok((values, scales, zeros))
     }
 
     /// Runs `build` with every weight it adds named `SCOPE/NAME`: the graph of several
@@ -123,6 +187,20 @@ impl OnnxGraph {
         out
     }
 
+    /// Appends an `op` node with `outputs` outputs and returns their names.
+    pub fn ops(&mut self, op: &str, inputs: &[&str], outputs: usize) -> Vec<String> {
+        let stem = op.to_lowercase();
+        let outs: Vec<String> = (0..outputs).map(|_| self.fresh(&stem)).collect();
+        let mut node = NodeProto::new();
+        node.op_type = op.to_owned();
+        node.name = format!("{}_node", outs[0]);
+        node.input = inputs.iter().map(|s| s.to_string()).collect();
+        node.output = outs.clone();
+        self.names.extend(outs.iter().cloned());
+        self.graph.node.push(node);
+        outs
+    }
+
     /// Wraps the graph in a model (IR [`IR_VERSION`], opset [`OPSET`]) with `metadata`.
     pub fn finish(self, name: &str, metadata: &[(String, String)]) -> ModelProto {
         let mut model = ModelProto::new();
@@ -177,6 +255,30 @@ impl OnnxGraph {
             }
         }
     }
+}
+
+/// `w (in, out)` as int8 values (row-major) and a scale per output column: each column
+/// symmetric over `[-127, 127]`, `w ~ value * scale`.
+fn quantize_columns(w: &Tensor) -> Result<(Vec<i8>, Vec<f32>)> {
+    let rows = w.to_dtype(DType::F32)?.to_vec2::<f32>()?;
+    let out = rows.first().map_or(0, Vec::len);
+    let mut scales = vec![0f32; out];
+    for row in &rows {
+        for (scale, v) in scales.iter_mut().zip(row) {
+            *scale = scale.max(v.abs());
+        }
+    }
+    // A column of zeros keeps scale 1: its values quantize to 0 all the same.
+    let scales: Vec<f32> = scales
+        .iter()
+        .map(|&m| if m > 0.0 { m / 127.0 } else { 1.0 })
+        .collect();
+    let values = rows
+        .iter()
+        .flat_map(|row| row.iter().zip(&scales))
+        .map(|(v, s)| (v / s).round().clamp(-127.0, 127.0) as i8)
+        .collect();
+    Ok((values, scales))
 }
 
 fn attribute(name: &str, value: &Attr) -> AttributeProto {

@@ -13,9 +13,9 @@ const MASKED: f32 = -1e9;
 impl Dense {
     /// `x W^T + b` on the last axis.
     pub fn to_onnx(&self, g: &mut OnnxGraph, x: &str, prefix: &str) -> Result<String> {
-        let w = g.weight(&format!("{prefix}.weight_t"), &self.weight().t()?)?;
+        let w = self.weight().t()?;
+        let y = g.matmul_weight(x, &format!("{prefix}.weight_t"), &w)?;
         let b = g.weight(&format!("{prefix}.bias"), self.bias())?;
-        let y = g.op("MatMul", &[x, &w], &[]);
         Ok(g.op("Add", &[&y, &b], &[]))
     }
 }
@@ -174,9 +174,8 @@ impl ConvFront {
         let view = if causal {
             let columns = taps as usize * dense.weight().dim(0)?;
             let w = dense.weight().narrow(1, 0, columns)?.t()?;
-            let w = g.weight("encoder.front.causal_weight_t", &w)?;
+            let y = g.matmul_weight(&view, "encoder.front.causal_weight_t", &w)?;
             let b = g.weight("encoder.front.bias", dense.bias())?;
-            let y = g.op("MatMul", &[&view, &w], &[]);
             g.op("Add", &[&y, &b], &[])
         } else {
             dense.to_onnx(g, &view, "encoder.front")?
@@ -259,9 +258,8 @@ impl Head {
         let h = dense.to_onnx(g, x, &format!("{prefix}.dense"))?;
         let h = norm.to_onnx(g, &h, &format!("{prefix}.norm"))?;
         let h = activation.to_onnx(g, &h);
-        let w = g.weight(&format!("{prefix}.out.weight_t"), &weight.t()?)?;
+        let y = g.matmul_weight(&h, &format!("{prefix}.out.weight_t"), &weight.t()?)?;
         let b = g.weight(&format!("{prefix}.out.bias"), &bias)?;
-        let y = g.op("MatMul", &[&h, &w], &[]);
         Ok(g.op("Add", &[&y, &b], &[]))
     }
 }

@@ -8,5 +8,5 @@ mod layers;
 
 pub use layers::stack_layers;
 
-pub use graph::{Attr, Dim, OnnxGraph, IR_VERSION, OPSET};
+pub use graph::{Attr, Dim, OnnxGraph, WeightFormat, IR_VERSION, OPSET};
 pub use onnx_protobuf::{Message, ModelProto};

@@ -3,8 +3,10 @@
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use xp_framework::export::check::{compare_export, TOLERANCE};
-use xp_framework::export::{export_run, ExportOptions};
+use xp_framework::export::check::{
+    compare_export_as, ObjectiveCheck, INT8_ACCURACY_DROP, INT8_TOLERANCE, TOLERANCE,
+};
+use xp_framework::export::{export_run, ExportOptions, WeightFormat};
 use xp_framework::files::write_atomic;
 
 /// `xp export`.
@@ -29,6 +31,18 @@ pub struct Args {
     /// seq, seq): outputs attention, attention_causal, attention_pairs.
     #[arg(long)]
     attention: bool,
+    /// Quantize the weight products: int8 (weights per output channel, activations
+    /// dynamically per tensor; ONNX Runtime's integer kernels). --check then compares
+    /// probabilities and test accuracy with the f32 model.
+    #[arg(long, value_name = "FORMAT")]
+    quantize: Option<Quantize>,
+}
+
+/// A `--quantize` format.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Quantize {
+    /// 8-bit integers.
+    Int8,
 }
 
 /// Runs `xp export --onnx RUN [-o FILE] [--check] [--strict]`.
@@ -42,6 +56,10 @@ pub fn run(args: Args) -> Result<()> {
     }
     let options = ExportOptions {
         attention: checks.attention,
+        weights: match checks.quantize {
+            None => WeightFormat::F32,
+            Some(Quantize::Int8) => WeightFormat::Int8,
+        },
     };
     let (experiment, exported) = export_run(run, options)?;
     if checks.strict && !exported.skipped.is_empty() {
@@ -78,34 +96,58 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     if checks.check {
-        check_export(run, &output)?;
+        check_export(run, &output, options.weights)?;
     }
     Ok(())
 }
 
 /// Prints the comparison of every exported objective; fails when one differs.
-fn check_export(run: &Path, onnx: &Path) -> Result<()> {
-    let checks = compare_export(run, onnx, crate::resolve::with_corpus)?;
+fn check_export(run: &Path, onnx: &Path, weights: WeightFormat) -> Result<()> {
+    let checks = compare_export_as(run, onnx, weights, crate::resolve::with_corpus)?;
     let mut failed = Vec::new();
     for c in &checks {
         let verdict = if c.passed() { "ok" } else { "DIFFERS" };
-        let attention = c
-            .attention_worst
-            .map_or(String::new(), |w| format!(", attention {w:.1e}"));
-        println!(
-            "check {} ({}): {} test names, max |xp - onnxruntime| = {:.1e}{attention}  {verdict}",
-            c.objective, c.output, c.names, c.worst
-        );
+        println!("check {} ({}): {}  {verdict}", c.objective, c.output, describe(c));
         if !c.passed() {
             failed.push(c.objective.as_str());
         }
     }
-    if !failed.is_empty() {
+    if failed.is_empty() {
+        return Ok(());
+    }
+    if weights == WeightFormat::Int8 {
         bail!(
-            "ONNX Runtime differs from candle by more than {:e} for {}: the export of that head does not compute what its candle head does",
-            TOLERANCE,
+            "the int8 export is further from f32 than allowed (probabilities within {INT8_TOLERANCE}, test accuracy at most {INT8_ACCURACY_DROP} lower) for {}: serve the f32 export of this run",
             failed.join(", ")
         );
     }
-    Ok(())
+    bail!(
+        "ONNX Runtime differs from candle by more than {:e} for {}: the export of that head does not compute what its candle head does",
+        TOLERANCE,
+        failed.join(", ")
+    )
+}
+
+/// One objective's figures: the largest difference, or an int8 export's distance from
+/// f32.
+fn describe(c: &ObjectiveCheck) -> String {
+    let Some(q) = &c.quantized else {
+        let attention = c
+            .attention_worst
+            .map_or(String::new(), |w| format!(", attention {w:.1e}"));
+        return format!(
+            "{} test names, max |xp - onnxruntime| = {:.1e}{attention}",
+            c.names, c.worst
+        );
+    };
+    let accuracy = q.accuracies().map_or(String::new(), |(f32_acc, int8_acc)| {
+        format!(", test accuracy f32 {f32_acc:.4}, int8 {int8_acc:.4}")
+    });
+    format!(
+        "{} test names, int8 against f32: max |p| difference {:.1e}, same answer {:.2}% of {} rows{accuracy}",
+        c.names,
+        q.probability_worst,
+        100.0 * q.same_answer as f64 / q.rows.max(1) as f64,
+        q.rows
+    )
 }
