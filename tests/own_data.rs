@@ -657,3 +657,65 @@ fn a_run_recorded_before_the_normalisation_settings_reads_as_it_was_trained() {
     std::fs::write(run.join("vocab.json"), vocab.to_string()).unwrap();
     assert_eq!(eval(), before);
 }
+
+/// `n` DNA-like reads per class of 100 to 512 bases, GC-rich or AT-rich, by a fixed
+/// generator: `(text, class)`.
+fn reads(n: usize) -> Vec<(String, usize)> {
+    let mut state = 777u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    let bases = [
+        ["G", "C", "G", "C", "A", "T"],
+        ["A", "T", "A", "T", "G", "C"],
+    ];
+    let mut out = Vec::new();
+    for _ in 0..n {
+        for (class, pick) in bases.iter().enumerate() {
+            let len = 100 + next() % 413;
+            out.push(((0..len).map(|_| pick[next() % 6]).collect(), class));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_bucketed_run_of_512_base_reads_resumes_byte_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    csv_file(dir.path(), "reads.csv", &reads(40));
+    let data =
+        "path = \"reads.csv\"\ncolumns = { text = \"word\", label = \"lang\" }\nmax_len = 512";
+    let exp = experiment(
+        dir.path(),
+        "reads",
+        data,
+        "[objectives.CLS]\n[objectives.MLM]\n",
+    );
+    let text = std::fs::read_to_string(&exp).unwrap().replace(
+        "batch_size = 16\neval_batch_size = 256",
+        "batch_size = 8\neval_batch_size = 32\nbucket = 4",
+    );
+    std::fs::write(&exp, text).unwrap();
+    let (whole, paused) = (dir.path().join("whole"), dir.path().join("paused"));
+    train(&exp, &whole);
+    let recorded = std::fs::read_to_string(whole.join("experiment.toml")).unwrap();
+    assert!(recorded.contains("bucket = 4"), "{recorded}");
+    let info = json(&whole.join("data.json"));
+    assert!(info.to_string().contains("512"), "{info}");
+    let exp_arg = exp.to_str().unwrap();
+    let out = xp(&[
+        "run",
+        exp_arg,
+        "--out",
+        paused.to_str().unwrap(),
+        "--pause-at",
+        "7",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = xp(&["run", "--resume", paused.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    common::assert_same_outputs(&whole, &paused);
+}

@@ -224,6 +224,12 @@ pub struct TrainConfig {
     /// [`crate::memory`]); 0: what the machine has available.
     #[serde(skip_serializing_if = "is_zero")]
     pub memory_gb: f64,
+    /// Batches of like length: each epoch's shuffled order is cut into pools of this
+    /// many batches, each pool sorted by length and cut into batches, the batches
+    /// shuffled, and each padded only to its longest text; 0 (the default): batches as
+    /// drawn, padded to the longest text of the data.
+    #[serde(skip_serializing_if = "is_no_width")]
+    pub bucket: usize,
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -251,6 +257,7 @@ impl Default for TrainConfig {
             checkpoint_every: 0,
             skip_nonfinite: 0,
             memory_gb: 0.0,
+            bucket: 0,
         }
     }
 }

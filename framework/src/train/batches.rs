@@ -28,6 +28,8 @@ pub struct Batches<'a> {
     dataset: &'a Dataset,
     shuffler: Shuffler,
     rng: SmallRng,
+    /// Batches padded to their longest text only (`train.bucket`).
+    trimmed: bool,
 }
 
 impl<'a> Batches<'a> {
@@ -35,12 +37,26 @@ impl<'a> Batches<'a> {
     /// its experiment's seed.
     pub fn training(session: &'a Session) -> Self {
         let exp = &session.experiment;
-        Self::new(
+        let batches = Self::new(
             &session.dataset,
             session.sets.train.clone(),
             exp.train.batch_size,
             exp.seed,
-        )
+        );
+        match exp.train.bucket {
+            0 => batches,
+            pool => batches.bucketed(pool),
+        }
+    }
+
+    /// The same in batches of like length, from pools of `pool` batches (see
+    /// `train.bucket`), each padded to its longest text.
+    pub fn bucketed(mut self, pool: usize) -> Self {
+        let dataset = self.dataset;
+        let lengths = (0..dataset.texts()).map(|i| dataset.text_len(i)).collect();
+        self.shuffler = self.shuffler.bucketed(pool, lengths);
+        self.trimmed = true;
+        self
     }
 
     /// The names at `indices` of `dataset`, reshuffled every epoch, in batches of
@@ -50,6 +66,7 @@ impl<'a> Batches<'a> {
             dataset,
             shuffler: Shuffler::new(indices, batch_size),
             rng: SmallRng::seed_from_u64(seed),
+            trimmed: false,
         }
     }
 
@@ -78,10 +95,13 @@ impl<'a> Batches<'a> {
 
     /// Like [`Batches::next`], with the time each objective's transform took.
     pub fn next_timed(&mut self, model: &Model) -> (Vec<Prepared>, Vec<Duration>) {
-        let names = self
-            .dataset
-            .batch(self.shuffler.next_batch(&mut self.rng))
-            .training();
+        let indices = self.shuffler.next_batch(&mut self.rng);
+        let names = if self.trimmed {
+            self.dataset.batch_trimmed(indices)
+        } else {
+            self.dataset.batch(indices)
+        };
+        let names = names.training();
         model.prepare_timed(&names, &mut self.rng)
     }
 }
