@@ -18,15 +18,19 @@ const SYLLABLES: [&[&str]; 4] = [
     &["ό", "π", "ου", "λος", "ίδης", "ά"],
 ];
 
-/// `n` texts per class, made of its syllables by a fixed generator: `(text, class)`.
-fn texts(n: usize) -> Vec<(String, usize)> {
-    let mut state = 12345u64;
-    let mut next = move || {
+/// A fixed generator of numbers from `seed` (a linear congruential one).
+fn generator(mut state: u64) -> impl FnMut() -> usize {
+    move || {
         state = state
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         (state >> 33) as usize
-    };
+    }
+}
+
+/// `n` texts per class, made of its syllables by a fixed generator: `(text, class)`.
+fn texts(n: usize) -> Vec<(String, usize)> {
+    let mut next = generator(12345);
     let mut out = Vec::new();
     for i in 0..n {
         for (class, syllables) in SYLLABLES.iter().enumerate() {
@@ -67,6 +71,15 @@ fn train(exp: &Path, run: &Path) -> String {
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
     err
+}
+
+/// Trains `exp` into `run` to a pause at step 7, then resumes it to the end.
+fn pause_at_7_and_resume(exp: &Path, run: &Path) {
+    let (exp, run) = (exp.to_str().unwrap(), run.to_str().unwrap());
+    let out = xp(&["run", exp, "--out", run, "--pause-at", "7"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = xp(&["run", "--resume", run]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 /// The report `xp data --json` gives for `args`.
@@ -608,17 +621,7 @@ fn a_run_on_own_data_paused_and_resumed_equals_one_never_paused() {
     );
     let (whole, paused) = (dir.path().join("whole"), dir.path().join("paused"));
     train(&exp, &whole);
-    let out = xp(&[
-        "run",
-        exp.to_str().unwrap(),
-        "--out",
-        paused.to_str().unwrap(),
-        "--pause-at",
-        "7",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = xp(&["run", "--resume", paused.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    pause_at_7_and_resume(&exp, &paused);
     common::assert_same_outputs(&whole, &paused);
     assert_eq!(
         std::fs::read(whole.join("data.json")).unwrap(),
@@ -661,13 +664,7 @@ fn a_run_recorded_before_the_normalisation_settings_reads_as_it_was_trained() {
 /// `n` DNA-like reads per class of 100 to 512 bases, GC-rich or AT-rich, by a fixed
 /// generator: `(text, class)`.
 fn reads(n: usize) -> Vec<(String, usize)> {
-    let mut state = 777u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as usize
-    };
+    let mut next = generator(777);
     let bases = [
         ["G", "C", "G", "C", "A", "T"],
         ["A", "T", "A", "T", "G", "C"],
@@ -705,17 +702,6 @@ fn a_bucketed_run_of_512_base_reads_resumes_byte_identically() {
     assert!(recorded.contains("bucket = 4"), "{recorded}");
     let info = json(&whole.join("data.json"));
     assert!(info.to_string().contains("512"), "{info}");
-    let exp_arg = exp.to_str().unwrap();
-    let out = xp(&[
-        "run",
-        exp_arg,
-        "--out",
-        paused.to_str().unwrap(),
-        "--pause-at",
-        "7",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = xp(&["run", "--resume", paused.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    pause_at_7_and_resume(&exp, &paused);
     common::assert_same_outputs(&whole, &paused);
 }
