@@ -65,7 +65,7 @@ impl ModelKind {
     }
 }
 
-fn is_no_width(n: &usize) -> bool {
+fn is_unset(n: &usize) -> bool {
     *n == 0
 }
 
@@ -98,7 +98,7 @@ pub struct ModelConfig {
     /// Width of a convolutional front over the input embeddings: each position also
     /// reads the `conv_width` characters around it before the first layer (odd, e.g. 3;
     /// 0, the default: none).
-    #[serde(skip_serializing_if = "is_no_width")]
+    #[serde(skip_serializing_if = "is_unset")]
     pub conv_width: usize,
     /// Dropout inside the heads.
     pub head_dropout: f32,
@@ -228,7 +228,7 @@ pub struct TrainConfig {
     /// many batches, each pool sorted by length and cut into batches, the batches
     /// shuffled, and each padded only to its longest text; 0 (the default): batches as
     /// drawn, padded to the longest text of the data.
-    #[serde(skip_serializing_if = "is_no_width")]
+    #[serde(skip_serializing_if = "is_unset")]
     pub bucket: usize,
 }
 

@@ -12,6 +12,7 @@ use candle_core::{Device, Tensor};
 use rand::SeedableRng;
 use std::path::Path;
 use xp_models::onnx::WeightFormat;
+use xp_serve::predict::softmax;
 use xp_serve::OnnxModel;
 
 /// Largest difference between candle and ONNX Runtime that passes.
@@ -78,12 +79,12 @@ impl QuantizedCheck {
         self.probability_worst < INT8_TOLERANCE && accurate
     }
 
-    /// Counts one batch's rows of `width` logits, with the names' `labels` when the
-    /// objective predicts them.
+    /// Counts one batch's pairs of logit rows (ONNX Runtime's, candle's), with the
+    /// names' `labels` when the objective predicts them.
     fn add(&mut self, rows: impl Iterator<Item = (Vec<f32>, Vec<f32>)>, labels: Option<&[u32]>) {
         let mut correct = self.correct.unwrap_or_default();
         for (row, (got, expected)) in rows.enumerate() {
-            let (got, expected) = (softmax(&got), softmax(&expected));
+            let (got, expected) = (softmax(&got, 1.0), softmax(&expected, 1.0));
             for (a, b) in got.iter().zip(&expected) {
                 self.probability_worst = self.probability_worst.max((a - b).abs());
             }
@@ -99,13 +100,6 @@ impl QuantizedCheck {
             self.correct = Some(correct);
         }
     }
-}
-
-fn softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exp: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
-    let sum: f32 = exp.iter().sum();
-    exp.iter().map(|v| v / sum).collect()
 }
 
 fn argmax(values: &[f32]) -> usize {

@@ -221,24 +221,19 @@ pub fn export_run(
     run: &std::path::Path,
     options: ExportOptions,
 ) -> Result<(Experiment, OnnxExport)> {
-    let ensemble = crate::run::RunFiles::at(run).is_ensemble();
-    if options.weights != WeightFormat::F32 && (ensemble || ngram_run(run)?) {
-        return Err(XpError::Run(format!(
-            "{} is not a transformer run: int8 quantization applies to a transformer's weight products; export it without --quantize (an ensemble's members can each be exported with it)",
-            run.display()
-        )));
-    }
-    if ensemble {
+    if crate::run::RunFiles::at(run).is_ensemble() {
         if options.attention {
             return Err(XpError::Run(format!(
                 "{} is an ensemble, which has no attention maps of its own: export a member with --attention",
                 run.display()
             )));
         }
+        only_f32(run, options)?;
         return ensemble::to_onnx(run);
     }
     let experiment = crate::run::load_experiment(run)?;
     if experiment.model.kind == crate::config::ModelKind::Ngram {
+        only_f32(run, options)?;
         let info = crate::run::load_info(&crate::run::RunFiles::at(run))?;
         let exported = ngram::to_onnx(&ngram::load(run)?, &experiment, &info)?;
         return Ok((experiment, exported));
@@ -248,10 +243,15 @@ pub fn export_run(
     Ok((experiment, exported))
 }
 
-/// Whether the run in `run` is an n-gram baseline.
-fn ngram_run(run: &std::path::Path) -> Result<bool> {
-    let experiment = crate::run::load_experiment(run)?;
-    Ok(experiment.model.kind == crate::config::ModelKind::Ngram)
+/// Refuses to quantize `run`, which is not a transformer run.
+fn only_f32(run: &std::path::Path, options: ExportOptions) -> Result<()> {
+    if options.weights == WeightFormat::F32 {
+        return Ok(());
+    }
+    Err(XpError::Run(format!(
+        "{} is not a transformer run: int8 quantization applies to a transformer's weight products; export it without --quantize (an ensemble's members can each be exported with it)",
+        run.display()
+    )))
 }
 
 /// SHA-256 over every parameter's name and little-endian f32 values, in name order.
