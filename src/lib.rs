@@ -26,7 +26,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Runs the `xp` command line with the built-in objectives and `extra` (a project's
 /// own), and returns the exit code (0 on success, 1 on error, 2 on bad usage).
 pub fn main_with(extra: &[ObjectiveEntry]) -> std::process::ExitCode {
+    std::process::ExitCode::from(main_from(extra, std::env::args_os()))
+}
+
+/// [`main_with`] on the arguments `args` (the program's name first), the exit code as
+/// a number: what the Python package's `xp` script runs.
+pub fn main_from(
+    extra: &[ObjectiveEntry],
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> u8 {
     let mut all = BUILTIN.to_vec();
     all.extend_from_slice(extra);
-    xp_cli::main_with(&all)
+    xp_cli::main_from(&all, args)
 }

@@ -10,12 +10,12 @@
 //! Naming each crate's `OBJECTIVE` (made by `xp_objective::register!`) is what keeps
 //! the linker from dropping the crate and its registration.
 
-mod args;
+pub mod args;
 mod cmd;
 mod model_source;
 mod pool_view;
-mod resolve;
-mod show;
+pub mod resolve;
+pub mod show;
 mod table;
 mod watch;
 
@@ -37,23 +37,33 @@ pub struct Cli {
 /// arguments, runs the command, prints any error chain once, and returns the exit code
 /// (0 on success, 1 on error, 2 on bad usage).
 pub fn main_with(linked: &[ObjectiveEntry]) -> std::process::ExitCode {
+    std::process::ExitCode::from(main_from(linked, std::env::args_os()))
+}
+
+/// [`main_with`] on the arguments `args` (the program's name first), returning the
+/// exit code as a number: what a host that starts the command itself calls, such as
+/// the Python package's `xp` script.
+pub fn main_from(
+    linked: &[ObjectiveEntry],
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> u8 {
     quiet_broken_pipe();
     if let Err(e) = check_linked(linked) {
         eprintln!("error: {e}");
-        return std::process::ExitCode::FAILURE;
+        return 1;
     }
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return std::process::ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return if e.use_stderr() { 2 } else { 0 };
         }
     };
     match cli.command.run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {}", describe(&e));
-            std::process::ExitCode::FAILURE
+            1
         }
     }
 }
@@ -81,7 +91,7 @@ fn check_linked(linked: &[ObjectiveEntry]) -> Result<(), String> {
 
 /// The error and its causes, each cause once: typed errors often quote their source
 /// in their own message already.
-fn describe(e: &anyhow::Error) -> String {
+pub fn describe(e: &anyhow::Error) -> String {
     let mut text = e.to_string();
     for cause in e.chain().skip(1) {
         let cause = cause.to_string();

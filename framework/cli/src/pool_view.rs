@@ -3,43 +3,34 @@
 //! run's recorded events) and one for the sweep; lines when standard error is not a
 //! terminal.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use xp_framework::run::{state, EventLog, RunEvent, RunState};
+use xp_framework::run::{EventLog, RunEvent};
 use xp_study::runner::{Job, Outcome, Pool, Watch};
+use xp_study::sweep::local::{self, Queue};
 use xp_study::sweep::SweepRun;
-use xp_study::sweep::{log_file, run_arguments, write_experiment};
 
 /// How often a running run's events are read.
 const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 
 /// Runs the unfinished ones of `runs` in `dir`, `jobs` at a time.
 pub fn run(name: &str, runs: &[&SweepRun], dir: &Path, jobs: usize) -> Result<()> {
-    let mut queue = Vec::new();
-    let mut done_steps = 0;
-    for run in runs {
-        let run_dir = run.dir(dir);
-        match state(&run_dir) {
-            RunState::Finished => done_steps += run.experiment.train.steps,
-            state => queue.push((*run, run_dir, state)),
-        }
-    }
-    let done = runs.len() - queue.len();
+    let queue = Queue::of(runs, dir);
+    let done = queue.done;
     eprintln!(
         "{name}: {} runs, {done} already done, {} to run, {jobs} at a time, in {}",
         runs.len(),
-        queue.len(),
+        queue.runs.len(),
         dir.display()
     );
-    let total_steps: usize = runs.iter().map(|r| r.experiment.train.steps).sum();
     let mut watcher = Watcher {
-        view: View::new(total_steps, done_steps),
+        view: View::new(queue.total_steps, queue.done_steps),
         total: runs.len(),
         done,
-        done_steps,
+        done_steps: queue.done_steps,
         finished_now: 0,
         jobs,
         started: Instant::now(),
@@ -53,40 +44,10 @@ pub fn run(name: &str, runs: &[&SweepRun], dir: &Path, jobs: usize) -> Result<()
         at_once: jobs,
         stop: Some(&stop),
     };
-    let jobs = queue.into_iter().map(|(run, dir, state)| {
-        if state == RunState::NotStarted {
-            write_experiment(run, &dir).map_err(std::io::Error::other)?;
-        }
-        Ok(Job {
-            label: format!("{} seed {}", run.point, run.seed),
-            args: run_arguments(&dir),
-            log: log_file(&dir),
-            dir,
-            steps: run.experiment.train.steps,
-        })
-    });
-    let ended = pool.run(jobs, &mut watcher)?;
+    let ended = pool.run(queue.jobs(), &mut watcher)?;
     watcher.view.finish();
-    if ended.stopped {
-        bail!(
-            "sweep stopped with {} of {} runs done ({} this time); start it again to go on",
-            watcher.done,
-            runs.len(),
-            watcher.finished_now
-        );
-    }
-    if !ended.failed.is_empty() {
-        let logs: Vec<String> = ended
-            .failed
-            .iter()
-            .map(|j| j.log.display().to_string())
-            .collect();
-        bail!(
-            "{} runs failed (their logs: {}); start the sweep again to retry them",
-            logs.len(),
-            logs.join(", ")
-        );
-    }
+    local::ended(&ended, runs.len(), watcher.done, watcher.finished_now)
+        .map_err(anyhow::Error::msg)?;
     eprintln!("{name}: all {} runs done in {}", runs.len(), dir.display());
     Ok(())
 }

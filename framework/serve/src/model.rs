@@ -113,6 +113,21 @@ impl OnnxModel {
             .ok_or_else(|| ServeError::Model(format!("the model has no output {output}")))
     }
 
+    /// The objective served when none is named: the first class objective of single
+    /// texts (`CLS`).
+    pub fn default_objective(&self) -> Result<String, ServeError> {
+        self.info
+            .objectives
+            .iter()
+            .find(|(_, o)| o.classes.is_some() && !o.segments)
+            .map(|(name, _)| name.clone())
+            .ok_or_else(|| {
+                ServeError::Input(
+                    "the model has no class objective; choose one with --objective".into(),
+                )
+            })
+    }
+
     /// The exported objective `name` (case-insensitive), or an error listing them.
     pub fn objective(&self, name: &str) -> Result<(String, ServedObjective), ServeError> {
         self.info

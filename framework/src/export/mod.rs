@@ -4,7 +4,10 @@
 
 pub mod check;
 pub mod ensemble;
+mod file;
 pub mod ngram;
+
+pub use file::{verdict, write_run, Written};
 
 pub use xp_models::onnx::WeightFormat;
 

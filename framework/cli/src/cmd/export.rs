@@ -1,13 +1,10 @@
 //! `xp export --onnx RUN`: a trained run as one ONNX model, checked against candle
 //! on request.
 
-use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
-use xp_framework::export::check::{
-    compare_export_as, ObjectiveCheck, INT8_ACCURACY_DROP, INT8_TOLERANCE, TOLERANCE,
-};
-use xp_framework::export::{export_run, ExportOptions, WeightFormat};
-use xp_framework::files::write_atomic;
+use anyhow::{bail, Result};
+use std::path::PathBuf;
+use xp_framework::export::check::compare_export_as;
+use xp_framework::export::{verdict, write_run, ExportOptions, WeightFormat};
 
 /// `xp export`.
 #[derive(Debug, clap::Args)]
@@ -47,107 +44,40 @@ enum Quantize {
 
 /// Runs `xp export --onnx RUN [-o FILE] [--check] [--strict]`.
 pub fn run(args: Args) -> Result<()> {
-    let (run, output, checks) = (&args.run, args.output.clone(), &args);
     if !args.onnx {
         bail!(
             "say which format to export: `xp export --onnx {}`",
-            run.display()
+            args.run.display()
         );
     }
     let options = ExportOptions {
-        attention: checks.attention,
-        weights: match checks.quantize {
+        attention: args.attention,
+        weights: match args.quantize {
             None => WeightFormat::F32,
             Some(Quantize::Int8) => WeightFormat::Int8,
         },
     };
-    let (experiment, exported) = export_run(run, options)?;
-    if checks.strict && !exported.skipped.is_empty() {
-        bail!(
-            "nothing written: {} has no ONNX export (--strict); give its head an export (see docs/guide/objectives.md), or export without --strict to leave it out",
-            exported.skipped.join(", ")
-        );
-    }
-    let output =
-        output.unwrap_or_else(|| Path::new("exported").join(format!("{}.onnx", experiment.name)));
-    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the folder {}", dir.display()))?;
-    }
-    write_atomic(&output, &exported.bytes)?;
-    let outputs: Vec<String> = exported
-        .objectives
-        .iter()
-        .map(|(name, o)| match &o.attention {
-            Some(attention) => format!("{} and {attention} ({name})", o.output),
-            None => format!("{} ({name})", o.output),
-        })
-        .collect();
+    let written = write_run(&args.run, args.output.as_deref(), options, args.strict)?;
     println!(
         "wrote {} ({:.1} MB): outputs {}",
-        output.display(),
-        exported.bytes.len() as f64 / 1e6,
-        outputs.join(", ")
+        written.path.display(),
+        written.export.bytes.len() as f64 / 1e6,
+        written.outputs().join(", ")
     );
-    if !exported.skipped.is_empty() {
+    if !written.export.skipped.is_empty() {
         eprintln!(
             "warning: left out (no ONNX export): {}",
-            exported.skipped.join(", ")
+            written.export.skipped.join(", ")
         );
     }
-    if checks.check {
-        check_export(run, &output, options.weights)?;
+    if args.check {
+        let checks =
+            compare_export_as(&args.run, &written.path, options.weights, crate::resolve::with_corpus)?;
+        for c in &checks {
+            let verdict = if c.passed() { "ok" } else { "DIFFERS" };
+            println!("check {} ({}): {}  {verdict}", c.objective, c.output, c.describe());
+        }
+        verdict(&checks, options.weights)?;
     }
     Ok(())
-}
-
-/// Prints the comparison of every exported objective; fails when one differs.
-fn check_export(run: &Path, onnx: &Path, weights: WeightFormat) -> Result<()> {
-    let checks = compare_export_as(run, onnx, weights, crate::resolve::with_corpus)?;
-    let mut failed = Vec::new();
-    for c in &checks {
-        let verdict = if c.passed() { "ok" } else { "DIFFERS" };
-        println!("check {} ({}): {}  {verdict}", c.objective, c.output, describe(c));
-        if !c.passed() {
-            failed.push(c.objective.as_str());
-        }
-    }
-    if failed.is_empty() {
-        return Ok(());
-    }
-    if weights == WeightFormat::Int8 {
-        bail!(
-            "the int8 export is further from f32 than allowed (probabilities within {INT8_TOLERANCE}, test accuracy at most {INT8_ACCURACY_DROP} lower) for {}: serve the f32 export of this run",
-            failed.join(", ")
-        );
-    }
-    bail!(
-        "ONNX Runtime differs from candle by more than {:e} for {}: the export of that head does not compute what its candle head does",
-        TOLERANCE,
-        failed.join(", ")
-    )
-}
-
-/// One objective's figures: the largest difference, or an int8 export's distance from
-/// f32.
-fn describe(c: &ObjectiveCheck) -> String {
-    let Some(q) = &c.quantized else {
-        let attention = c
-            .attention_worst
-            .map_or(String::new(), |w| format!(", attention {w:.1e}"));
-        return format!(
-            "{} test names, max |xp - onnxruntime| = {:.1e}{attention}",
-            c.names, c.worst
-        );
-    };
-    let accuracy = q.accuracies().map_or(String::new(), |(f32_acc, int8_acc)| {
-        format!(", test accuracy f32 {f32_acc:.4}, int8 {int8_acc:.4}")
-    });
-    format!(
-        "{} test names, int8 against f32: max |p| difference {:.1e}, same answer {:.2}% of {} rows{accuracy}",
-        c.names,
-        q.probability_worst,
-        100.0 * q.same_answer as f64 / q.rows.max(1) as f64,
-        q.rows
-    )
 }

@@ -53,13 +53,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut model = OnnxModel::load(&args.model)?;
     let objective = match &args.objective {
         Some(o) => o.clone(),
-        None => model
-            .info
-            .objectives
-            .iter()
-            .find(|(_, o)| o.classes.is_some() && !o.segments)
-            .map(|(name, _)| name.clone())
-            .context("the model has no class objective; choose one with --objective")?,
+        None => model.default_objective()?,
     };
     let (_, served) = model.objective(&objective)?;
     if served.causal {

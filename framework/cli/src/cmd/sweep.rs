@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use xp_framework::run::{state, RunState};
-use xp_study::sweep::{hparams, Submitted, Sweep, SweepRun, SWEEP_FILE};
+use xp_study::sweep::{local, Submitted, Sweep, SweepRun};
 
 /// `xp sweep`.
 #[derive(Debug, clap::Args)]
@@ -59,7 +59,7 @@ fn sweep_runs(path: &Path, options: &Args) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&sweep.name));
-    let runs = selected(&sweep, &options.only)?;
+    let runs = local::select(&sweep, &options.only).map_err(anyhow::Error::msg)?;
     for run in &runs {
         xp_framework::train::check_device(&run.experiment.train.device)
             .with_context(|| format!("{}: run {}", path.display(), run.experiment.name))?;
@@ -67,9 +67,7 @@ fn sweep_runs(path: &Path, options: &Args) -> Result<()> {
     if options.dry_run {
         return print_plan(&sweep, &runs, &dir, options);
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    xp_framework::files::write_atomic(&dir.join(SWEEP_FILE), sweep.resolved.as_bytes())?;
-    hparams::write_study(&sweep.name, &sweep.runs.iter().collect::<Vec<_>>(), &dir)?;
+    local::prepare(&sweep, &dir).map_err(anyhow::Error::msg)?;
     match options.backend.backend {
         Backend::Local => {
             crate::pool_view::run(&sweep.name, &runs, &dir, local_jobs(&sweep, options))
@@ -126,31 +124,9 @@ fn status(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The runs of the points named by `--only` (every run when none is named).
-fn selected<'a>(sweep: &'a Sweep, only: &[String]) -> Result<Vec<&'a SweepRun>> {
-    let points = sweep.points();
-    if let Some(unknown) = only.iter().find(|p| !points.contains(&p.as_str())) {
-        bail!(
-            "--only {unknown}: the sweep has no such point; its points are:\n  {}",
-            points.join("\n  ")
-        );
-    }
-    Ok(sweep
-        .runs
-        .iter()
-        .filter(|r| only.is_empty() || only.contains(&r.point))
-        .collect())
-}
-
 /// `--jobs`, or the cores over the first run's training threads.
 fn local_jobs(sweep: &Sweep, options: &Args) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = sweep.runs.first().map_or(1, |r| r.experiment.train.threads);
-    let default = match threads {
-        0 => 1,
-        t => (cores / t).max(1),
-    };
-    options.jobs.unwrap_or(default).max(1)
+    options.jobs.unwrap_or_else(|| local::default_jobs(sweep)).max(1)
 }
 
 /// `--dry-run`: every run, one line each, and the cost from a few timed steps of the

@@ -70,11 +70,7 @@ fn tune(path: &Path, options: &Args) -> Result<()> {
     if folder.keep_source(path, &overrides, &tune)? == Kept::Budget {
         eprintln!("{}: the budget is now {} steps", tune.name, tune.schedule.budget);
     }
-    let jobs = options.jobs.unwrap_or_else(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = base.train.threads.max(1);
-        (cores / threads).max(1)
-    });
+    let jobs = options.jobs.unwrap_or_else(|| tune::default_jobs(&base));
     let stop = crate::watch::stop_flag()?;
     let exe = std::env::current_exe().context("cannot find the xp program to run the trials")?;
     let mut local = LocalBackend {
@@ -248,20 +244,7 @@ fn status(dir: &Path) -> Result<()> {
     let search = folder.search(&tune)?;
     println!("{:>6}  {:<32} {:>28}", "trial", "state", "score");
     for trial in &search.trials {
-        let state = match (&trial.failed, trial.running, trial.rung()) {
-            (Some(reason), _, _) => {
-                format!("failed: {}", reason.chars().take(60).collect::<String>())
-            }
-            (None, Some(rung), _) => format!("training to rung {rung}"),
-            (None, None, Some(rung)) if trial.stopped_early => {
-                format!("stopped early at rung {rung}")
-            }
-            (None, None, Some(rung)) if rung + 1 == tune.schedule.rungs.len() => {
-                "done (last rung)".into()
-            }
-            (None, None, Some(rung)) => format!("paused at rung {rung}"),
-            (None, None, None) => "sampled".into(),
-        };
+        let state = trial.state(tune.schedule.rungs.len());
         let score = trial
             .score()
             .map_or_else(String::new, |s| tune::shown(s, &tune));

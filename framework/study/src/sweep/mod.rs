@@ -19,6 +19,7 @@
 //! seed. `[[include]]` adds points outside the grid (a value for every axis).
 
 pub mod hparams;
+pub mod local;
 mod runs;
 mod status;
 mod submit;

@@ -34,6 +34,24 @@ impl Trial {
     pub fn score(&self) -> Option<f64> {
         self.scores.last().copied()
     }
+
+    /// Where it stands, for people, in a search of `rungs` rungs: `failed: ..`,
+    /// `training to rung 2`, `stopped early at rung 1`, `done (last rung)`, `paused at
+    /// rung 0`, `sampled`.
+    pub fn state(&self, rungs: usize) -> String {
+        match (&self.failed, self.running, self.rung()) {
+            (Some(reason), _, _) => {
+                format!("failed: {}", reason.chars().take(60).collect::<String>())
+            }
+            (None, Some(rung), _) => format!("training to rung {rung}"),
+            (None, None, Some(rung)) if self.stopped_early => {
+                format!("stopped early at rung {rung}")
+            }
+            (None, None, Some(rung)) if rung + 1 == rungs => "done (last rung)".into(),
+            (None, None, Some(rung)) => format!("paused at rung {rung}"),
+            (None, None, None) => "sampled".into(),
+        }
+    }
 }
 
 /// What to run next.

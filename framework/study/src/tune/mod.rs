@@ -43,6 +43,12 @@ pub use slurm::SlurmBackend;
 pub use space::{parse_space, Dist, Param};
 pub use tpe::Sample;
 
+/// Trials trained at once by default: the cores over a trial's training threads.
+pub fn default_jobs(trial: &xp_framework::config::Experiment) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / trial.train.threads.max(1)).max(1)
+}
+
 use crate::sweep::{objective_names, point_experiment};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
