@@ -13,7 +13,7 @@ mod study;
 use pyo3::prelude::*;
 
 pyo3::create_exception!(
-    _native,
+    xp,
     XpError,
     pyo3::exceptions::PyException,
     "An experiment, its data, a run folder or a model is unusable; the message says what to fix."

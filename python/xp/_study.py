@@ -80,7 +80,8 @@ class Sweep:
     def runs(self) -> pd.DataFrame:
         """Where each run stands (``xp sweep --status``): point, seed, state, detail,
         dir."""
-        return pd.DataFrame(json.loads(_native.sweep_status(str(self.path))))
+        rows = json.loads(_native.sweep_status(str(self.path)))
+        return pd.DataFrame(rows, columns=["point", "seed", "state", "detail", "dir"])
 
     def run(self, point: str, seed: int) -> Run:
         """One run of the sweep."""
@@ -138,7 +139,10 @@ class Tune:
         """A row per trial, as Optuna's ``trials_dataframe()``: trial, rung, state,
         score (the monitored validation figure), monitor, and a column per sampled
         field."""
-        return pd.DataFrame(json.loads(_native.tune_trials(str(self.path))))
+        rows = json.loads(_native.tune_trials(str(self.path)))
+        first = ["trial", "rung", "state", "score", "monitor"]
+        fields = sorted({k for row in rows for k in row} - set(first))
+        return pd.DataFrame(rows, columns=first + fields)
 
     def final(self) -> Path:
         """The folder of the best trials retrained with fresh seeds (``compare`` it)."""
@@ -162,7 +166,19 @@ def compare(
     """
     paths = [os.fspath(r) for r in runs]
     compared = json.loads(_native.compare(paths, against))
-    table = pd.DataFrame(compared["rows"] if long else compared["summary"])
+    if long:
+        table = pd.DataFrame(compared["rows"], columns=_LONG)
+    else:
+        table = pd.DataFrame(compared["summary"], columns=_SUMMARY)
     if against is not None:
-        table.attrs["paired"] = pd.DataFrame(compared["paired"])
+        table.attrs["paired"] = pd.DataFrame(compared["paired"], columns=_PAIRED)
     return table
+
+
+# The columns of xp compare's long-form rows, of their summary, and of a paired test.
+_LONG = ["point", "seed", "split", "objective", "metric", "value"]
+_SUMMARY = ["point", "split", "objective", "metric", "seeds", "mean", "sd", "ci_low", "ci_high"]
+_PAIRED = [
+    "point", "against", "seeds", "difference", "diff_low", "diff_high",
+    "only_this", "only_reference", "chi_square", "p_value",
+]
