@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README: formatting, lints, every test of the workspace, then
 # the exported ONNX test models checked by the Python `onnx` checker and run by Python
-# onnxruntime. What CI runs through `.ci/run`, on a clean clone.
+# onnxruntime, the n-gram baseline beside scikit-learn's, and the Python package
+# installed with pip and its tests. What CI runs through `.ci/run`, on a clean clone.
 #
 # It installs what the tests need when missing: onnxruntime, onnx, numpy, tensorboard and
 # scikit-learn into ./.venv (pip), Chromium and its WebDriver for the page's test, and Slurm for the
@@ -79,4 +80,8 @@ baseline_check() {
     rm -rf "$dir"
 }
 baseline_check
+phase "the Python package: pip install ./python[test] (dev profile, the tests' build), then pytest"
+# The dev profile is optimised (Cargo.toml) and reuses what cargo test compiled.
+MATURIN_PEP517_ARGS="--profile dev" .venv/bin/pip install --quiet "./python[test]"
+(cd python && ../.venv/bin/python -m pytest tests -q -p no:cacheprovider)
 phase "done"

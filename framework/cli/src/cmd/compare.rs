@@ -117,18 +117,27 @@ fn print_paired(runs: &[Run], reference: &str) -> Result<()> {
     );
     for (point, p) in &compared {
         println!(
-            "{point:<width$} {:>5} {:>+9.4} {:>20} {:>6} {:>6} {:>8.3} {:>8.4}",
+            "{point:<width$} {:>5} {:>+9.4} {:>20} {:>6} {:>6} {:>8.3} {:>8}",
             p.seeds,
             p.difference,
             format!("[{:+.4}, {:+.4}]", p.interval.0, p.interval.1),
             p.only_this,
             p.only_reference,
             p.chi_square,
-            p.p_value
+            p_value(p.p_value)
         );
     }
     println!("(b: names this point gets right and the reference wrong; c: the reverse)");
     Ok(())
+}
+
+/// A p-value in four decimals, or in powers of ten when smaller than they show.
+fn p_value(p: f64) -> String {
+    if p < 1e-4 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
+    }
 }
 
 /// A row per point: test accuracy and loss per objective, steps to best, wall time.

@@ -157,7 +157,8 @@ pub fn mcnemar(b: usize, c: usize) -> (f64, f64) {
     }
     let (b, c) = (b as f64, c as f64);
     let chi = ((b - c).abs() - 1.0).max(0.0).powi(2) / (b + c);
-    let p = ChiSquared::new(1.0).map_or(f64::NAN, |d| 1.0 - d.cdf(chi));
+    // The survival function, not 1 - cdf: that rounds every p below 1e-16 to 0.
+    let p = ChiSquared::new(1.0).map_or(f64::NAN, |d| d.sf(chi));
     (chi, p)
 }
 
@@ -172,6 +173,9 @@ mod tests {
         assert!((chi - 4.083_333_333).abs() < 1e-9);
         assert!((p - 0.043_308_142_8).abs() < 1e-6, "{p}");
         assert_eq!(mcnemar(0, 0), (0.0, 1.0));
+        // A large difference keeps its tiny p: (436 - 1)^2 / 676 = 279.92, erfc(sqrt(139.96)).
+        let (_, p) = mcnemar(556, 120);
+        assert!((p / 7.822_149_411e-63 - 1.0).abs() < 1e-6, "{p}");
     }
 
     #[test]
