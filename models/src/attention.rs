@@ -6,7 +6,7 @@
 
 use crate::fused::AttentionOp;
 use crate::{Dense, Dropout, Kernels, Mode, TokenRows};
-use candle_core::{Result, Shape, Tensor, D};
+use candle_core::{Result, Tensor, D};
 use candle_nn::init::ZERO;
 use candle_nn::{Init, VarBuilder};
 
@@ -134,9 +134,7 @@ impl SelfAttention {
         mode: &Mode,
         keep_weights: bool,
     ) -> Result<(Tensor, Option<Tensor>)> {
-        let (batch, seq) = rows.grid_dims();
-        let map = Shape::from((batch, self.heads, seq, seq));
-        let keep = self.dropout.keep_mask(&map, x.device(), mode)?;
+        let keep = self.dropout.draw(mode);
         let qkv = self.in_proj.fused(x, false, None)?;
         let op = || {
             AttentionOp::new(
@@ -144,7 +142,7 @@ impl SelfAttention {
                 self.scale() as f32,
                 rows.clone(),
                 bias.clone(),
-                keep.clone(),
+                keep,
             )
         };
         let kept = match keep_weights {

@@ -35,6 +35,7 @@ pub use conv_front::ConvFront;
 pub use dense::Dense;
 pub use dropout::{Dropout, Mode};
 pub use encoder::{Encoder, EncoderInput, EncoderOutput};
+pub use fused::STORED_WEIGHTS;
 pub use head::{Head, HeadSpec};
 pub use kernels::Kernels;
 pub use layer::EncoderLayer;

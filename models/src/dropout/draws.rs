@@ -70,7 +70,7 @@ impl Keep {
 
     /// Element `index`'s value.
     #[inline(always)]
-    fn value(&self, index: u32) -> f32 {
+    pub fn value(&self, index: u32) -> f32 {
         match bits(self.key, index) < self.threshold {
             true => 0.0,
             false => self.scale,

@@ -13,7 +13,8 @@ mod draws;
 mod op;
 
 use candle_core::{DType, Device, Result, Shape, Tensor};
-use draws::{mix64, Keep};
+use draws::mix64;
+pub(crate) use draws::Keep;
 use std::cell::Cell;
 
 /// Whether a forward pass trains (dropout on, with its own seed) or evaluates.
@@ -122,6 +123,16 @@ impl Dropout {
         mode: &Mode,
     ) -> Result<Option<Tensor>> {
         self.keep_rows(None, shape, device, mode)
+    }
+
+    /// The draw of the keep-mask this dropout would apply next (as `keep_mask` would
+    /// make it, element `i` of the mask being [`Keep::value`]`(i)`), for a kernel
+    /// that draws the elements where it uses them; `None` in eval mode or when `p == 0`.
+    pub(crate) fn draw(&self, mode: &Mode) -> Option<Keep> {
+        if self.p <= 0.0 {
+            return None;
+        }
+        mode.next_mask(self.p)
     }
 
     /// Rows `rows` of the keep-mask of shape `grid` (see [`Mode::keep_rows`]), or the

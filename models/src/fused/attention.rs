@@ -13,8 +13,16 @@
 //! Positions of the grid without a row (pads, when the rows are packed; see
 //! [`TokenRows`]) are zero queries, keys and values, exactly what the composed layer
 //! sees there; their keys are masked by the bias.
+//!
+//! Long texts: the op holds one row of scores at a time, and draws the dropout of the
+//! weights where it applies it (the counter-based draws of [`crate::dropout`]), so no
+//! `(batch, heads, seq, seq)` mask is made. Up to [`STORED_WEIGHTS`] the forward pass
+//! keeps its weights for the backward pass; past it (long texts, large batches) it keeps
+//! each row's softmax maximum and sum, and the backward pass computes the row again
+//! from them, bit for bit the same: memory grows with the length, not its square.
 
 use super::{values, with_values};
+use crate::dropout::Keep;
 use crate::simd::{axpy, dot, vectorized, Kernel};
 use crate::TokenRows;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
@@ -23,6 +31,10 @@ use std::sync::OnceLock;
 /// No row at this grid position.
 const ABSENT: u32 = u32::MAX;
 
+/// The most attention weights (all heads and texts of a batch) a forward pass keeps
+/// for its backward pass: 64 MiB. Past it the backward pass computes them again.
+pub const STORED_WEIGHTS: usize = 1 << 24;
+
 /// Multi-head scaled dot-product attention over the rows of a [`TokenRows`].
 pub(crate) struct AttentionOp {
     heads: usize,
@@ -30,10 +42,38 @@ pub(crate) struct AttentionOp {
     rows: TokenRows,
     /// The additive mask, `(batch, 1, 1 | seq, seq)`.
     bias: Tensor,
-    /// Dropout keep-mask on the weights, `(batch, heads, seq, seq)`.
-    keep: Option<Tensor>,
-    /// The softmax weights of the forward pass (before dropout), for the backward.
-    weights: OnceLock<Vec<f32>>,
+    /// The dropout on the weights: element `i` of the `(batch, heads, seq, seq)` mask
+    /// is `keep.value(i)`.
+    keep: Option<Keep>,
+    /// Weights past this many are computed again in the backward pass.
+    stored_weights: usize,
+    /// What the forward pass keeps for the backward.
+    saved: OnceLock<Saved>,
+}
+
+/// What a forward pass keeps for its backward pass.
+enum Saved {
+    /// The softmax weights (before dropout) of every grid position.
+    Weights(Vec<f32>),
+    /// The softmax of each `(name, head, query)` row, to compute its weights again.
+    Rows(Vec<RowSoftmax>),
+}
+
+/// A row's softmax: its largest score and the inverse of its sum of exponentials.
+#[derive(Clone, Copy, Default)]
+struct RowSoftmax {
+    max: f32,
+    inv_sum: f32,
+}
+
+impl RowSoftmax {
+    /// The weights of a row of `scores`, in place; what [`softmax`] made of them.
+    #[inline(always)]
+    fn weights(self, scores: &mut [f32]) {
+        scores
+            .iter_mut()
+            .for_each(|v| *v = (*v - self.max).exp() * self.inv_sum);
+    }
 }
 
 /// Sizes of one call.
@@ -53,7 +93,7 @@ struct Dims {
 struct Inputs<'a> {
     qkv: &'a [f32],
     bias: &'a [f32],
-    keep: Option<&'a [f32]>,
+    keep: Option<Keep>,
     /// The row at each grid position, or [`ABSENT`].
     slots: &'a [u32],
 }
@@ -66,7 +106,7 @@ impl AttentionOp {
         scale: f32,
         rows: TokenRows,
         bias: Tensor,
-        keep: Option<Tensor>,
+        keep: Option<Keep>,
     ) -> Self {
         Self {
             heads,
@@ -74,8 +114,16 @@ impl AttentionOp {
             rows,
             bias,
             keep,
-            weights: OnceLock::new(),
+            stored_weights: STORED_WEIGHTS,
+            saved: OnceLock::new(),
         }
+    }
+
+    /// The same, keeping at most `limit` weights for the backward pass.
+    #[cfg(test)]
+    pub fn storing_at_most(mut self, limit: usize) -> Self {
+        self.stored_weights = limit;
+        self
     }
 
     fn dims(&self, width: usize) -> Result<Dims> {
@@ -93,6 +141,10 @@ impl AttentionOp {
                 "attention: bias {:?} for a grid of {batch}x{seq}",
                 self.bias.dims()
             )
+        }
+        let weights = batch * self.heads * seq * seq;
+        if self.keep.is_some() && weights > u32::MAX as usize {
+            candle_core::bail!("dropout: a mask of {weights} elements is over the 2^32 supported")
         }
         Ok(Dims {
             batch,
@@ -117,21 +169,13 @@ impl AttentionOp {
     /// Runs `f` on the inputs, given the f32 values of `qkv`.
     fn with_inputs<R>(&self, qkv: &[f32], f: impl FnOnce(&Inputs) -> Result<R>) -> Result<R> {
         let slots = self.slots();
-        with_values(&self.bias, |bias| match &self.keep {
-            Some(keep) => with_values(keep, |keep| {
-                f(&Inputs {
-                    qkv,
-                    bias,
-                    keep: Some(keep),
-                    slots: &slots,
-                })
-            }),
-            None => f(&Inputs {
+        with_values(&self.bias, |bias| {
+            f(&Inputs {
                 qkv,
                 bias,
-                keep: None,
+                keep: self.keep,
                 slots: &slots,
-            }),
+            })
         })
     }
 
@@ -139,9 +183,12 @@ impl AttentionOp {
     /// every grid position included (a position without a row is a zero query).
     pub fn weights(&self, qkv: &Tensor) -> Result<Tensor> {
         let d = self.dims(qkv.dims().last().copied().unwrap_or(0))?;
-        let (p, _) = with_values(qkv, |v| {
-            self.with_inputs(v, |i| Ok(forward(i, d, self.scale)))
+        let (saved, _) = with_values(qkv, |v| {
+            self.with_inputs(v, |i| Ok(forward(i, d, self.scale, true)))
         })?;
+        let Saved::Weights(p) = saved else {
+            unreachable!("a forward pass told to store its weights stores them")
+        };
         Tensor::from_vec(p, (d.batch, d.heads, d.seq, d.seq), qkv.device())
     }
 }
@@ -154,9 +201,10 @@ impl CustomOp1 for AttentionOp {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let d = self.dims(l.dims().last().copied().unwrap_or(0))?;
         let qkv = values(s, l)?;
-        let (p, out) = self.with_inputs(qkv, |i| Ok(forward(i, d, self.scale)))?;
+        let store = d.batch * d.heads * d.seq * d.seq <= self.stored_weights;
+        let (saved, out) = self.with_inputs(qkv, |i| Ok(forward(i, d, self.scale, store)))?;
         // Set once: each forward pass makes its own op.
-        let _ = self.weights.set(p);
+        let _ = self.saved.set(saved);
         Ok((CpuStorage::F32(out), self.rows.shape(d.dim)))
     }
 
@@ -166,14 +214,14 @@ impl CustomOp1 for AttentionOp {
             with_values(grad, |g| {
                 self.with_inputs(qkv, |i| {
                     let recomputed;
-                    let p = match self.weights.get() {
-                        Some(p) => p,
+                    let saved = match self.saved.get() {
+                        Some(saved) => saved,
                         None => {
-                            recomputed = forward(i, d, self.scale).0;
+                            recomputed = forward(i, d, self.scale, false).0;
                             &recomputed
                         }
                     };
-                    Ok(backward(i, d, self.scale, p, g))
+                    Ok(backward(i, d, self.scale, saved, g))
                 })
             })
         })?;
@@ -225,9 +273,10 @@ impl Scratch {
     }
 }
 
-/// The softmax weights (every grid position) and the output rows `(rows, dim)`.
-fn forward(i: &Inputs, d: Dims, scale: f32) -> (Vec<f32>, Vec<f32>) {
-    vectorized(Forward { i, d, scale })
+/// What the forward pass keeps (every grid position's weights when `store`, else each
+/// row's softmax) and the output rows `(rows, dim)`.
+fn forward(i: &Inputs, d: Dims, scale: f32, store: bool) -> (Saved, Vec<f32>) {
+    vectorized(Forward { i, d, scale, store })
 }
 
 /// [`forward`]'s loops.
@@ -235,44 +284,114 @@ struct Forward<'a, 'b> {
     i: &'a Inputs<'b>,
     d: Dims,
     scale: f32,
+    store: bool,
 }
 
 impl Kernel for Forward<'_, '_> {
-    type Output = (Vec<f32>, Vec<f32>);
+    type Output = (Saved, Vec<f32>);
 
     #[inline(always)]
     fn run(self) -> Self::Output {
-        forward_loop(self.i, self.d, self.scale)
+        forward_loop(self.i, self.d, self.scale, self.store)
+    }
+}
+
+/// Index of the `(name, head, query)` row `(b, h, q)` among all rows of weights.
+#[inline(always)]
+fn weight_row(d: Dims, b: usize, h: usize, q: usize) -> usize {
+    (b * d.heads + h) * d.seq + q
+}
+
+/// Query `q`'s scores against every key of name `b` (loaded in `s`), plus the mask.
+#[inline(always)]
+fn scores(i: &Inputs, d: Dims, s: &Scratch, b: usize, q: usize, out: &mut [f32]) {
+    let hd = d.head_dim;
+    let bias_row = (b * d.bias_rows + q.min(d.bias_rows - 1)) * d.seq;
+    let bias = &i.bias[bias_row..bias_row + d.seq];
+    let query = &s.q[q * hd..(q + 1) * hd];
+    for ((p, key), bias) in out.iter_mut().zip(s.k.chunks_exact(hd)).zip(bias) {
+        *p = dot(query, key) + bias;
+    }
+}
+
+/// The dropout mask on the weights (0 or the keep scale), drawn a block of rows at a
+/// time: rows are asked for in order, and a long draw vectorises where a row of a
+/// short text would not.
+struct KeepRows {
+    keep: Keep,
+    seq: usize,
+    /// Rows of weights in all.
+    rows: usize,
+    /// The first row drawn in `values`.
+    first: usize,
+    values: Vec<f32>,
+}
+
+/// Elements drawn at once (at least a row).
+const KEEP_BLOCK: usize = 4096;
+
+impl KeepRows {
+    fn new(keep: Keep, d: Dims) -> Self {
+        Self {
+            keep,
+            seq: d.seq,
+            rows: d.batch * d.heads * d.seq,
+            first: 0,
+            values: Vec::new(),
+        }
+    }
+
+    /// Row `at` of the mask (see [`weight_row`]).
+    #[inline(always)]
+    fn row(&mut self, at: usize) -> &[f32] {
+        let seq = self.seq;
+        if at < self.first || at >= self.first + self.values.len() / seq {
+            let n = (KEEP_BLOCK / seq).clamp(1, self.rows - at);
+            let (start, end) = ((at * seq) as u32, ((at + n) * seq) as u32);
+            let keep = self.keep;
+            self.values.clear();
+            self.values.extend((start..end).map(|i| keep.value(i)));
+            self.first = at;
+        }
+        let from = (at - self.first) * seq;
+        &self.values[from..from + seq]
     }
 }
 
 #[inline(always)]
-fn forward_loop(i: &Inputs, d: Dims, scale: f32) -> (Vec<f32>, Vec<f32>) {
+fn forward_loop(i: &Inputs, d: Dims, scale: f32, store: bool) -> (Saved, Vec<f32>) {
     let (seq, hd) = (d.seq, d.head_dim);
     let rows = i.slots.iter().filter(|&&s| s != ABSENT).count();
-    let mut weights = vec![0f32; d.batch * d.heads * seq * seq];
+    let all_rows = d.batch * d.heads * seq;
+    let mut weights = vec![0f32; if store { all_rows * seq } else { 0 }];
+    let mut softmaxes = vec![RowSoftmax::default(); if store { 0 } else { all_rows }];
+    let mut row = vec![0f32; seq];
+    let mut keep = i.keep.map(|keep| KeepRows::new(keep, d));
     let mut out = vec![0f32; rows * d.dim];
     let mut s = Scratch::new(d);
     for b in 0..d.batch {
         for h in 0..d.heads {
             s.load(i, d, b, h, scale);
-            let map = (b * d.heads + h) * seq * seq;
             for q in 0..seq {
-                let bias_row = (b * d.bias_rows + q.min(d.bias_rows - 1)) * seq;
-                let bias = &i.bias[bias_row..bias_row + seq];
-                let p = &mut weights[map + q * seq..map + (q + 1) * seq];
-                let query = &s.q[q * hd..(q + 1) * hd];
-                for ((p, key), bias) in p.iter_mut().zip(s.k.chunks_exact(hd)).zip(bias) {
-                    *p = dot(query, key) + bias;
-                }
-                softmax(p);
                 let slot = i.slots[b * seq + q];
+                if slot == ABSENT && !store {
+                    continue; // no output, and no weights to keep
+                }
+                let at = weight_row(d, b, h, q);
+                let p = match store {
+                    true => &mut weights[at * seq..(at + 1) * seq],
+                    false => &mut row[..],
+                };
+                scores(i, d, &s, b, q, p);
+                let softmax = softmax(p);
+                if !store {
+                    softmaxes[at] = softmax;
+                }
                 if slot == ABSENT {
                     continue;
                 }
-                let at = slot as usize * d.dim + h * hd;
-                let o = &mut out[at..at + hd];
-                let keep = i.keep.map(|k| &k[map + q * seq..map + (q + 1) * seq]);
+                let keep = keep.as_mut().map(|keep| keep.row(at));
+                let o = &mut out[slot as usize * d.dim + h * hd..][..hd];
                 for (k, (&w, value)) in p.iter().zip(s.v.chunks_exact(hd)).enumerate() {
                     let w = keep.map_or(w, |keep| w * keep[k]);
                     if w != 0.0 {
@@ -282,25 +401,36 @@ fn forward_loop(i: &Inputs, d: Dims, scale: f32) -> (Vec<f32>, Vec<f32>) {
             }
         }
     }
-    (weights, out)
+    let saved = match store {
+        true => Saved::Weights(weights),
+        false => Saved::Rows(softmaxes),
+    };
+    (saved, out)
 }
 
-/// In-place softmax of one row of scores.
+/// In-place softmax of one row of scores; what it took to compute it again.
 #[inline(always)]
-fn softmax(p: &mut [f32]) {
+fn softmax(p: &mut [f32]) -> RowSoftmax {
     let max = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
     for v in p.iter_mut() {
         *v = (*v - max).exp();
         sum += *v;
     }
-    let inv = 1.0 / sum;
-    p.iter_mut().for_each(|v| *v *= inv);
+    let inv_sum = 1.0 / sum;
+    p.iter_mut().for_each(|v| *v *= inv_sum);
+    RowSoftmax { max, inv_sum }
 }
 
-/// `d(qkv)` `(rows, 3 * dim)` from the weights `p` and the output gradient `g`.
-fn backward(i: &Inputs, d: Dims, scale: f32, p: &[f32], g: &[f32]) -> Vec<f32> {
-    vectorized(Backward { i, d, scale, p, g })
+/// `d(qkv)` `(rows, 3 * dim)` from what the forward pass kept and the output gradient `g`.
+fn backward(i: &Inputs, d: Dims, scale: f32, saved: &Saved, g: &[f32]) -> Vec<f32> {
+    vectorized(Backward {
+        i,
+        d,
+        scale,
+        saved,
+        g,
+    })
 }
 
 /// [`backward`]'s loops.
@@ -308,7 +438,7 @@ struct Backward<'a, 'b> {
     i: &'a Inputs<'b>,
     d: Dims,
     scale: f32,
-    p: &'a [f32],
+    saved: &'a Saved,
     g: &'a [f32],
 }
 
@@ -317,12 +447,12 @@ impl Kernel for Backward<'_, '_> {
 
     #[inline(always)]
     fn run(self) -> Vec<f32> {
-        backward_loop(self.i, self.d, self.scale, self.p, self.g)
+        backward_loop(self.i, self.d, self.scale, self.saved, self.g)
     }
 }
 
 #[inline(always)]
-fn backward_loop(i: &Inputs, d: Dims, scale: f32, p: &[f32], g: &[f32]) -> Vec<f32> {
+fn backward_loop(i: &Inputs, d: Dims, scale: f32, saved: &Saved, g: &[f32]) -> Vec<f32> {
     let (seq, hd, width) = (d.seq, d.head_dim, 3 * d.dim);
     let mut dqkv = vec![0f32; g.len() / d.dim.max(1) * width];
     let mut s = Scratch::new(d);
@@ -331,7 +461,8 @@ fn backward_loop(i: &Inputs, d: Dims, scale: f32, p: &[f32], g: &[f32]) -> Vec<f
         vec![0f32; seq * hd],
         vec![0f32; seq * hd],
     );
-    let mut dscores = vec![0f32; seq];
+    let (mut dscores, mut row) = (vec![0f32; seq], vec![0f32; seq]);
+    let mut keep = i.keep.map(|keep| KeepRows::new(keep, d));
     for b in 0..d.batch {
         let slots = &i.slots[b * seq..(b + 1) * seq];
         for h in 0..d.heads {
@@ -339,15 +470,21 @@ fn backward_loop(i: &Inputs, d: Dims, scale: f32, p: &[f32], g: &[f32]) -> Vec<f
             for buf in [&mut dq, &mut dk, &mut dv] {
                 buf.fill(0.0);
             }
-            let map = (b * d.heads + h) * seq * seq;
             for (q, &slot) in slots.iter().enumerate() {
                 if slot == ABSENT {
                     continue; // no output, no gradient
                 }
-                let at = slot as usize * d.dim + h * hd;
-                let grad = &g[at..at + hd];
-                let weights = &p[map + q * seq..map + (q + 1) * seq];
-                let keep = i.keep.map(|k| &k[map + q * seq..map + (q + 1) * seq]);
+                let grad = &g[slot as usize * d.dim + h * hd..][..hd];
+                let at = weight_row(d, b, h, q);
+                let weights = match saved {
+                    Saved::Weights(p) => &p[at * seq..(at + 1) * seq],
+                    Saved::Rows(softmaxes) => {
+                        scores(i, d, &s, b, q, &mut row);
+                        softmaxes[at].weights(&mut row);
+                        &row
+                    }
+                };
+                let keep = keep.as_mut().map(|keep| keep.row(at));
                 // Through the product with the values and the dropout.
                 let mut mean = 0.0;
                 for k in 0..seq {

@@ -21,6 +21,7 @@ mod linear;
 mod residual;
 
 pub(crate) use attention::AttentionOp;
+pub use attention::STORED_WEIGHTS;
 pub(crate) use gelu::GeluOp;
 pub(crate) use layer_norm::LayerNormOp;
 pub(crate) use linear::LinearOp;

@@ -224,3 +224,62 @@ fn gelu_gives_gelu_erfs_values_and_gradient_bit_for_bit() -> Result<()> {
     assert_eq!(bits(&gradient(&fused)?)?, bits(&gradient(&composed)?)?);
     Ok(())
 }
+
+#[test]
+fn attention_computed_again_in_the_backward_pass_is_bit_for_bit_the_stored_one() -> Result<()> {
+    use super::AttentionOp;
+    use crate::Dropout;
+    let tokens = Tensor::new(
+        &[
+            [4u32, 5, 6, 7, 0, 0],
+            [4, 4, 5, 5, 6, 7],
+            [7, 8, 0, 0, 0, 0],
+        ],
+        &Device::Cpu,
+    )?;
+    let rows = TokenRows::tokens(&tokens)?;
+    let qkv = random(&[rows.grid().len(), 3 * 12], 21)?;
+    for causal in [Causal::None, Causal::All] {
+        let bias = attention_bias(&tokens, causal)?;
+        let run = |limit: usize| -> Result<Vec<Vec<f32>>> {
+            let keep = Dropout::new(0.25).draw(&Mode::train(8));
+            let op =
+                AttentionOp::new(3, 0.5, rows.clone(), bias.clone(), keep).storing_at_most(limit);
+            let y = qkv.as_tensor().apply_op1(op)?;
+            let r = random(y.dims(), 5)?;
+            let grads = (&y * r.as_tensor())?.sum_all()?.backward()?;
+            let dqkv = grads.get(&qkv).expect("qkv has a gradient");
+            Ok(vec![
+                y.flatten_all()?.to_vec1()?,
+                dqkv.flatten_all()?.to_vec1()?,
+            ])
+        };
+        let (stored, again) = (run(usize::MAX)?, run(0)?);
+        assert_eq!(stored, again, "{causal:?}");
+        assert!(stored[0].iter().any(|v| *v != 0.0));
+    }
+    Ok(())
+}
+
+#[test]
+fn attention_over_long_texts_draws_the_composed_layers_dropout_block_by_block() -> Result<()> {
+    // 2 x 3 x 90 rows of 90 weights: the mask is drawn in many blocks of rows.
+    let map = VarMap::new();
+    let attn = SelfAttention::new(12, 3, 0.3, Kernels::Fused, var_builder(&map))?;
+    let x = random(&[2, 90, 12], 17)?;
+    let ids: Vec<u32> = (0..180)
+        .map(|i| {
+            if i % 90 >= 70 && i >= 90 {
+                0
+            } else {
+                4 + i % 5
+            }
+        })
+        .collect();
+    let tokens = Tensor::from_vec(ids, (2, 90), &Device::Cpu)?;
+    let bias = attention_bias(&tokens, Causal::None)?;
+    let rows = TokenRows::full(2, 90);
+    compare(&map, &x, |x, fused| {
+        Ok(attn.run(x, &rows, &bias, &Mode::train(6), false, fused)?.0)
+    })
+}
