@@ -83,5 +83,6 @@ baseline_check
 phase "the Python package: pip install ./python[test] (dev profile, the tests' build), then pytest"
 # The dev profile is optimised (Cargo.toml) and reuses what cargo test compiled.
 MATURIN_PEP517_ARGS="--profile dev" .venv/bin/pip install --quiet "./python[test]"
-(cd python && ../.venv/bin/python -m pytest tests -q -p no:cacheprovider)
+# From the root, so that `import xp` finds the installed package, not python/xp's sources.
+.venv/bin/python -m pytest python/tests -q -p no:cacheprovider
 phase "done"

@@ -660,7 +660,7 @@ fn a_run_recorded_before_the_normalisation_settings_reads_as_it_was_trained() {
 
 /// `n` DNA-like reads per class of 100 to 512 bases, GC-rich or AT-rich, by a fixed
 /// generator: `(text, class)`.
-fn reads(n: usize) -> Vec<(String, usize)> {
+fn reads(n: usize, longest: usize) -> Vec<(String, usize)> {
     let mut next = generator(777);
     let bases = [
         ["G", "C", "G", "C", "A", "T"],
@@ -669,36 +669,63 @@ fn reads(n: usize) -> Vec<(String, usize)> {
     let mut out = Vec::new();
     for _ in 0..n {
         for (class, pick) in bases.iter().enumerate() {
-            let len = 100 + next() % 413;
+            let len = 100 + next() % (longest - 99);
             out.push(((0..len).map(|_| pick[next() % 6]).collect(), class));
         }
     }
     out
 }
 
-#[test]
-fn a_bucketed_run_of_512_base_reads_resumes_byte_identically() {
-    let dir = tempfile::tempdir().unwrap();
-    csv_file(dir.path(), "reads.csv", &reads(40));
-    let data =
-        "path = \"reads.csv\"\ncolumns = { text = \"word\", label = \"lang\" }\nmax_len = 512";
-    let exp = experiment(
-        dir.path(),
-        "reads",
-        data,
-        "[objectives.CLS]\n[objectives.MLM]\n",
+/// A CLS + MLM run, bucketed, over `n` reads per class of up to `longest` bases,
+/// trained whole and paused at step 7 and resumed; returns the whole run's folder.
+fn bucketed_reads_run(dir: &Path, n: usize, longest: usize) -> PathBuf {
+    csv_file(dir, "reads.csv", &reads(n, longest));
+    let data = format!(
+        "path = \"reads.csv\"\ncolumns = {{ text = \"word\", label = \"lang\" }}\nmax_len = {longest}"
     );
+    let exp = experiment(dir, "reads", &data, "[objectives.CLS]\n[objectives.MLM]\n");
     let text = std::fs::read_to_string(&exp).unwrap().replace(
         "batch_size = 16\neval_batch_size = 256",
         "batch_size = 8\neval_batch_size = 32\nbucket = 4",
     );
     std::fs::write(&exp, text).unwrap();
-    let (whole, paused) = (dir.path().join("whole"), dir.path().join("paused"));
+    let (whole, paused) = (dir.join("whole"), dir.join("paused"));
     train(&exp, &whole);
     let recorded = std::fs::read_to_string(whole.join("experiment.toml")).unwrap();
     assert!(recorded.contains("bucket = 4"), "{recorded}");
     let info = json(&whole.join("data.json"));
-    assert!(info.to_string().contains("512"), "{info}");
+    assert!(info.to_string().contains(&longest.to_string()), "{info}");
     pause_at_7_and_resume(&exp, &paused);
     common::assert_same_outputs(&whole, &paused);
+    whole
+}
+
+#[test]
+fn a_bucketed_run_of_512_base_reads_resumes_byte_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    bucketed_reads_run(dir.path(), 40, 512);
+}
+
+#[test]
+fn a_run_of_1024_base_reads_resumes_byte_identically_exports_and_predicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = bucketed_reads_run(dir.path(), 12, 1024);
+    let onnx = dir.path().join("reads.onnx");
+    let out = common::export(&run, &onnx, &["--check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The longest read: the model's positions go as far as the longest it trained on.
+    let (read, _) = reads(12, 1024)
+        .into_iter()
+        .max_by_key(|(r, _)| r.len())
+        .unwrap();
+    assert!(read.len() > 900, "{}", read.len());
+    let out = xp(&["predict", "-m", onnx.to_str().unwrap(), "--json", &read]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let top = answer["top"].as_array().expect("a class answer");
+    assert!(
+        top.len() == 2 && top.iter().all(|t| t["label"].is_string()),
+        "{answer}"
+    );
+    assert!(answer.get("error").is_none(), "{answer}");
 }
