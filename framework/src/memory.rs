@@ -81,7 +81,9 @@ pub fn estimate(
     let weights = b * l * l * heads;
     let fused = experiment.train.kernels != KernelChoice::Composed;
     // The fused kernel decides for each slice of the batch (one per thread).
-    let slices = slice_count(experiment.train.threads, &Device::Cpu).clamp(1, b as usize);
+    let slices = slice_count(experiment.train.threads, &Device::Cpu)
+        .min(b as usize)
+        .max(1);
     let slice_weights = (b / slices as f64).ceil() * l * l * heads;
     let weights_kept = !fused || slice_weights <= STORED_WEIGHTS as f64;
     // Per layer and pass, what attention holds at the peak.

@@ -35,6 +35,14 @@ pub(crate) fn bits(key: u64, index: u32) -> u32 {
     fmix32(fmix32(index ^ key as u32) ^ (key >> 32) as u32)
 }
 
+/// Refuses a mask of more elements than the draws index (`u32`).
+pub(crate) fn check_elements(n: usize) -> candle_core::Result<()> {
+    if n > u32::MAX as usize {
+        candle_core::bail!("dropout: a mask of {n} elements is over the 2^32 supported")
+    }
+    Ok(())
+}
+
 /// What a mask holds: 0 where an element is dropped, `scale` where it is kept.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Keep {

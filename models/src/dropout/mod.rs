@@ -14,7 +14,7 @@ mod op;
 
 use candle_core::{DType, Device, Result, Shape, Tensor};
 use draws::mix64;
-pub(crate) use draws::Keep;
+pub(crate) use draws::{check_elements, Keep};
 use std::cell::Cell;
 
 /// Whether a forward pass trains (dropout on, with its own seed) or evaluates.
@@ -73,9 +73,7 @@ impl Mode {
             return Ok(None);
         };
         let n = grid.elem_count();
-        if n > u32::MAX as usize {
-            candle_core::bail!("dropout: a mask of {n} elements is over the 2^32 supported")
-        }
+        check_elements(n)?;
         let width = grid.dims().last().copied().unwrap_or(1);
         let count = n / width.max(1);
         let values = keep.rows(rows, count, width);

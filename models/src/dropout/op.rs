@@ -13,12 +13,7 @@ pub(super) struct MaskedByKeep(pub Keep);
 impl MaskedByKeep {
     /// `x` (contiguous) times the mask.
     pub fn apply(self, x: &Tensor) -> Result<Tensor> {
-        if x.elem_count() > u32::MAX as usize {
-            candle_core::bail!(
-                "dropout: a mask of {} elements is over the 2^32 supported",
-                x.elem_count()
-            )
-        }
+        super::check_elements(x.elem_count())?;
         x.contiguous()?.apply_op1(self)
     }
 }

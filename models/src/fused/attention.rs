@@ -22,7 +22,7 @@
 //! from them, bit for bit the same: memory grows with the length, not its square.
 
 use super::{values, with_values};
-use crate::dropout::Keep;
+use crate::dropout::{check_elements, Keep};
 use crate::simd::{axpy, dot, vectorized, Kernel};
 use crate::TokenRows;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
@@ -142,9 +142,8 @@ impl AttentionOp {
                 self.bias.dims()
             )
         }
-        let weights = batch * self.heads * seq * seq;
-        if self.keep.is_some() && weights > u32::MAX as usize {
-            candle_core::bail!("dropout: a mask of {weights} elements is over the 2^32 supported")
+        if self.keep.is_some() {
+            check_elements(batch * self.heads * seq * seq)?;
         }
         Ok(Dims {
             batch,
