@@ -208,7 +208,6 @@ impl Model {
             .collect::<Result<Vec<_>, _>>()?;
         let m = &exp.model;
         let kernels = exp.train.kernels.resolve(device, ParamStore::DTYPE)?;
-        let kernels = exp.train.precision.apply(kernels)?;
         let config = EncoderConfig {
             vocab_size: info.vocab.len(),
             max_positions: info.max_len + 2,

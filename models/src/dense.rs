@@ -62,8 +62,7 @@ impl Dense {
 
     /// `keep * act(x W^T + b)` as one fused CPU op, `act` a ReLU when `relu`.
     pub(crate) fn fused(&self, x: &Tensor, relu: bool, keep: Option<Tensor>) -> Result<Tensor> {
-        let bf16 = self.kernels.bf16_products();
-        fused::linear(x, &self.weight, &self.bias, relu, keep, bf16)
+        fused::linear(x, &self.weight, &self.bias, relu, keep)
     }
 
     /// The forward pass in candle ops (any device).

@@ -12,11 +12,6 @@ pub enum Kernels {
     /// The fused CPU kernels, each one graph node with its own backward pass, and the
     /// encoder's row-wise layers on token positions only. CPU and f32 only.
     Fused,
-    /// The fused CPU kernels with the linear maps' matrix products in bf16: operands
-    /// rounded to bf16, sums in f32 (`train.precision = "bf16"`). Everything else, the
-    /// weights and the optimiser included, stays f32. CPUs with AVX512_BF16 only.
-    #[serde(rename = "fused-bf16")]
-    FusedBf16,
     /// candle's composed ops: any device, any dtype.
     Composed,
 }
@@ -37,19 +32,9 @@ impl Kernels {
         device.is_cpu() && dtype == DType::F32
     }
 
-    /// True for the fused kernels, in either precision of their products.
+    /// True for [`Kernels::Fused`].
     pub fn is_fused(self) -> bool {
-        matches!(self, Self::Fused | Self::FusedBf16)
-    }
-
-    /// True when the linear maps' products are in bf16.
-    pub fn bf16_products(self) -> bool {
-        self == Self::FusedBf16
-    }
-
-    /// Whether this CPU runs [`Kernels::FusedBf16`] (AVX512_BF16).
-    pub fn bf16_products_run_here() -> bool {
-        crate::fused::bf16_supported()
+        self == Self::Fused
     }
 }
 

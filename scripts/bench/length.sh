@@ -5,10 +5,8 @@
 # learned positions, dropout 0.1, CLS + MLM, Adam, batch BATCH), `xp bench train`
 # against scripts/bench/torch_length.py, ROUNDS rounds. Prints tokens/s and peak memory
 # (maximum resident set, /usr/bin/time) of each, then their medians and ratios.
-# PRECISION=bf16 trains both sides with bf16 products: xp's `train.precision = "bf16"`,
-# PyTorch's `torch.autocast` in bfloat16.
 #
-#   PYTHON=<python with torch> [PRECISION=bf16] scripts/bench/length.sh [ROUNDS] [LENGTHS...]
+#   PYTHON=<python with torch> scripts/bench/length.sh [ROUNDS] [LENGTHS...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -19,7 +17,6 @@ shift || true
 lengths=${*:-128 512 1024}
 batch=${BATCH:-8}
 steps=${STEPS:-10}
-precision=${PRECISION:-f32}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -59,7 +56,6 @@ norm_first = true
 positions = "learned"
 [train]
 lr = 1e-3
-precision = "$precision"
 [objectives.CLS]
 [objectives.MLM]
 TOML
@@ -68,7 +64,7 @@ TOML
         rate=$(measured "$xp" bench train "$tmp/len$length.toml" --batch-sizes "$batch" \
             --steps "$steps" --repeats 1 | awk '/steps per second/ {print $(NF-1)}')
         xs+=("$("$python" -c "print(round($rate * $batch * $length))")") xm+=("$(cat "$tmp/peak")")
-        tokens=$(LENGTH=$length BATCH=$batch STEPS=$steps PRECISION=$precision measured "$python" scripts/bench/torch_length.py |
+        tokens=$(LENGTH=$length BATCH=$batch STEPS=$steps measured "$python" scripts/bench/torch_length.py |
             "$python" -c "import json, sys; print(json.load(sys.stdin)['tokens_per_s'])")
         ts+=("$tokens") tm+=("$(cat "$tmp/peak")")
         echo "length $length round $round: xp ${xs[-1]} tokens/s ${xm[-1]} MB, pytorch ${ts[-1]} tokens/s ${tm[-1]} MB"

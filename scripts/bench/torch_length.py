@@ -5,9 +5,8 @@
 inside) with learned positions, a classifier on the first position and a masked-token
 head on every position (15% of the tokens, the CLS + MLM objectives of xp), Adam.
 Env: LENGTH (tokens per sequence, the first a [CLS]), BATCH, STEPS, DIM, FFN, LAYERS,
-HEADS, THREADS (default 2), PRECISION (`f32`, or `bf16`: the forward pass and losses under
-`torch.autocast` in bfloat16, PyTorch's mixed precision on the CPU). Random tokens over 8
-ids; dropout 0.1. Prints JSON: steps/s and tokens/s (batch x length x steps/s).
+HEADS, THREADS (default 2). Random tokens over 8 ids; dropout 0.1. Prints JSON: steps/s
+and tokens/s (batch x length x steps/s).
 """
 
 import json
@@ -46,7 +45,6 @@ def main():
     vocab = 12
     model = Encoder(vocab, length, env("DIM", 128), env("FFN", 512), env("LAYERS", 2), env("HEADS", 4), 2)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    bf16 = os.environ.get("PRECISION", "f32") == "bf16"
 
     def step():
         tokens = torch.randint(4, vocab, (batch, length))
@@ -54,11 +52,10 @@ def main():
         labels = torch.randint(0, 2, (batch,))
         masked = torch.rand(batch, length) < 0.15
         inputs = tokens.masked_fill(masked, 3)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            cls, mlm = model(inputs)
-            loss = nn.functional.cross_entropy(cls, labels) + nn.functional.cross_entropy(
-                mlm[masked], tokens[masked]
-            )
+        cls, mlm = model(inputs)
+        loss = nn.functional.cross_entropy(cls, labels) + nn.functional.cross_entropy(
+            mlm[masked], tokens[masked]
+        )
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

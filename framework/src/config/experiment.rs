@@ -164,42 +164,6 @@ impl KernelChoice {
     }
 }
 
-/// The precision of the linear maps' matrix products in training (`train.precision`).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// f32 throughout.
-    #[default]
-    F32,
-    /// Products with bf16 operands and f32 sums, in the fused CPU kernels on CPUs with
-    /// AVX512_BF16; weights, optimiser, attention and norms stay f32.
-    Bf16,
-}
-
-impl Precision {
-    fn is_f32(&self) -> bool {
-        *self == Self::F32
-    }
-
-    /// `kernels` with their products in this precision.
-    pub fn apply(self, kernels: Kernels) -> Result<Kernels, ConfigError> {
-        match (self, kernels) {
-            (Self::F32, k) => Ok(k),
-            (Self::Bf16, Kernels::Fused | Kernels::FusedBf16) if Kernels::bf16_products_run_here() => {
-                Ok(Kernels::FusedBf16)
-            }
-            (Self::Bf16, Kernels::Fused | Kernels::FusedBf16) => Err(ConfigError::invalid(
-                "train.precision",
-                "bf16 products need a CPU with AVX512_BF16, and this one has none: use \"f32\"",
-            )),
-            (Self::Bf16, Kernels::Composed) => Err(ConfigError::invalid(
-                "train.precision",
-                "bf16 products run in the fused CPU kernels (CPU, train.kernels = \"auto\" or \"fused\"): use \"f32\" with the composed kernels",
-            )),
-        }
-    }
-}
-
 /// The optimiser.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -251,11 +215,6 @@ pub struct TrainConfig {
     /// `auto` (default), `fused` or `composed`: the layers' implementation. Both give
     /// the same maths; the fused CPU kernels are faster.
     pub kernels: KernelChoice,
-    /// `f32` (default) or `bf16`: the linear maps' matrix products with bf16 operands
-    /// and f32 sums (CPUs with AVX512_BF16; faster on long texts, numbers within seed
-    /// noise of f32's: docs/performance.md).
-    #[serde(skip_serializing_if = "Precision::is_f32")]
-    pub precision: Precision,
     /// Write a resume point every this many steps; 0: at every evaluation.
     pub checkpoint_every: usize,
     /// Steps whose loss or gradient is not finite that may be skipped (no update)
@@ -295,7 +254,6 @@ impl Default for TrainConfig {
             threads: 2,
             ema: 0.0,
             kernels: KernelChoice::Auto,
-            precision: Precision::F32,
             checkpoint_every: 0,
             skip_nonfinite: 0,
             memory_gb: 0.0,

@@ -7,7 +7,7 @@ mod stages;
 
 pub use experiment::{
     DataConfig, Experiment, KernelChoice, ModelConfig, ModelKind, NgramConfig, OptimizerKind,
-    Precision, TrainConfig,
+    TrainConfig,
 };
 pub use monitor::Monitor;
 pub use overrides::apply_override;

@@ -41,7 +41,7 @@ impl<'a> Matrix<'a> {
     }
 
     /// `(rows, cols)` as read.
-    pub(super) fn dims(&self) -> (usize, usize) {
+    fn dims(&self) -> (usize, usize) {
         match self.transposed {
             false => (self.rows, self.cols),
             true => (self.cols, self.rows),
@@ -49,7 +49,7 @@ impl<'a> Matrix<'a> {
     }
 
     /// `(column stride, row stride)` as read.
-    pub(super) fn strides(&self) -> (isize, isize) {
+    fn strides(&self) -> (isize, isize) {
         match self.transposed {
             false => (1, self.cols as isize),
             true => (self.cols as isize, 1),

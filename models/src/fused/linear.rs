@@ -2,7 +2,6 @@
 //! into them by gemm, then an optional ReLU and dropout keep-mask in one pass over the
 //! output, and a backward pass that writes `dx`, `dW` and `db` directly.
 
-use super::bf16;
 use super::gemm::{add_product, product, Matrix};
 use super::{column_sums, values, with_values};
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
@@ -13,29 +12,9 @@ pub(crate) struct LinearOp {
     pub relu: bool,
     /// A dropout keep-mask shaped like the output (0 or `1/(1-p)`), applied last.
     pub keep: Option<Tensor>,
-    /// Products with bf16 operands and f32 sums.
-    pub bf16: bool,
 }
 
 impl LinearOp {
-    /// `dst += a b` in this op's precision.
-    fn add_product(&self, dst: &mut [f32], a: Matrix, b: Matrix) {
-        match self.bf16 {
-            true => bf16::run(dst, true, a, b),
-            false => add_product(dst, a, b),
-        }
-    }
-
-    /// `a b`, freshly allocated, in this op's precision.
-    fn product(&self, a: Matrix, b: Matrix) -> Vec<f32> {
-        if !self.bf16 {
-            return product(a, b);
-        }
-        let mut dst = vec![0f32; a.dims().0 * b.dims().1];
-        bf16::run(&mut dst, true, a, b);
-        dst
-    }
-
     /// `dL/d(pre-activation)` from `dL/dy`: through the keep-mask and the ReLU.
     fn pre_activation_grad(&self, res: &Tensor, grad: &Tensor) -> Result<Tensor> {
         if !self.relu && self.keep.is_none() {
@@ -90,7 +69,7 @@ impl CustomOp3 for LinearOp {
         // The bias rows, then `+= x W^T`.
         let mut y = Vec::with_capacity(rows * out_dim);
         (0..rows).for_each(|_| y.extend_from_slice(bias));
-        self.add_product(
+        add_product(
             &mut y,
             Matrix::new(x, rows, in_dim),
             Matrix::new(w, out_dim, in_dim).t(),
@@ -138,8 +117,8 @@ impl CustomOp3 for LinearOp {
             with_values(weight, |w| {
                 with_values(x, |x| {
                     let g = Matrix::new(g, rows, out_dim);
-                    let dx = self.product(g, Matrix::new(w, out_dim, in_dim));
-                    let dw = self.product(g.t(), Matrix::new(x, rows, in_dim));
+                    let dx = product(g, Matrix::new(w, out_dim, in_dim));
+                    let dw = product(g.t(), Matrix::new(x, rows, in_dim));
                     Ok((dx, dw, column_sums(g.values, out_dim)))
                 })
             })

@@ -14,7 +14,6 @@
 //! computes the same maths on any device.
 
 mod attention;
-mod bf16;
 mod gelu;
 mod gemm;
 mod layer_norm;
@@ -23,7 +22,6 @@ mod residual;
 
 pub(crate) use attention::AttentionOp;
 pub use attention::STORED_WEIGHTS;
-pub(crate) use bf16::supported as bf16_supported;
 pub(crate) use gelu::GeluOp;
 pub(crate) use layer_norm::LayerNormOp;
 pub(crate) use linear::LinearOp;
@@ -31,18 +29,16 @@ pub(crate) use residual::ResidualOp;
 
 use candle_core::{CpuStorage, Layout, Result, Storage, Tensor};
 
-/// `keep * act(x W^T + b)` as one op, `act` a ReLU when `relu`, its products in bf16
-/// when `bf16`.
+/// `keep * act(x W^T + b)` as one op, `act` a ReLU when `relu`.
 pub(crate) fn linear(
     x: &Tensor,
     weight: &Tensor,
     bias: &Tensor,
     relu: bool,
     keep: Option<Tensor>,
-    bf16: bool,
 ) -> Result<Tensor> {
     x.contiguous()?
-        .apply_op3(weight, bias, LinearOp { relu, keep, bf16 })
+        .apply_op3(weight, bias, LinearOp { relu, keep })
 }
 
 /// The f32 values of a contiguous CPU storage under `layout`.
