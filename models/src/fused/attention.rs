@@ -20,6 +20,8 @@
 //! keeps its weights for the backward pass; past it (long texts, large batches) it keeps
 //! each row's softmax maximum and sum, and the backward pass computes the row again
 //! from them, bit for bit the same: memory grows with the length, not its square.
+//! Texts of [`blocks::FROM`] positions or more go through gemm, a block of queries at a
+//! time ([`blocks`]).
 
 use super::{values, with_values};
 use crate::dropout::{check_elements, Keep};
@@ -27,6 +29,8 @@ use crate::simd::{axpy, dot, vectorized, Kernel};
 use crate::TokenRows;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use std::sync::OnceLock;
+
+mod blocks;
 
 /// No row at this grid position.
 const ABSENT: u32 = u32::MAX;
@@ -275,6 +279,9 @@ impl Scratch {
 /// What the forward pass keeps (every grid position's weights when `store`, else each
 /// row's softmax) and the output rows `(rows, dim)`.
 fn forward(i: &Inputs, d: Dims, scale: f32, store: bool) -> (Saved, Vec<f32>) {
+    if d.seq >= blocks::FROM {
+        return blocks::forward(i, d, scale, store);
+    }
     vectorized(Forward { i, d, scale, store })
 }
 
@@ -423,6 +430,9 @@ fn softmax(p: &mut [f32]) -> RowSoftmax {
 
 /// `d(qkv)` `(rows, 3 * dim)` from what the forward pass kept and the output gradient `g`.
 fn backward(i: &Inputs, d: Dims, scale: f32, saved: &Saved, g: &[f32]) -> Vec<f32> {
+    if d.seq >= blocks::FROM {
+        return blocks::backward(i, d, scale, saved, g);
+    }
     vectorized(Backward {
         i,
         d,

@@ -262,6 +262,67 @@ fn attention_computed_again_in_the_backward_pass_is_bit_for_bit_the_stored_one()
 }
 
 #[test]
+fn long_attention_computed_again_is_bit_for_bit_the_stored_one() -> Result<()> {
+    use super::AttentionOp;
+    use crate::Dropout;
+    // Two packed texts of 100 and 70 positions: blocks of queries, one cut short.
+    let ids: Vec<u32> = (0..200)
+        .map(|i| {
+            if i >= 100 && i % 100 >= 70 {
+                0
+            } else {
+                4 + i % 7
+            }
+        })
+        .collect();
+    let tokens = Tensor::from_vec(ids, (2, 100), &Device::Cpu)?;
+    let rows = TokenRows::tokens(&tokens)?;
+    let qkv = random(&[rows.grid().len(), 3 * 12], 23)?;
+    for causal in [Causal::None, Causal::All] {
+        let bias = attention_bias(&tokens, causal)?;
+        let run = |limit: usize| -> Result<Vec<Vec<f32>>> {
+            let keep = Dropout::new(0.25).draw(&Mode::train(9));
+            let op =
+                AttentionOp::new(3, 0.5, rows.clone(), bias.clone(), keep).storing_at_most(limit);
+            let y = qkv.as_tensor().apply_op1(op)?;
+            let r = random(y.dims(), 6)?;
+            let grads = (&y * r.as_tensor())?.sum_all()?.backward()?;
+            let dqkv = grads.get(&qkv).expect("qkv has a gradient");
+            Ok(vec![
+                y.flatten_all()?.to_vec1()?,
+                dqkv.flatten_all()?.to_vec1()?,
+            ])
+        };
+        let (stored, again) = (run(usize::MAX)?, run(0)?);
+        assert_eq!(stored, again, "{causal:?}");
+        assert!(stored[1].iter().any(|v| *v != 0.0));
+    }
+    Ok(())
+}
+
+#[test]
+fn long_padded_causal_attention_matches_the_composed_layer() -> Result<()> {
+    let map = VarMap::new();
+    let attn = SelfAttention::new(16, 4, 0.2, Kernels::Fused, var_builder(&map))?;
+    let ids: Vec<u32> = (0..3 * 70)
+        .map(|i| {
+            if i % 70 >= 70 - 9 * (i / 70) {
+                0
+            } else {
+                4 + i % 6
+            }
+        })
+        .collect();
+    let tokens = Tensor::from_vec(ids, (3, 70), &Device::Cpu)?;
+    let rows = TokenRows::full(3, 70);
+    let x = random(&[3, 70, 16], 19)?;
+    let bias = attention_bias(&tokens, Causal::All)?;
+    compare(&map, &x, |x, fused| {
+        Ok(attn.run(x, &rows, &bias, &Mode::train(4), false, fused)?.0)
+    })
+}
+
+#[test]
 fn attention_over_long_texts_draws_the_composed_layers_dropout_block_by_block() -> Result<()> {
     // 2 x 3 x 90 rows of 90 weights: the mask is drawn in many blocks of rows.
     let map = VarMap::new();

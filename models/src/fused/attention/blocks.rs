@@ -1,0 +1,176 @@
+//! The attention core for long texts: for each (text, head), a block of queries at a
+//! time, the scores against every key, the product with the values and the backward
+//! pass's products as gemm calls, with the mask, softmax and dropout in between.
+//!
+//! Why: past a few dozen positions the products dominate, and gemm's kernels run them
+//! several times as fast as the row-at-a-time loops that suit names. The weights kept
+//! for the backward pass, or each row's softmax when they would take too much memory,
+//! are the same as in the loops; so are the dropout draws. The sums run in gemm's
+//! order, so a long text's numbers differ from the loops' in the last bits.
+
+use super::super::gemm::{add_product, product, Matrix};
+use super::{softmax, weight_row, Dims, Inputs, KeepRows, RowSoftmax, Saved, Scratch, ABSENT};
+
+/// Texts of this many positions or more take this path; names stay in the loops.
+pub(super) const FROM: usize = 64;
+
+/// Queries per block: a block of scores is `QUERIES x seq`.
+const QUERIES: usize = 64;
+
+/// The masked scores of queries `first..first + n` of the loaded (text `b`, head)
+/// against every key, `n x seq`.
+fn scores(i: &Inputs, d: Dims, s: &Scratch, b: usize, first: usize, n: usize) -> Vec<f32> {
+    let (seq, hd) = (d.seq, d.head_dim);
+    let queries = Matrix::new(&s.q[first * hd..(first + n) * hd], n, hd);
+    let mut out = product(queries, Matrix::new(&s.k, seq, hd).t());
+    for (r, row) in out.chunks_exact_mut(seq).enumerate() {
+        let at = (b * d.bias_rows + (first + r).min(d.bias_rows - 1)) * seq;
+        row.iter_mut()
+            .zip(&i.bias[at..at + seq])
+            .for_each(|(v, m)| *v += m);
+    }
+    out
+}
+
+/// What the forward pass keeps (as the loops keep it) and the output rows `(rows, dim)`.
+pub(super) fn forward(i: &Inputs, d: Dims, scale: f32, store: bool) -> (Saved, Vec<f32>) {
+    let (seq, hd) = (d.seq, d.head_dim);
+    let rows = i.slots.iter().filter(|&&s| s != ABSENT).count();
+    let all_rows = d.batch * d.heads * seq;
+    let mut weights = vec![0f32; if store { all_rows * seq } else { 0 }];
+    let mut softmaxes = vec![RowSoftmax::default(); if store { 0 } else { all_rows }];
+    let mut keep = i.keep.map(|keep| KeepRows::new(keep, d));
+    let mut out = vec![0f32; rows * d.dim];
+    let mut s = Scratch::new(d);
+    for b in 0..d.batch {
+        for h in 0..d.heads {
+            s.load(i, d, b, h, scale);
+            for first in (0..seq).step_by(QUERIES) {
+                let n = QUERIES.min(seq - first);
+                let mut p = scores(i, d, &s, b, first, n);
+                for (r, row) in p.chunks_exact_mut(seq).enumerate() {
+                    let at = weight_row(d, b, h, first + r);
+                    let row_softmax = softmax(row);
+                    match store {
+                        true => weights[at * seq..(at + 1) * seq].copy_from_slice(row),
+                        false => softmaxes[at] = row_softmax,
+                    }
+                    if let Some(keep) = keep.as_mut() {
+                        row.iter_mut().zip(keep.row(at)).for_each(|(w, k)| *w *= k);
+                    }
+                }
+                let o = product(Matrix::new(&p, n, seq), Matrix::new(&s.v, seq, hd));
+                for (r, o) in o.chunks_exact(hd).enumerate() {
+                    let slot = i.slots[b * seq + first + r];
+                    if slot != ABSENT {
+                        out[slot as usize * d.dim + h * hd..][..hd].copy_from_slice(o);
+                    }
+                }
+            }
+        }
+    }
+    let saved = match store {
+        true => Saved::Weights(weights),
+        false => Saved::Rows(softmaxes),
+    };
+    (saved, out)
+}
+
+/// The weights of queries `first..first + n` of (text `b`, head `h`): kept, or computed
+/// again from each row's softmax.
+#[allow(clippy::too_many_arguments)]
+fn block_weights(
+    i: &Inputs,
+    d: Dims,
+    s: &Scratch,
+    saved: &Saved,
+    (b, h): (usize, usize),
+    first: usize,
+    n: usize,
+) -> Vec<f32> {
+    let (seq, at) = (d.seq, weight_row(d, b, h, first));
+    match saved {
+        Saved::Weights(p) => p[at * seq..(at + n) * seq].to_vec(),
+        Saved::Rows(softmaxes) => {
+            let mut p = scores(i, d, s, b, first, n);
+            for (r, row) in p.chunks_exact_mut(seq).enumerate() {
+                softmaxes[at + r].weights(row);
+            }
+            p
+        }
+    }
+}
+
+/// `d(qkv)` `(rows, 3 * dim)` from what the forward pass kept and the output gradient `g`.
+pub(super) fn backward(i: &Inputs, d: Dims, scale: f32, saved: &Saved, g: &[f32]) -> Vec<f32> {
+    let (seq, hd, width) = (d.seq, d.head_dim, 3 * d.dim);
+    let mut dqkv = vec![0f32; g.len() / d.dim.max(1) * width];
+    let mut s = Scratch::new(d);
+    let mut grads = vec![0f32; seq * hd];
+    let mut keep = i.keep.map(|keep| KeepRows::new(keep, d));
+    for b in 0..d.batch {
+        let slots = &i.slots[b * seq..(b + 1) * seq];
+        for h in 0..d.heads {
+            s.load(i, d, b, h, scale);
+            // This head's output gradient, zero where there is no row (no gradient).
+            for (row, &slot) in grads.chunks_exact_mut(hd).zip(slots) {
+                match slot {
+                    ABSENT => row.fill(0.0),
+                    _ => row.copy_from_slice(&g[slot as usize * d.dim + h * hd..][..hd]),
+                }
+            }
+            let (mut dq, mut dk, mut dv) = (
+                vec![0f32; seq * hd],
+                vec![0f32; seq * hd],
+                vec![0f32; seq * hd],
+            );
+            for first in (0..seq).step_by(QUERIES) {
+                let n = QUERIES.min(seq - first);
+                let weights = block_weights(i, d, &s, saved, (b, h), first, n);
+                let grad = &grads[first * hd..(first + n) * hd];
+                // Through the product with the values and the dropout...
+                let mut ds = product(Matrix::new(grad, n, hd), Matrix::new(&s.v, seq, hd).t());
+                let mut kept = weights.clone();
+                let at = weight_row(d, b, h, first);
+                for (r, (ds, kept)) in ds
+                    .chunks_exact_mut(seq)
+                    .zip(kept.chunks_exact_mut(seq))
+                    .enumerate()
+                {
+                    if let Some(keep) = keep.as_mut() {
+                        let k = keep.row(at + r);
+                        ds.iter_mut().zip(k).for_each(|(v, k)| *v *= k);
+                        kept.iter_mut().zip(k).for_each(|(w, k)| *w *= k);
+                    }
+                    // ...then the softmax.
+                    let w = &weights[r * seq..(r + 1) * seq];
+                    let mean: f32 = w.iter().zip(ds.iter()).map(|(w, v)| w * v).sum();
+                    ds.iter_mut().zip(w).for_each(|(v, w)| *v = w * (*v - mean));
+                }
+                let queries = Matrix::new(&s.q[first * hd..(first + n) * hd], n, hd);
+                add_product(
+                    &mut dv,
+                    Matrix::new(&kept, n, seq).t(),
+                    Matrix::new(grad, n, hd),
+                );
+                add_product(&mut dk, Matrix::new(&ds, n, seq).t(), queries);
+                let dq_block = product(Matrix::new(&ds, n, seq), Matrix::new(&s.k, seq, hd));
+                dq[first * hd..(first + n) * hd]
+                    .iter_mut()
+                    .zip(&dq_block)
+                    .for_each(|(o, v)| *o = v * scale);
+            }
+            for (pos, &slot) in slots.iter().enumerate() {
+                if slot == ABSENT {
+                    continue;
+                }
+                let row = slot as usize * width + h * hd;
+                for (part, buf) in [&dq, &dk, &dv].into_iter().enumerate() {
+                    let at = row + part * d.dim;
+                    dqkv[at..at + hd].copy_from_slice(&buf[pos * hd..(pos + 1) * hd]);
+                }
+            }
+        }
+    }
+    dqkv
+}
