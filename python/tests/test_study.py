@@ -48,13 +48,12 @@ def test_a_sweep_runs_every_point_and_seed_and_reads_as_dataframes(tmp_path):
 
 
 def test_ctrl_c_stops_a_sweep_resumably_and_starting_it_again_finishes_it(tmp_path, monkeypatch):
-    import os
     import signal
 
     def interrupt_at_first_start(show):
         def say(line):
             if line.startswith("started"):
-                os.kill(os.getpid(), signal.SIGINT)
+                signal.raise_signal(signal.SIGINT)  # in this thread, at once
 
         return say
 

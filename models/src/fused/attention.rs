@@ -63,6 +63,16 @@ enum Saved {
     Rows(Vec<RowSoftmax>),
 }
 
+impl Saved {
+    /// The weights when `store`, else the rows' softmaxes.
+    fn new(store: bool, weights: Vec<f32>, softmaxes: Vec<RowSoftmax>) -> Self {
+        match store {
+            true => Self::Weights(weights),
+            false => Self::Rows(softmaxes),
+        }
+    }
+}
+
 /// A row's softmax: its largest score and the inverse of its sum of exponentials.
 #[derive(Clone, Copy, Default)]
 struct RowSoftmax {
@@ -364,17 +374,37 @@ impl KeepRows {
     }
 }
 
+/// A forward pass's buffers: the weights it keeps (when `store`) or the rows'
+/// softmaxes, the dropout's rows, the output rows `(rows, dim)`, and the scratch of one
+/// (text, head).
+#[inline(always)]
+fn forward_buffers(
+    i: &Inputs,
+    d: Dims,
+    store: bool,
+) -> (
+    Vec<f32>,
+    Vec<RowSoftmax>,
+    Option<KeepRows>,
+    Vec<f32>,
+    Scratch,
+) {
+    let rows = i.slots.iter().filter(|&&s| s != ABSENT).count();
+    let all_rows = d.batch * d.heads * d.seq;
+    (
+        vec![0f32; if store { all_rows * d.seq } else { 0 }],
+        vec![RowSoftmax::default(); if store { 0 } else { all_rows }],
+        i.keep.map(|keep| KeepRows::new(keep, d)),
+        vec![0f32; rows * d.dim],
+        Scratch::new(d),
+    )
+}
+
 #[inline(always)]
 fn forward_loop(i: &Inputs, d: Dims, scale: f32, store: bool) -> (Saved, Vec<f32>) {
     let (seq, hd) = (d.seq, d.head_dim);
-    let rows = i.slots.iter().filter(|&&s| s != ABSENT).count();
-    let all_rows = d.batch * d.heads * seq;
-    let mut weights = vec![0f32; if store { all_rows * seq } else { 0 }];
-    let mut softmaxes = vec![RowSoftmax::default(); if store { 0 } else { all_rows }];
+    let (mut weights, mut softmaxes, mut keep, mut out, mut s) = forward_buffers(i, d, store);
     let mut row = vec![0f32; seq];
-    let mut keep = i.keep.map(|keep| KeepRows::new(keep, d));
-    let mut out = vec![0f32; rows * d.dim];
-    let mut s = Scratch::new(d);
     for b in 0..d.batch {
         for h in 0..d.heads {
             s.load(i, d, b, h, scale);
@@ -407,11 +437,7 @@ fn forward_loop(i: &Inputs, d: Dims, scale: f32, store: bool) -> (Saved, Vec<f32
             }
         }
     }
-    let saved = match store {
-        true => Saved::Weights(weights),
-        false => Saved::Rows(softmaxes),
-    };
-    (saved, out)
+    (Saved::new(store, weights, softmaxes), out)
 }
 
 /// In-place softmax of one row of scores; what it took to compute it again.
@@ -517,17 +543,25 @@ fn backward_loop(i: &Inputs, d: Dims, scale: f32, saved: &Saved, g: &[f32]) -> V
                     }
                 }
             }
-            for (pos, &slot) in slots.iter().enumerate() {
-                if slot == ABSENT {
-                    continue;
-                }
-                let row = slot as usize * width + h * hd;
-                for (part, buf) in [&dq, &dk, &dv].into_iter().enumerate() {
-                    let at = row + part * d.dim;
-                    dqkv[at..at + hd].copy_from_slice(&buf[pos * hd..(pos + 1) * hd]);
-                }
-            }
+            scatter_head(&mut dqkv, slots, d, h, [&dq, &dk, &dv]);
         }
     }
     dqkv
+}
+
+/// Writes head `h`'s gradients `[dq, dk, dv]` (`seq x head_dim` each, over one text's
+/// grid positions) into the rows of `dqkv` `(rows, 3 * dim)` that `slots` name.
+#[inline(always)]
+fn scatter_head(dqkv: &mut [f32], slots: &[u32], d: Dims, h: usize, parts: [&[f32]; 3]) {
+    let hd = d.head_dim;
+    for (pos, &slot) in slots.iter().enumerate() {
+        if slot == ABSENT {
+            continue;
+        }
+        let row = slot as usize * 3 * d.dim + h * hd;
+        for (part, buf) in parts.into_iter().enumerate() {
+            let at = row + part * d.dim;
+            dqkv[at..at + hd].copy_from_slice(&buf[pos * hd..(pos + 1) * hd]);
+        }
+    }
 }

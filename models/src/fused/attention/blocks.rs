@@ -9,7 +9,10 @@
 //! order, so a long text's numbers differ from the loops' in the last bits.
 
 use super::super::gemm::{add_product, product, Matrix};
-use super::{softmax, weight_row, Dims, Inputs, KeepRows, RowSoftmax, Saved, Scratch, ABSENT};
+use super::{
+    forward_buffers, scatter_head, softmax, weight_row, Dims, Inputs, KeepRows, Saved, Scratch,
+    ABSENT,
+};
 
 /// Texts of this many positions or more take this path; names stay in the loops.
 pub(super) const FROM: usize = 64;
@@ -35,13 +38,7 @@ fn scores(i: &Inputs, d: Dims, s: &Scratch, b: usize, first: usize, n: usize) ->
 /// What the forward pass keeps (as the loops keep it) and the output rows `(rows, dim)`.
 pub(super) fn forward(i: &Inputs, d: Dims, scale: f32, store: bool) -> (Saved, Vec<f32>) {
     let (seq, hd) = (d.seq, d.head_dim);
-    let rows = i.slots.iter().filter(|&&s| s != ABSENT).count();
-    let all_rows = d.batch * d.heads * seq;
-    let mut weights = vec![0f32; if store { all_rows * seq } else { 0 }];
-    let mut softmaxes = vec![RowSoftmax::default(); if store { 0 } else { all_rows }];
-    let mut keep = i.keep.map(|keep| KeepRows::new(keep, d));
-    let mut out = vec![0f32; rows * d.dim];
-    let mut s = Scratch::new(d);
+    let (mut weights, mut softmaxes, mut keep, mut out, mut s) = forward_buffers(i, d, store);
     for b in 0..d.batch {
         for h in 0..d.heads {
             s.load(i, d, b, h, scale);
@@ -69,11 +66,7 @@ pub(super) fn forward(i: &Inputs, d: Dims, scale: f32, store: bool) -> (Saved, V
             }
         }
     }
-    let saved = match store {
-        true => Saved::Weights(weights),
-        false => Saved::Rows(softmaxes),
-    };
-    (saved, out)
+    (Saved::new(store, weights, softmaxes), out)
 }
 
 /// The weights of queries `first..first + n` of (text `b`, head `h`): kept, or computed
@@ -160,16 +153,7 @@ pub(super) fn backward(i: &Inputs, d: Dims, scale: f32, saved: &Saved, g: &[f32]
                     .zip(&dq_block)
                     .for_each(|(o, v)| *o = v * scale);
             }
-            for (pos, &slot) in slots.iter().enumerate() {
-                if slot == ABSENT {
-                    continue;
-                }
-                let row = slot as usize * width + h * hd;
-                for (part, buf) in [&dq, &dk, &dv].into_iter().enumerate() {
-                    let at = row + part * d.dim;
-                    dqkv[at..at + hd].copy_from_slice(&buf[pos * hd..(pos + 1) * hd]);
-                }
-            }
+            scatter_head(&mut dqkv, slots, d, h, [&dq, &dk, &dv]);
         }
     }
     dqkv
