@@ -2,6 +2,7 @@
 package's own ``xp`` command (the CLI the results are held against)."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,12 @@ def same_bytes(a: Path, b: Path, files=("metrics.csv", "model.safetensors", "tes
     """Asserts that two runs wrote the same bytes in ``files``."""
     for file in files:
         assert (a / file).read_bytes() == (b / file).read_bytes(), f"{file} differs between {a} and {b}"
+
+
+@pytest.fixture
+def ctrl_c():
+    """Ctrl-C's usual handler for the test (KeyboardInterrupt): Python leaves SIGINT
+    ignored when it starts with it ignored, as a background job of a script does."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)

@@ -64,13 +64,11 @@ def test_a_paused_run_resumes_to_the_numbers_of_a_run_never_paused(tmp_path):
     same_bytes(whole.path, paused.path)
 
 
-def test_ctrl_c_stops_with_a_resume_point_and_resume_finishes_it(tmp_path, monkeypatch):
+def test_ctrl_c_stops_with_a_resume_point_and_resume_finishes_it(tmp_path, monkeypatch, ctrl_c):
     experiment = tiny(tmp_path, steps=60)
     whole = xp.run(experiment, out=tmp_path / "whole", progress=False)
 
-    # Ctrl-C's SIGINT, here at the first evaluation (step 10), raised in this thread:
-    # sent to the process (os.kill) it may land on a worker thread and arrive after
-    # the tiny run's last step.
+    # Ctrl-C's SIGINT, here at the first evaluation (step 10).
     def interrupt(self, *args):
         signal.raise_signal(signal.SIGINT)
 

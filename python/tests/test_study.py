@@ -47,7 +47,7 @@ def test_a_sweep_runs_every_point_and_seed_and_reads_as_dataframes(tmp_path):
     assert (test_cls["ci_low"] <= test_cls["mean"]).all() and (test_cls["mean"] <= test_cls["ci_high"]).all()
 
 
-def test_ctrl_c_stops_a_sweep_resumably_and_starting_it_again_finishes_it(tmp_path, monkeypatch):
+def test_ctrl_c_stops_a_sweep_resumably_and_starting_it_again_finishes_it(tmp_path, monkeypatch, ctrl_c):
     import signal
 
     def interrupt_at_first_start(show):
