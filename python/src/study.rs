@@ -4,13 +4,13 @@
 
 use crate::to_py;
 use anyhow::Context;
-use pyo3::exceptions::PyKeyboardInterrupt;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
 use pyo3::prelude::*;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::time::Duration;
 use xp_study::compare::{collect, long_rows, mean_sd_ci, paired_against};
 use xp_study::runner::{Job, Outcome, Pool, Watch};
 use xp_study::sweep::local::{self, Queue};
@@ -26,23 +26,33 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// Runs `work` with a stop flag that SIGINT sets (Python's own handler still runs:
-/// signal-hook chains to it), the GIL released; the handler is removed after. A
-/// stopped study raises `KeyboardInterrupt` with `work`'s message.
+/// How often the waiting caller runs Python's signal handlers.
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
+/// Runs `work` on a thread of its own, the GIL released, while this thread runs
+/// Python's signal handlers every [`SIGNAL_POLL`]: Ctrl-C (a `KeyboardInterrupt`, by
+/// whatever handler Python has then) sets `work`'s stop flag. A stopped study raises
+/// `KeyboardInterrupt` with `work`'s message.
 fn interruptible<T: Send>(
     py: Python<'_>,
     work: impl FnOnce(&AtomicBool) -> anyhow::Result<T> + Send,
 ) -> PyResult<T> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let id = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))
-        .map_err(|e| to_py(e.into()))?;
-    let result = py.detach(|| work(&stop));
-    signal_hook::low_level::unregister(id);
+    let stop = AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        let stop = &stop;
+        let worker = scope.spawn(move || work(stop));
+        while !worker.is_finished() {
+            py.detach(|| std::thread::sleep(SIGNAL_POLL));
+            if !stop.load(Ordering::SeqCst) && py.check_signals().is_err() {
+                stop.store(true, Ordering::SeqCst);
+            }
+        }
+        worker.join()
+    });
+    let result = result.map_err(|_| PyRuntimeError::new_err("the study's thread panicked"))?;
     match result {
         Ok(value) => Ok(value),
         Err(e) if stop.load(Ordering::SeqCst) => {
-            // The KeyboardInterrupt Python has pending: raised with what to do next.
-            let _ = py.check_signals();
             Err(PyKeyboardInterrupt::new_err(xp_cli::describe(&e)))
         }
         Err(e) => Err(to_py(e)),
