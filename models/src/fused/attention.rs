@@ -318,12 +318,18 @@ fn weight_row(d: Dims, b: usize, h: usize, q: usize) -> usize {
     (b * d.heads + h) * d.seq + q
 }
 
+/// The additive mask of text `b`'s query `q` against every key.
+#[inline(always)]
+fn mask_row<'a>(i: &Inputs<'a>, d: Dims, b: usize, q: usize) -> &'a [f32] {
+    let at = (b * d.bias_rows + q.min(d.bias_rows - 1)) * d.seq;
+    &i.bias[at..at + d.seq]
+}
+
 /// Query `q`'s scores against every key of name `b` (loaded in `s`), plus the mask.
 #[inline(always)]
 fn scores(i: &Inputs, d: Dims, s: &Scratch, b: usize, q: usize, out: &mut [f32]) {
     let hd = d.head_dim;
-    let bias_row = (b * d.bias_rows + q.min(d.bias_rows - 1)) * d.seq;
-    let bias = &i.bias[bias_row..bias_row + d.seq];
+    let bias = mask_row(i, d, b, q);
     let query = &s.q[q * hd..(q + 1) * hd];
     for ((p, key), bias) in out.iter_mut().zip(s.k.chunks_exact(hd)).zip(bias) {
         *p = dot(query, key) + bias;

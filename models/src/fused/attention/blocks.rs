@@ -9,9 +9,11 @@
 //! order, so a long text's numbers differ from the loops' in the last bits.
 
 use super::super::gemm::{add_product, product, Matrix};
+use std::borrow::Cow;
+
 use super::{
-    forward_buffers, scatter_head, softmax, weight_row, Dims, Inputs, KeepRows, Saved, Scratch,
-    ABSENT,
+    forward_buffers, mask_row, scatter_head, softmax, weight_row, Dims, Inputs, KeepRows, Saved,
+    Scratch, ABSENT,
 };
 
 /// Texts of this many positions or more take this path; names stay in the loops.
@@ -27,9 +29,8 @@ fn scores(i: &Inputs, d: Dims, s: &Scratch, b: usize, first: usize, n: usize) ->
     let queries = Matrix::new(&s.q[first * hd..(first + n) * hd], n, hd);
     let mut out = product(queries, Matrix::new(&s.k, seq, hd).t());
     for (r, row) in out.chunks_exact_mut(seq).enumerate() {
-        let at = (b * d.bias_rows + (first + r).min(d.bias_rows - 1)) * seq;
         row.iter_mut()
-            .zip(&i.bias[at..at + seq])
+            .zip(mask_row(i, d, b, first + r))
             .for_each(|(v, m)| *v += m);
     }
     out
@@ -72,24 +73,24 @@ pub(super) fn forward(i: &Inputs, d: Dims, scale: f32, store: bool) -> (Saved, V
 /// The weights of queries `first..first + n` of (text `b`, head `h`): kept, or computed
 /// again from each row's softmax.
 #[allow(clippy::too_many_arguments)]
-fn block_weights(
+fn block_weights<'a>(
     i: &Inputs,
     d: Dims,
     s: &Scratch,
-    saved: &Saved,
+    saved: &'a Saved,
     (b, h): (usize, usize),
     first: usize,
     n: usize,
-) -> Vec<f32> {
+) -> Cow<'a, [f32]> {
     let (seq, at) = (d.seq, weight_row(d, b, h, first));
     match saved {
-        Saved::Weights(p) => p[at * seq..(at + n) * seq].to_vec(),
+        Saved::Weights(p) => Cow::Borrowed(&p[at * seq..(at + n) * seq]),
         Saved::Rows(softmaxes) => {
             let mut p = scores(i, d, s, b, first, n);
             for (r, row) in p.chunks_exact_mut(seq).enumerate() {
                 softmaxes[at + r].weights(row);
             }
-            p
+            Cow::Owned(p)
         }
     }
 }
@@ -123,16 +124,14 @@ pub(super) fn backward(i: &Inputs, d: Dims, scale: f32, saved: &Saved, g: &[f32]
                 let grad = &grads[first * hd..(first + n) * hd];
                 // Through the product with the values and the dropout...
                 let mut ds = product(Matrix::new(grad, n, hd), Matrix::new(&s.v, seq, hd).t());
-                let mut kept = weights.clone();
+                // The weights after dropout: a copy only where there is dropout.
+                let mut kept = Cow::Borrowed(&weights[..]);
                 let at = weight_row(d, b, h, first);
-                for (r, (ds, kept)) in ds
-                    .chunks_exact_mut(seq)
-                    .zip(kept.chunks_exact_mut(seq))
-                    .enumerate()
-                {
+                for (r, ds) in ds.chunks_exact_mut(seq).enumerate() {
                     if let Some(keep) = keep.as_mut() {
                         let k = keep.row(at + r);
                         ds.iter_mut().zip(k).for_each(|(v, k)| *v *= k);
+                        let kept = &mut kept.to_mut()[r * seq..(r + 1) * seq];
                         kept.iter_mut().zip(k).for_each(|(w, k)| *w *= k);
                     }
                     // ...then the softmax.
