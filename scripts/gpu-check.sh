@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 data=target/gpu-check/names
 libs=target/gpu-check/lib
 if [ "${1:-}" = "--prepare" ]; then
-    src=${XP_TEST_CORPUS:-../shared/data/names}
+    src=${XP_TEST_CORPUS:-framework/corpus/names}
     [ -d "$src" ] || { echo "gpu-check: no corpus at $src (set XP_TEST_CORPUS)" >&2; exit 1; }
     mkdir -p "$(dirname "$data")" && rm -rf "$data" && cp -r "$src" "$data"
     # The shared libraries the binary needs beyond libc, libstdc++ and CUDA (fontconfig

@@ -8,7 +8,7 @@
 # scikit-learn into ./.venv (pip), Chromium and its WebDriver for the page's test, and Slurm for the
 # Slurm backend's test (Debian packages, then a one-node cluster: scripts/slurm-up.sh).
 # The installs run while clippy compiles; the tests wait for them.
-# Tests read the corpus at ../shared/data/names (override with XP_TEST_CORPUS).
+# Tests read the corpus the binary packs, framework/corpus/names (override with XP_TEST_CORPUS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def corpus_dir() -> Path:
-    """``$XP_TEST_CORPUS``, else ``../shared/data/names`` beside the project."""
-    corpus = Path(os.environ.get("XP_TEST_CORPUS", ROOT.parent / "shared" / "data" / "names"))
+    """``$XP_TEST_CORPUS``, else the project's copy of the built-in corpus (``framework/corpus/names``)."""
+    corpus = Path(os.environ.get("XP_TEST_CORPUS", ROOT / "framework" / "corpus" / "names"))
     if not corpus.is_dir():
         pytest.fail(f"the test corpus is missing at {corpus}: set XP_TEST_CORPUS")
     return corpus

@@ -7,11 +7,13 @@ pub mod server;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The corpus the tests read: `$XP_TEST_CORPUS`, else `../shared/data/names`.
+/// The corpus the tests read: `$XP_TEST_CORPUS`, else the project's own copy of the
+/// built-in corpus (`framework/corpus/names`, the files the binary packs), so that a
+/// clone anywhere runs its tests.
 pub fn corpus_dir() -> PathBuf {
     std::env::var_os("XP_TEST_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/names"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("framework/corpus/names"))
 }
 
 /// A small, fast experiment over the test corpus with `objectives` (TOML tables). The
