@@ -28,6 +28,12 @@ pub(crate) fn vectorized<K: Kernel>(kernel: K) -> K::Output {
     kernel.run()
 }
 
+/// Whether the CPU has AVX2 and FMA (for kernels written with their intrinsics).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_avx2_fma() -> bool {
+    *HAS_AVX2_FMA
+}
+
 #[cfg(target_arch = "x86_64")]
 static HAS_AVX2_FMA: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")

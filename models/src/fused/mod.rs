@@ -14,6 +14,7 @@
 //! computes the same maths on any device.
 
 mod attention;
+mod erf;
 mod gelu;
 mod gemm;
 mod layer_norm;
