@@ -289,9 +289,6 @@ impl Scratch {
 /// What the forward pass keeps (every grid position's weights when `store`, else each
 /// row's softmax) and the output rows `(rows, dim)`.
 fn forward(i: &Inputs, d: Dims, scale: f32, store: bool) -> (Saved, Vec<f32>) {
-    if d.seq >= blocks::FROM {
-        return blocks::forward(i, d, scale, store);
-    }
     vectorized(Forward { i, d, scale, store })
 }
 
@@ -308,7 +305,10 @@ impl Kernel for Forward<'_, '_> {
 
     #[inline(always)]
     fn run(self) -> Self::Output {
-        forward_loop(self.i, self.d, self.scale, self.store)
+        match self.d.seq >= blocks::FROM {
+            true => blocks::forward(self.i, self.d, self.scale, self.store),
+            false => forward_loop(self.i, self.d, self.scale, self.store),
+        }
     }
 }
 
@@ -462,9 +462,6 @@ fn softmax(p: &mut [f32]) -> RowSoftmax {
 
 /// `d(qkv)` `(rows, 3 * dim)` from what the forward pass kept and the output gradient `g`.
 fn backward(i: &Inputs, d: Dims, scale: f32, saved: &Saved, g: &[f32]) -> Vec<f32> {
-    if d.seq >= blocks::FROM {
-        return blocks::backward(i, d, scale, saved, g);
-    }
     vectorized(Backward {
         i,
         d,
@@ -488,7 +485,11 @@ impl Kernel for Backward<'_, '_> {
 
     #[inline(always)]
     fn run(self) -> Vec<f32> {
-        backward_loop(self.i, self.d, self.scale, self.saved, self.g)
+        let (i, d, scale, saved, g) = (self.i, self.d, self.scale, self.saved, self.g);
+        match d.seq >= blocks::FROM {
+            true => blocks::backward(i, d, scale, saved, g),
+            false => backward_loop(i, d, scale, saved, g),
+        }
     }
 }
 
