@@ -135,7 +135,7 @@ impl SelfAttention {
         keep_weights: bool,
     ) -> Result<(Tensor, Option<Tensor>)> {
         let keep = self.dropout.draw(mode);
-        let qkv = self.in_proj.fused(x, false, None)?;
+        let qkv = self.in_proj.fused(x, None, None)?;
         let op = || {
             AttentionOp::new(
                 self.heads,
@@ -150,7 +150,7 @@ impl SelfAttention {
             false => None,
         };
         let out = qkv.apply_op1(op())?;
-        Ok((self.out_proj.fused(&out, false, None)?, kept))
+        Ok((self.out_proj.fused(&out, None, None)?, kept))
     }
 
     fn scale(&self) -> f64 {

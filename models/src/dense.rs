@@ -3,7 +3,7 @@
 
 use crate::fused;
 use crate::rows::add_rows;
-use crate::Kernels;
+use crate::{Activation, Kernels};
 use candle_core::{Result, Tensor, D};
 use candle_nn::{Init, Module, VarBuilder};
 
@@ -55,14 +55,19 @@ impl Dense {
     /// `(.., in) -> (.., out)`
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         if self.kernels.is_fused() {
-            return self.fused(x, false, None);
+            return self.fused(x, None, None);
         }
         self.composed(x)
     }
 
-    /// `keep * act(x W^T + b)` as one fused CPU op, `act` a ReLU when `relu`.
-    pub(crate) fn fused(&self, x: &Tensor, relu: bool, keep: Option<Tensor>) -> Result<Tensor> {
-        fused::linear(x, &self.weight, &self.bias, relu, keep)
+    /// `keep * act(x W^T + b)` as one fused CPU op, `act` the identity when `None`.
+    pub(crate) fn fused(
+        &self,
+        x: &Tensor,
+        activation: Option<Activation>,
+        keep: Option<Tensor>,
+    ) -> Result<Tensor> {
+        fused::linear(x, &self.weight, &self.bias, activation, keep)
     }
 
     /// The forward pass in candle ops (any device).

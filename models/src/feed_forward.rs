@@ -49,24 +49,11 @@ impl FeedForward {
     ) -> Result<Tensor> {
         if fused {
             // The dropout mask is drawn over the whole grid, as the composed form
-            // draws it; with a ReLU, lin1, ReLU and dropout are one op.
+            // draws it; lin1, the activation and dropout are one op.
             let width = self.lin1.weight().dim(0)?;
             let keep = rows.keep_mask(&self.dropout, width, x.device(), mode)?;
-            let h = match (self.activation, keep) {
-                (Activation::Relu, keep) => self.lin1.fused(x, true, keep)?,
-                (Activation::Gelu, keep) => {
-                    let h = self
-                        .lin1
-                        .fused(x, false, None)?
-                        .contiguous()?
-                        .apply_op1(crate::fused::GeluOp)?;
-                    match keep {
-                        Some(keep) => (h * keep)?,
-                        None => h,
-                    }
-                }
-            };
-            return self.lin2.fused(&h, false, None);
+            let h = self.lin1.fused(x, Some(self.activation), keep)?;
+            return self.lin2.fused(&h, None, None);
         }
         let h = self.activation.apply(&self.lin1.composed(x)?)?;
         self.lin2.composed(&self.dropout.forward(&h, mode)?)

@@ -1,18 +1,13 @@
-//! GELU (the erf form) as one op with its own backward pass.
+//! GELU (the erf form) for the fused linear map, forward and backward.
 //!
 //! candle's `gelu_erf` computes its gradient as a dozen element-wise tensor ops, each a
-//! full pass over the feed-forward activations. This op does the same arithmetic, in
+//! full pass over the feed-forward activations. These loops do the same arithmetic, in
 //! the same order and the same f32 roundings, in one pass each way (the erf eight lanes
-//! at a time, [`super::erf`]), so a model trains the same numbers with it as with
+//! at a time, [`super::erf`]), so a model trains the same numbers with them as with
 //! `gelu_erf`.
 
 use super::erf::erf_scaled;
-use super::values;
-use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use std::f32::consts::FRAC_1_SQRT_2;
-
-/// `gelu_erf(x)`.
-pub(crate) struct GeluOp;
 
 /// candle's `gelu_erf` of `v`, given `erf(v / sqrt 2)`.
 fn gelu(v: f32, erf: f32) -> f32 {
@@ -33,28 +28,17 @@ fn gelu_derivative(a: f32, erf: f32) -> f32 {
 /// f32 as the forward pass's constant.
 const _: () = assert!((1.0 / std::f64::consts::SQRT_2) as f32 == FRAC_1_SQRT_2);
 
-impl CustomOp1 for GeluOp {
-    fn name(&self) -> &'static str {
-        "xp-gelu"
-    }
+/// `gelu_erf` of each pre-activation.
+pub(super) fn forward(pre: &[f32]) -> Vec<f32> {
+    let mut out = erf_scaled(pre, FRAC_1_SQRT_2);
+    out.iter_mut().zip(pre).for_each(|(e, &v)| *e = gelu(v, *e));
+    out
+}
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = values(storage, layout)?;
-        let mut out = erf_scaled(x, FRAC_1_SQRT_2);
-        out.iter_mut().zip(x).for_each(|(e, &v)| *e = gelu(v, *e));
-        Ok((CpuStorage::F32(out), layout.shape().clone()))
-    }
-
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let da = super::with_values(arg, |a| {
-            super::with_values(grad, |g| {
-                let mut da = erf_scaled(a, FRAC_1_SQRT_2);
-                for ((d, &a), &g) in da.iter_mut().zip(a).zip(g) {
-                    *d = g * gelu_derivative(a, *d);
-                }
-                Ok(da)
-            })
-        })?;
-        Tensor::from_vec(da, arg.shape(), arg.device()).map(Some)
+/// `grad *= gelu_erf'(pre)`: the gradient after the activation to the one before it.
+pub(super) fn backward(pre: &[f32], grad: &mut [f32]) {
+    let erf = erf_scaled(pre, FRAC_1_SQRT_2);
+    for ((g, &a), &e) in grad.iter_mut().zip(pre).zip(&erf) {
+        *g *= gelu_derivative(a, e);
     }
 }

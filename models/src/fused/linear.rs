@@ -1,44 +1,77 @@
 //! `y = keep * act(x W^T + b)` as one op: the bias rows with the matrix product added
-//! into them by gemm, then an optional ReLU and dropout keep-mask in one pass over the
-//! output, and a backward pass that writes `dx`, `dW` and `db` directly.
+//! into them by gemm, then an optional activation (ReLU or GELU) and dropout keep-mask
+//! in one pass over the output, and a backward pass that writes `dx`, `dW` and `db`
+//! directly.
 
 use super::gemm::{add_product, product, Matrix};
-use super::{column_sums, values, with_values};
+use super::{column_sums, gelu, values, with_values};
+use crate::Activation;
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use std::sync::OnceLock;
 
 /// The fused linear map. Inputs: `x (.., in)`, `weight (out, in)`, `bias (out)`.
 pub(crate) struct LinearOp {
-    /// Apply a ReLU after the bias.
-    pub relu: bool,
+    /// The activation after the bias, if any.
+    activation: Option<Activation>,
     /// A dropout keep-mask shaped like the output (0 or `1/(1-p)`), applied last.
-    pub keep: Option<Tensor>,
+    keep: Option<Tensor>,
+    /// GELU's pre-activations, kept by the forward pass for the backward pass (a ReLU's
+    /// derivative is read off the output).
+    pre_activation: OnceLock<Vec<f32>>,
 }
 
 impl LinearOp {
-    /// `dL/d(pre-activation)` from `dL/dy`: through the keep-mask and the ReLU.
+    /// The op with `activation` (the identity when `None`) and dropout's `keep` mask.
+    pub(crate) fn new(activation: Option<Activation>, keep: Option<Tensor>) -> Self {
+        Self {
+            activation,
+            keep,
+            pre_activation: OnceLock::new(),
+        }
+    }
+
+    /// `dL/d(pre-activation)` from `dL/dy`: through the keep-mask and the activation.
     fn pre_activation_grad(&self, res: &Tensor, grad: &Tensor) -> Result<Tensor> {
-        if !self.relu && self.keep.is_none() {
+        if self.activation.is_none() && self.keep.is_none() {
             return grad.contiguous();
         }
-        let out = with_values(grad, |g| {
-            with_values(res, |y| {
-                let mut d = g.to_vec();
-                if let Some(keep) = &self.keep {
-                    with_values(keep, |k| {
-                        d.iter_mut().zip(k).for_each(|(d, k)| *d *= k);
-                        Ok(())
-                    })?;
-                }
-                if self.relu {
-                    // y > 0 exactly where the pre-activation was positive and kept.
-                    d.iter_mut()
-                        .zip(y)
-                        .for_each(|(d, y)| *d = if *y > 0.0 { *d } else { 0.0 });
-                }
-                Ok(d)
-            })
-        })?;
-        Tensor::from_vec(out, grad.shape(), grad.device())
+        let mut d = with_values(grad, |g| Ok(g.to_vec()))?;
+        if let Some(keep) = &self.keep {
+            with_values(keep, |k| {
+                d.iter_mut().zip(k).for_each(|(d, k)| *d *= k);
+                Ok(())
+            })?;
+        }
+        match self.activation {
+            None => {}
+            // y > 0 exactly where the pre-activation was positive and kept.
+            Some(Activation::Relu) => with_values(res, |y| {
+                d.iter_mut()
+                    .zip(y)
+                    .for_each(|(d, y)| *d = if *y > 0.0 { *d } else { 0.0 });
+                Ok(())
+            })?,
+            Some(Activation::Gelu) => match self.pre_activation.get() {
+                Some(pre) => gelu::backward(pre, &mut d),
+                None => candle_core::bail!("fused linear: no forward pass kept GELU's inputs"),
+            },
+        }
+        Tensor::from_vec(d, grad.shape(), grad.device())
+    }
+
+    /// `keep * act(pre)` in place, keeping GELU's pre-activations.
+    fn finish(&self, y: &mut Vec<f32>, keep: Option<&[f32]>) {
+        match self.activation {
+            None => {}
+            Some(Activation::Relu) => y.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Some(Activation::Gelu) => {
+                let pre = std::mem::replace(y, gelu::forward(y));
+                let _ = self.pre_activation.set(pre);
+            }
+        }
+        if let Some(keep) = keep {
+            y.iter_mut().zip(keep).for_each(|(v, k)| *v *= k);
+        }
     }
 }
 
@@ -74,24 +107,12 @@ impl CustomOp3 for LinearOp {
             Matrix::new(x, rows, in_dim),
             Matrix::new(w, out_dim, in_dim).t(),
         );
-        let mut finish = |keep: Option<&[f32]>| {
-            if !self.relu && keep.is_none() {
-                return Ok(());
-            }
-            for (r, row) in y.chunks_exact_mut(out_dim).enumerate() {
-                if self.relu {
-                    row.iter_mut().for_each(|v| *v = v.max(0.0));
-                }
-                if let Some(keep) = keep {
-                    let keep = &keep[r * out_dim..(r + 1) * out_dim];
-                    row.iter_mut().zip(keep).for_each(|(v, k)| *v *= k);
-                }
-            }
-            Ok(())
-        };
         match &self.keep {
-            Some(keep) => with_values(keep, |k| finish(Some(k)))?,
-            None => finish(None)?,
+            Some(keep) => with_values(keep, |k| {
+                self.finish(&mut y, Some(k));
+                Ok(())
+            })?,
+            None => self.finish(&mut y, None),
         }
         let mut dims = xl.dims().to_vec();
         if let Some(last) = dims.last_mut() {

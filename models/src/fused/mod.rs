@@ -1,6 +1,6 @@
 //! Fused CPU kernels, each with its own backward pass, for the layers that dominate a
 //! training step: the linear map (with its bias, and for the feed-forward block its
-//! ReLU and dropout), GELU, layer normalisation, the residual connection with its dropout,
+//! activation, ReLU or GELU, and dropout), layer normalisation, the residual connection with its dropout,
 //! and the attention core (scores, mask, softmax, dropout, values).
 //!
 //! Why: candle's backward pass accumulates the gradient of every graph node into a
@@ -23,23 +23,23 @@ mod residual;
 
 pub(crate) use attention::AttentionOp;
 pub use attention::STORED_WEIGHTS;
-pub(crate) use gelu::GeluOp;
 pub(crate) use layer_norm::LayerNormOp;
 pub(crate) use linear::LinearOp;
 pub(crate) use residual::ResidualOp;
 
+use crate::Activation;
 use candle_core::{CpuStorage, Layout, Result, Storage, Tensor};
 
-/// `keep * act(x W^T + b)` as one op, `act` a ReLU when `relu`.
+/// `keep * act(x W^T + b)` as one op, `act` the identity when `None`.
 pub(crate) fn linear(
     x: &Tensor,
     weight: &Tensor,
     bias: &Tensor,
-    relu: bool,
+    activation: Option<Activation>,
     keep: Option<Tensor>,
 ) -> Result<Tensor> {
     x.contiguous()?
-        .apply_op3(weight, bias, LinearOp { relu, keep })
+        .apply_op3(weight, bias, LinearOp::new(activation, keep))
 }
 
 /// The f32 values of a contiguous CPU storage under `layout`.
