@@ -34,6 +34,17 @@ const QA4: f32 = f32::from_bits(0x3e013307);
 const QA5: f32 = f32::from_bits(0x3c5f6e13);
 const QA6: f32 = f32::from_bits(0x3c445aa3);
 
+/// libm's two polynomial pairs below [`FAR`], lowest degree first, padded with zeros to
+/// degree six: `r` and `s` (below [`MIDDLE`]), `p` and `q` (from it).
+const RS: ([f32; 7], [f32; 7]) = (
+    [PP0, PP1, PP2, PP3, PP4, 0.0, 0.0],
+    [1.0, QQ1, QQ2, QQ3, QQ4, QQ5, 0.0],
+);
+const PQ: ([f32; 7], [f32; 7]) = (
+    [PA0, PA1, PA2, PA3, PA4, PA5, PA6],
+    [1.0, QA1, QA2, QA3, QA4, QA5, QA6],
+);
+
 /// `|x|`'s bits below which libm takes its tiny-argument path (`2^-28`).
 const TINY: u32 = 0x3180_0000;
 /// `|x|`'s bits where libm switches from the first polynomial pair to the second (0.84375).
@@ -65,14 +76,19 @@ mod avx2 {
     use super::*;
     use std::arch::x86_64::*;
 
-    /// `c[0] + z * (c[1] + z * (... + z * c[n]))`, innermost first, as libm writes it.
+    /// `c[0] + u * (c[1] + u * (... + u * c[6]))`, innermost first as libm writes it,
+    /// with `c` taken from `near` in the lanes of `use_near` and from `middle` in the
+    /// others. A polynomial of lower degree has zeros on top: `0 + u * 0` is 0 and
+    /// `c + u * 0` is `c`, exactly, so it rounds as its own Horner scheme does.
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn horner(z: __m256, c: &[f32]) -> __m256 {
-        let (&last, rest) = c.split_last().expect("coefficients");
-        rest.iter().rev().fold(_mm256_set1_ps(last), |acc, &c| {
-            _mm256_add_ps(_mm256_set1_ps(c), _mm256_mul_ps(z, acc))
-        })
+    fn horner(u: __m256, use_near: __m256, near: [f32; 7], middle: [f32; 7]) -> __m256 {
+        let c = |i: usize| {
+            _mm256_blendv_ps(_mm256_set1_ps(middle[i]), _mm256_set1_ps(near[i]), use_near)
+        };
+        (0..6)
+            .rev()
+            .fold(c(6), |acc, i| _mm256_add_ps(c(i), _mm256_mul_ps(u, acc)))
     }
 
     /// `erff(x[i] * scale)` into `out` for the first multiple of eight values (which it
@@ -92,20 +108,23 @@ mod avx2 {
                 _mm256_set1_ps(scale),
             );
             let bits = _mm256_and_si256(_mm256_castps_si256(x), abs);
-            // |x| < 0.84375: x + x * (r / s) in z = x^2.
+            let below_middle =
+                _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(MIDDLE as i32), bits));
+            // One ratio of polynomials per lane: below 0.84375, r / s in z = x^2; above,
+            // p / q in t = |x| - 1.
             let z = _mm256_mul_ps(x, x);
-            let r = horner(z, &[PP0, PP1, PP2, PP3, PP4]);
-            let s = horner(z, &[1.0, QQ1, QQ2, QQ3, QQ4, QQ5]);
-            let near = _mm256_add_ps(x, _mm256_mul_ps(x, _mm256_div_ps(r, s)));
-            // 0.84375 <= |x| < 1.25: 1 - (1 - erx - p / q) in t = |x| - 1, x's sign.
             let t = _mm256_sub_ps(_mm256_castsi256_ps(bits), one);
-            let p = horner(t, &[PA0, PA1, PA2, PA3, PA4, PA5, PA6]);
-            let q = horner(t, &[1.0, QA1, QA2, QA3, QA4, QA5, QA6]);
-            let y = _mm256_sub_ps(one, _mm256_sub_ps(one_minus_erx, _mm256_div_ps(p, q)));
+            let u = _mm256_blendv_ps(t, z, below_middle);
+            let numerator = horner(u, below_middle, RS.0, PQ.0);
+            let denominator = horner(u, below_middle, RS.1, PQ.1);
+            let ratio = _mm256_div_ps(numerator, denominator);
+            // Below 0.84375: x + x * (r / s).
+            let near = _mm256_add_ps(x, _mm256_mul_ps(x, ratio));
+            // Above: 1 - (1 - erx - p / q), with x's sign.
+            let y = _mm256_sub_ps(one, _mm256_sub_ps(one_minus_erx, ratio));
             let sign = _mm256_andnot_ps(_mm256_castsi256_ps(abs), x);
             let middle = _mm256_or_ps(y, sign);
-            let below_middle = _mm256_cmpgt_epi32(_mm256_set1_epi32(MIDDLE as i32), bits);
-            let value = _mm256_blendv_ps(middle, near, _mm256_castsi256_ps(below_middle));
+            let value = _mm256_blendv_ps(middle, near, below_middle);
             let in_range = _mm256_and_si256(
                 _mm256_cmpgt_epi32(bits, _mm256_set1_epi32(TINY as i32 - 1)),
                 _mm256_cmpgt_epi32(_mm256_set1_epi32(FAR as i32), bits),

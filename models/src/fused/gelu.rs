@@ -28,17 +28,23 @@ fn gelu_derivative(a: f32, erf: f32) -> f32 {
 /// f32 as the forward pass's constant.
 const _: () = assert!((1.0 / std::f64::consts::SQRT_2) as f32 == FRAC_1_SQRT_2);
 
-/// `gelu_erf` of each pre-activation.
-pub(super) fn forward(pre: &[f32]) -> Vec<f32> {
-    let mut out = erf_scaled(pre, FRAC_1_SQRT_2);
-    out.iter_mut().zip(pre).for_each(|(e, &v)| *e = gelu(v, *e));
-    out
+/// What the backward pass needs of the forward pass: the pre-activations and their
+/// `erf(v / sqrt 2)`.
+pub(super) struct Kept {
+    pre: Vec<f32>,
+    erf: Vec<f32>,
+}
+
+/// `gelu_erf` of each pre-activation, and what the backward pass needs.
+pub(super) fn forward(pre: Vec<f32>) -> (Vec<f32>, Kept) {
+    let erf = erf_scaled(&pre, FRAC_1_SQRT_2);
+    let out = pre.iter().zip(&erf).map(|(&v, &e)| gelu(v, e)).collect();
+    (out, Kept { pre, erf })
 }
 
 /// `grad *= gelu_erf'(pre)`: the gradient after the activation to the one before it.
-pub(super) fn backward(pre: &[f32], grad: &mut [f32]) {
-    let erf = erf_scaled(pre, FRAC_1_SQRT_2);
-    for ((g, &a), &e) in grad.iter_mut().zip(pre).zip(&erf) {
+pub(super) fn backward(kept: &Kept, grad: &mut [f32]) {
+    for ((g, &a), &e) in grad.iter_mut().zip(&kept.pre).zip(&kept.erf) {
         *g *= gelu_derivative(a, e);
     }
 }

@@ -15,9 +15,9 @@ pub(crate) struct LinearOp {
     activation: Option<Activation>,
     /// A dropout keep-mask shaped like the output (0 or `1/(1-p)`), applied last.
     keep: Option<Tensor>,
-    /// GELU's pre-activations, kept by the forward pass for the backward pass (a ReLU's
-    /// derivative is read off the output).
-    pre_activation: OnceLock<Vec<f32>>,
+    /// What GELU's backward pass needs, kept by the forward pass (a ReLU's derivative
+    /// is read off the output).
+    gelu: OnceLock<gelu::Kept>,
 }
 
 impl LinearOp {
@@ -26,7 +26,7 @@ impl LinearOp {
         Self {
             activation,
             keep,
-            pre_activation: OnceLock::new(),
+            gelu: OnceLock::new(),
         }
     }
 
@@ -51,22 +51,23 @@ impl LinearOp {
                     .for_each(|(d, y)| *d = if *y > 0.0 { *d } else { 0.0 });
                 Ok(())
             })?,
-            Some(Activation::Gelu) => match self.pre_activation.get() {
-                Some(pre) => gelu::backward(pre, &mut d),
+            Some(Activation::Gelu) => match self.gelu.get() {
+                Some(kept) => gelu::backward(kept, &mut d),
                 None => candle_core::bail!("fused linear: no forward pass kept GELU's inputs"),
             },
         }
         Tensor::from_vec(d, grad.shape(), grad.device())
     }
 
-    /// `keep * act(pre)` in place, keeping GELU's pre-activations.
+    /// `keep * act(pre)` in place, keeping what GELU's backward pass needs.
     fn finish(&self, y: &mut Vec<f32>, keep: Option<&[f32]>) {
         match self.activation {
             None => {}
             Some(Activation::Relu) => y.iter_mut().for_each(|v| *v = v.max(0.0)),
             Some(Activation::Gelu) => {
-                let pre = std::mem::replace(y, gelu::forward(y));
-                let _ = self.pre_activation.set(pre);
+                let (out, kept) = gelu::forward(std::mem::take(y));
+                *y = out;
+                let _ = self.gelu.set(kept);
             }
         }
         if let Some(keep) = keep {
