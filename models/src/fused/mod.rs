@@ -15,6 +15,7 @@
 
 mod attention;
 mod erf;
+mod exp;
 mod gelu;
 mod gemm;
 mod layer_norm;
