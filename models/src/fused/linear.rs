@@ -35,13 +35,11 @@ impl LinearOp {
         if self.activation.is_none() && self.keep.is_none() {
             return grad.contiguous();
         }
-        let mut d = with_values(grad, |g| Ok(g.to_vec()))?;
-        if let Some(keep) = &self.keep {
-            with_values(keep, |k| {
-                d.iter_mut().zip(k).for_each(|(d, k)| *d *= k);
-                Ok(())
-            })?;
-        }
+        // Through the keep-mask, in the same pass as the copy.
+        let mut d = with_values(grad, |g| match &self.keep {
+            Some(keep) => with_values(keep, |k| Ok(g.iter().zip(k).map(|(g, k)| g * k).collect())),
+            None => Ok(g.to_vec()),
+        })?;
         match self.activation {
             None => {}
             // y > 0 exactly where the pre-activation was positive and kept.
