@@ -153,3 +153,44 @@ fn an_int8_export_is_integer_products_within_its_tolerance_of_f32() {
         assert_eq!(q.accuracies().is_some(), check.objective == "CLS");
     }
 }
+
+#[test]
+fn a_batch_cut_into_lanes_gives_the_outputs_of_one_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, onnx) = trained_export(dir.path(), "lanes", ALL_OBJECTIVES, &[]);
+    let (batch, seq) = (203, 11);
+    // Rows unlike each other (ids cycle through the characters at different rates), a
+    // [CLS] first and pads at the end of some, so a row out of place shows.
+    let tokens: Vec<i64> = (0..batch * seq)
+        .map(|cell| {
+            let (row, col) = (cell / seq, cell % seq);
+            match col {
+                0 => 1,
+                c if c > 4 + row % 6 => 0,
+                c => 7 + ((row * 7 + c * 3) % 40) as i64,
+            }
+        })
+        .collect();
+    for output in ["cls", "mlm"] {
+        let run = |threads: usize| {
+            let mut model = xp_serve::OnnxModel::load(&onnx)
+                .unwrap()
+                .with_threads(threads);
+            model.run(output, tokens.clone(), batch, None).unwrap()
+        };
+        let (one, lanes) = (run(1), run(4));
+        assert_eq!(xp_serve::lanes::lane_count(4, batch, seq), 4);
+        assert_eq!(one.shape, lanes.shape, "{output}");
+        assert_eq!(one.shape[0], batch);
+        let worst = one
+            .values
+            .iter()
+            .zip(&lanes.values)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst <= 1e-5, "{output}: lanes differ by {worst}");
+        let rows_differ = one.values[..one.values.len() / batch]
+            != one.values[one.values.len() / batch..2 * one.values.len() / batch];
+        assert!(rows_differ, "{output}: the rows tell each other apart");
+    }
+}

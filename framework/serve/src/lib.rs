@@ -4,6 +4,7 @@
 
 pub mod attention;
 pub mod encode;
+pub mod lanes;
 pub mod model;
 pub mod predict;
 pub mod prune;

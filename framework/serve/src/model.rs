@@ -1,6 +1,6 @@
 //! An exported xp model in an ONNX Runtime session, with the metadata it carries.
 
-use crate::{runtime, ServeError};
+use crate::{lanes, runtime, ServeError};
 use ort::session::Session;
 use ort::value::Tensor;
 use std::collections::HashMap;
@@ -20,12 +20,14 @@ pub struct Logits {
     pub values: Vec<f32>,
 }
 
-/// A loaded model: its metadata, and a session per output asked for, each holding only
-/// what that output needs ([`crate::prune`]).
+/// A loaded model: its metadata, and sessions per output asked for, each holding only
+/// what that output needs ([`crate::prune`]): one on every core, and for large
+/// batches one per lane ([`crate::lanes`]).
 pub struct OnnxModel {
     bytes: Arc<Vec<u8>>,
     origin: String,
-    sessions: HashMap<String, Session>,
+    /// The sessions of an output for a number of lanes.
+    sessions: HashMap<(String, usize), Vec<Session>>,
     threads: usize,
     /// Its metadata.
     pub info: ModelInfo,
@@ -88,29 +90,45 @@ impl OnnxModel {
         self
     }
 
-    /// The session of `output`, made on first use from the model cut down to it.
-    fn session(&mut self, output: &str) -> Result<&mut Session, ServeError> {
-        if !self.sessions.contains_key(output) {
+    /// The `lanes` sessions of `output`, made on first use from the model cut down to
+    /// it, the cores shared out among them.
+    fn sessions(&mut self, output: &str, lanes: usize) -> Result<&mut [Session], ServeError> {
+        let key = (output.to_owned(), lanes);
+        if !self.sessions.contains_key(&key) {
             let pruned = crate::prune::only_output(&self.bytes, output)?;
-            let env = runtime::environment()?;
-            // Workers that sleep when idle: spinning ones made one process in three run
-            // at two thirds of the speed on a 2-core machine (docs/performance.md).
-            let threads = self.threads;
-            let session = Session::builder(env)
-                .and_then(|b| b.with_intra_threads(threads).map_err(ort::Error::from))
-                .and_then(|b| b.with_intra_op_spinning(false).map_err(ort::Error::from))
-                .and_then(|mut b| b.commit_from_memory(&pruned))
-                .map_err(|e| {
-                    ServeError::Model(format!(
-                        "{}: cannot load its {output} part: {e}",
-                        self.origin
-                    ))
-                })?;
-            self.sessions.insert(output.to_owned(), session);
+            let made = lanes::lane_threads(self.threads, lanes)
+                .into_iter()
+                .map(|threads| self.session(&pruned, output, threads))
+                .collect::<Result<_, _>>()?;
+            self.sessions.insert(key.clone(), made);
         }
-        self.sessions
-            .get_mut(output)
-            .ok_or_else(|| ServeError::Model(format!("the model has no output {output}")))
+        Ok(self
+            .sessions
+            .get_mut(&key)
+            .map_or(&mut [][..], |s| &mut s[..]))
+    }
+
+    /// A session of the `pruned` model on `threads` threads.
+    fn session(&self, pruned: &[u8], output: &str, threads: usize) -> Result<Session, ServeError> {
+        let env = runtime::environment()?;
+        // Workers that sleep when idle: spinning ones slow every other process on a
+        // small machine. ONNX Runtime's fused `SkipLayerNormalization` (residual add and
+        // layer norm) is slower on CPU than the two operators it replaces
+        // (docs/performance.md, "Serving").
+        Session::builder(env)
+            .and_then(|b| b.with_intra_threads(threads).map_err(ort::Error::from))
+            .and_then(|b| b.with_intra_op_spinning(false).map_err(ort::Error::from))
+            .and_then(|b| {
+                b.with_disabled_optimizers("SkipLayerNormFusion")
+                    .map_err(ort::Error::from)
+            })
+            .and_then(|mut b| b.commit_from_memory(pruned))
+            .map_err(|e| {
+                ServeError::Model(format!(
+                    "{}: cannot load its {output} part: {e}",
+                    self.origin
+                ))
+            })
     }
 
     /// The objective served when none is named: the first class objective of single
@@ -145,7 +163,8 @@ impl OnnxModel {
     }
 
     /// Runs the model on `tokens` `(batch, seq)` (and `segments` if the model reads
-    /// them; zeros otherwise) and returns output `output`.
+    /// them; zeros otherwise) and returns output `output`. A large batch runs on
+    /// several lanes at once ([`crate::lanes`]); the output is the same.
     pub fn run(
         &mut self,
         output: &str,
@@ -154,23 +173,78 @@ impl OnnxModel {
         segments: Option<Vec<i64>>,
     ) -> Result<Logits, ServeError> {
         let seq = tokens.len() / batch.max(1);
-        let shape = vec![batch as i64, seq as i64];
-        let mut inputs = vec![("tokens".to_owned(), tensor(&shape, tokens)?)];
-        let session = self.session(output)?;
-        if session.inputs().iter().any(|i| i.name() == "segments") {
-            let segments = segments.unwrap_or_else(|| vec![0; batch * seq]);
-            inputs.push(("segments".to_owned(), tensor(&shape, segments)?));
+        let lanes = lanes::lane_count(self.threads, batch, seq);
+        let sessions = self.sessions(output, lanes)?;
+        let reads_segments = sessions
+            .first()
+            .is_some_and(|s| s.inputs().iter().any(|i| i.name() == "segments"));
+        let segments = reads_segments.then(|| segments.unwrap_or_else(|| vec![0; batch * seq]));
+        if let [session] = sessions {
+            return run_session(session, output, tokens, segments, seq);
         }
-        let outputs = session.run(inputs).map_err(runtime_error)?;
-        let value = outputs
-            .get(output)
-            .ok_or_else(|| ServeError::Model(format!("the model has no output {output}")))?;
-        let (shape, values) = value.try_extract_tensor::<f32>().map_err(runtime_error)?;
-        Ok(Logits {
-            shape: shape.iter().map(|&d| d as usize).collect(),
-            values: values.to_vec(),
-        })
+        let parts = lanes::lane_rows(batch, sessions.len());
+        let results: Vec<Result<Logits, ServeError>> = std::thread::scope(|scope| {
+            let running: Vec<_> = sessions
+                .iter_mut()
+                .zip(parts)
+                .map(|(session, rows)| {
+                    let cells = rows.start * seq..rows.end * seq;
+                    let tokens = tokens[cells.clone()].to_vec();
+                    let segments = segments.as_ref().map(|s| s[cells].to_vec());
+                    scope.spawn(move || run_session(session, output, tokens, segments, seq))
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|lane| {
+                    lane.join().unwrap_or_else(|_| {
+                        Err(ServeError::Runtime("an ONNX Runtime lane failed".into()))
+                    })
+                })
+                .collect()
+        });
+        joined(results)
     }
+}
+
+/// Runs `session` on `tokens` (rows of `seq`) and `segments` when it reads them.
+fn run_session(
+    session: &mut Session,
+    output: &str,
+    tokens: Vec<i64>,
+    segments: Option<Vec<i64>>,
+    seq: usize,
+) -> Result<Logits, ServeError> {
+    let shape = vec![(tokens.len() / seq.max(1)) as i64, seq as i64];
+    let mut inputs = vec![("tokens".to_owned(), tensor(&shape, tokens)?)];
+    if let Some(segments) = segments {
+        inputs.push(("segments".to_owned(), tensor(&shape, segments)?));
+    }
+    let outputs = session.run(inputs).map_err(runtime_error)?;
+    let value = outputs
+        .get(output)
+        .ok_or_else(|| ServeError::Model(format!("the model has no output {output}")))?;
+    let (shape, values) = value.try_extract_tensor::<f32>().map_err(runtime_error)?;
+    Ok(Logits {
+        shape: shape.iter().map(|&d| d as usize).collect(),
+        values: values.to_vec(),
+    })
+}
+
+/// The lanes' outputs as one, rows in order.
+fn joined(parts: Vec<Result<Logits, ServeError>>) -> Result<Logits, ServeError> {
+    let mut all: Option<Logits> = None;
+    for part in parts {
+        let part = part?;
+        match &mut all {
+            None => all = Some(part),
+            Some(all) => {
+                all.shape[0] += part.shape[0];
+                all.values.extend(part.values);
+            }
+        }
+    }
+    all.ok_or_else(|| ServeError::Runtime("no lane ran".into()))
 }
 
 fn tensor(
