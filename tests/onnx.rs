@@ -157,7 +157,11 @@ fn an_int8_export_is_integer_products_within_its_tolerance_of_f32() {
 #[test]
 fn a_batch_cut_into_lanes_gives_the_outputs_of_one_session() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, onnx) = trained_export(dir.path(), "lanes", ALL_OBJECTIVES, &[]);
+    let (run, plain) = trained_export(dir.path(), "lanes", ALL_OBJECTIVES, &[]);
+    let onnx = dir.path().join("with_attention.onnx");
+    let out = common::export(&run, &onnx, &["--attention"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(plain.is_file());
     let (batch, seq) = (203, 11);
     // Rows unlike each other (ids cycle through the characters at different rates), a
     // [CLS] first and pads at the end of some, so a row out of place shows.
@@ -171,7 +175,8 @@ fn a_batch_cut_into_lanes_gives_the_outputs_of_one_session() {
             }
         })
         .collect();
-    for output in ["cls", "mlm"] {
+    // Attention weights `(layers, batch, ..)` run whole; the objectives' outputs on lanes.
+    for output in ["cls", "mlm", "attention"] {
         let run = |threads: usize| {
             let mut model = xp_serve::OnnxModel::load(&onnx)
                 .unwrap()
@@ -181,7 +186,8 @@ fn a_batch_cut_into_lanes_gives_the_outputs_of_one_session() {
         let (one, lanes) = (run(1), run(4));
         assert_eq!(xp_serve::lanes::lane_count(4, batch, seq), 4);
         assert_eq!(one.shape, lanes.shape, "{output}");
-        assert_eq!(one.shape[0], batch);
+        let batch_axis = usize::from(output == "attention");
+        assert_eq!(one.shape[batch_axis], batch);
         let worst = one
             .values
             .iter()

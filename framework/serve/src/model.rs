@@ -163,8 +163,9 @@ impl OnnxModel {
     }
 
     /// Runs the model on `tokens` `(batch, seq)` (and `segments` if the model reads
-    /// them; zeros otherwise) and returns output `output`. A large batch runs on
-    /// several lanes at once ([`crate::lanes`]); the output is the same.
+    /// them; zeros otherwise) and returns output `output`. A large batch of an
+    /// objective's output runs on several lanes at once ([`crate::lanes`]); the output
+    /// is the same.
     pub fn run(
         &mut self,
         output: &str,
@@ -173,7 +174,14 @@ impl OnnxModel {
         segments: Option<Vec<i64>>,
     ) -> Result<Logits, ServeError> {
         let seq = tokens.len() / batch.max(1);
-        let lanes = lanes::lane_count(self.threads, batch, seq);
+        // Objectives' outputs lead with the batch axis; attention weights lead with the
+        // layers and run whole.
+        let leads_with_batch = self.info.objectives.values().any(|o| o.output == output);
+        let lanes = if leads_with_batch {
+            lanes::lane_count(self.threads, batch, seq)
+        } else {
+            1
+        };
         let sessions = self.sessions(output, lanes)?;
         let reads_segments = sessions
             .first()
