@@ -14,26 +14,26 @@ pub fn lane_count(threads: usize, batch: usize, seq: usize) -> usize {
     threads.min(batch).min(by_tokens).max(1)
 }
 
+/// `n` cut into `parts` (at least one) sizes differing by at most one, the larger first.
+fn even_parts(n: usize, parts: usize) -> impl Iterator<Item = usize> {
+    let parts = parts.max(1);
+    (0..parts).map(move |i| n / parts + usize::from(i < n % parts))
+}
+
 /// The intra-op threads of each of `lanes` sessions over `threads` cores: the cores
 /// shared out as evenly as they go, at least one each.
 pub fn lane_threads(threads: usize, lanes: usize) -> Vec<usize> {
-    let lanes = lanes.max(1);
-    (0..lanes)
-        .map(|i| (threads / lanes + usize::from(i < threads % lanes)).max(1))
-        .collect()
+    even_parts(threads, lanes).map(|t| t.max(1)).collect()
 }
 
 /// The row ranges of `lanes` parts of `batch` rows: contiguous, in order, sizes
 /// differing by at most one.
 pub fn lane_rows(batch: usize, lanes: usize) -> Vec<std::ops::Range<usize>> {
-    let lanes = lanes.max(1);
     let mut start = 0;
-    (0..lanes)
-        .map(|i| {
-            let len = batch / lanes + usize::from(i < batch % lanes);
-            let range = start..start + len;
+    even_parts(batch, lanes)
+        .map(|len| {
             start += len;
-            range
+            start - len..start
         })
         .collect()
 }
