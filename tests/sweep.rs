@@ -159,6 +159,15 @@ fn bad_sweep_files_get_clear_errors() {
         "[axes]\nseed = [1]\n[set]\n\"model.dim\" = \"big\"\n",
         &format!("{sweep}, line 6: `model.dim`"),
     );
+    // A run's seed and name are the sweep's own: [set] cannot give them.
+    fails(
+        "[axes]\nseed = [1, 2]\n[set]\nseed = 5\n",
+        "`[final] seeds`; set it there",
+    );
+    fails(
+        "[axes]\nseed = [1]\n[set]\nname = \"x\"\n",
+        "named after its point",
+    );
     let err = Sweep::load(
         &sweep_file(dir.path(), "[axes]\nseed = [1]\n"),
         &["train.lr=-1".into()],

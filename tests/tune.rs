@@ -252,6 +252,11 @@ fn bad_tune_files_say_what_to_change_and_nothing_runs() {
             "budget = 400\nbugdet = 3",
             "unknown field `bugdet`",
         ),
+        (
+            "budget = 400",
+            "budget = 400\n[set]\nseed = 5",
+            "`[final] seeds`; set it there",
+        ),
     ];
     for (i, (from, to, reason)) in cases.iter().enumerate() {
         let file = write(dir.path(), &format!("bad{i}.toml"), &good.replace(from, to));

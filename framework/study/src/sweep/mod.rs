@@ -463,6 +463,12 @@ pub(crate) fn point_experiment(
         }
     }
     for (key, value) in set {
+        if let Some(owner) = set_key_owner(key) {
+            return Err(ConfigError::invalid(
+                &format!("set.{key}"),
+                format!("`{key}` cannot be set here: {owner}"),
+            ));
+        }
         apply_override(&mut doc, &format!("{key}={value}"))?;
     }
     doc.insert("seed".into(), toml::Value::Integer(seed as i64));
@@ -470,6 +476,20 @@ pub(crate) fn point_experiment(
     doc.insert("name".into(), toml::Value::String(run_name.clone()));
     let text = toml::to_string(&doc).map_err(|e| ConfigError::invalid("(point)", e.to_string()))?;
     Experiment::parse_unplaced(&text, &format!("sweep point {run_name}"), overrides)
+}
+
+/// Where the value of `key` comes from when `[set]` cannot give it (each run's seed
+/// and name are the sweep's or the tune's own), `None` for an ordinary field.
+fn set_key_owner(key: &str) -> Option<&'static str> {
+    match key {
+        "seed" => Some(
+            "a sweep's runs take their seeds from its `seed` axis (or the base's `seed`), a \
+             tune's trials from the base experiment's `seed` and its final runs from \
+             `[final] seeds`; set it there",
+        ),
+        "name" => Some("each run is named after its point (or trial) and seed"),
+        _ => None,
+    }
 }
 
 /// Whether `key` belongs in `doc`: a field of an objective the point does not train

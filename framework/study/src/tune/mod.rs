@@ -258,7 +258,17 @@ impl Tune {
             overrides: overrides.to_vec(),
         };
         let mut tune = tune;
-        tune.monitor = tune.trial_experiment(0, &Sample::new())?.train.monitor;
+        let first = tune.trial_experiment(0, &Sample::new()).map_err(|e| {
+            match e
+                .field()
+                .and_then(|f| f.strip_prefix("set."))
+                .map(str::to_owned)
+            {
+                Some(key) => place(e, &["set", &key]),
+                None => place(e, &[]),
+            }
+        })?;
+        tune.monitor = first.train.monitor;
         tune.check_space()
             .map_err(|(e, key)| place(e, &["space", &key]))?;
         Ok(tune)
