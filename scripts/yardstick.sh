@@ -4,7 +4,8 @@
 # transformers best_cls, small_cls and conv_cls (experiments/NAME.toml), of the
 # ensembles of the baseline with best_cls (ensemble), with conv_cls (ensemble_conv) and
 # with all three (ensemble_all; weights fitted on validation), then `xp compare` with
-# paired tests against the baseline.
+# paired tests against the baseline. ngram_front_cls (and its ensemble with the
+# baseline, ensemble_ngram_front) runs when POINTS names it.
 #
 #   scripts/yardstick.sh [OUT]        # default runs/yardstick; SEEDS="1 2 3", XP=xp
 #   SEEDS="4 5 6" DEDUP=false POINTS="ngram_baseline conv_cls" scripts/yardstick.sh runs/fresh
@@ -54,6 +55,7 @@ for dedup in ${DEDUP:-false true}; do
         done
         mix ensemble ngram_baseline best_cls
         mix ensemble_conv ngram_baseline conv_cls
+        mix ensemble_ngram_front ngram_baseline ngram_front_cls
         mix ensemble_all ngram_baseline best_cls small_cls
     done
     echo "== data.dedup = $dedup"

@@ -85,6 +85,13 @@ fn invalid_values_are_named() {
         &tiny_experiment("x", ALL_OBJECTIVES).replace("heads = 2", "heads = 2\nconv_width = 4"),
         "model.conv_width",
     );
+    check_fails(
+        &tiny_experiment("x", ALL_OBJECTIVES).replace(
+            "heads = 2",
+            "heads = 2\nhashed_ngrams = 64\nhashed_ngram_length = 9",
+        ),
+        "hashed_ngram_length from 2 to 8",
+    );
     check_fails(&tiny_experiment("x", ""), "no objective");
     check_fails(
         &tiny_experiment("x", ALL_OBJECTIVES).replace("[train]", "[train]\nema = 1.5"),

@@ -58,11 +58,12 @@ fn post_norm_sinusoidal_relu_untied_matches_candle() {
 }
 
 #[test]
-fn pre_norm_learned_gelu_tied_conv_front_matches_candle() {
+fn pre_norm_learned_gelu_tied_both_fronts_match_candle() {
     compare_variant(
-        "pre_learned_gelu_tied_conv",
+        "pre_learned_gelu_tied_fronts",
         &[
             "model.conv_width=3",
+            "model.hashed_ngrams=64",
             "model.norm_first=true",
             "model.positions=\"learned\"",
             "model.activation=\"gelu\"",
@@ -118,7 +119,11 @@ fn attention_outputs_match_candle_and_name_their_pass() {
 #[test]
 fn an_int8_export_is_integer_products_within_its_tolerance_of_f32() {
     let dir = tempfile::tempdir().unwrap();
-    let overrides = ["model.conv_width=3", "model.norm_first=true"];
+    let overrides = [
+        "model.conv_width=3",
+        "model.hashed_ngrams=64",
+        "model.norm_first=true",
+    ];
     let (run, f32_onnx) = trained_export(dir.path(), "int8", ALL_OBJECTIVES, &overrides);
     let int8 = dir.path().join("quantized.onnx");
     let out = common::export(&run, &int8, &["--quantize", "int8", "--check"]);

@@ -218,6 +218,8 @@ impl Model {
             dropout: m.dropout,
             input_dropout: m.input_dropout,
             conv_width: m.conv_width,
+            hashed_ngrams: m.hashed_ngrams,
+            hashed_ngram_length: m.hashed_ngram_length,
             activation: m.activation,
             norm_first: m.norm_first,
             positions: m.positions,

@@ -36,6 +36,10 @@ pub struct EncoderConfig {
     /// Width of the convolutional front over the input embeddings (odd; 0: none, see
     /// [`crate::ConvFront`]).
     pub conv_width: usize,
+    /// Buckets of the hashed n-gram front (0: none, see [`crate::NgramFront`]).
+    pub hashed_ngrams: usize,
+    /// Longest n-gram of that front, in characters.
+    pub hashed_ngram_length: usize,
     /// Feed-forward non-linearity.
     pub activation: Activation,
     /// Pre-norm (LayerNorm before each block) instead of post-norm.

@@ -5,7 +5,7 @@
 //! Shapes: `tokens (batch, seq)` u32 -> `(batch, seq, dim)`.
 
 use crate::{
-    attention_bias, Causal, ConvFront, Dropout, EncoderConfig, EncoderLayer, Mode,
+    attention_bias, Causal, ConvFront, Dropout, EncoderConfig, EncoderLayer, Mode, NgramFront,
     PositionEncoding, TokenRows,
 };
 use candle_core::{Result, Tensor};
@@ -39,6 +39,7 @@ pub struct Encoder {
     positions: PositionEncoding,
     seg_emb: Option<Embedding>,
     front: Option<ConvFront>,
+    ngrams: Option<NgramFront>,
     layers: Vec<EncoderLayer>,
     input_dropout: Dropout,
     config: EncoderConfig,
@@ -65,6 +66,12 @@ impl Encoder {
                     let (width, dim) = (config.conv_width, config.dim);
                     let (activation, kernels) = (config.activation, config.kernels);
                     ConvFront::new(width, dim, activation, kernels, vb.pp("front"))
+                })
+                .transpose()?,
+            ngrams: (config.hashed_ngrams > 0)
+                .then(|| {
+                    let (buckets, longest) = (config.hashed_ngrams, config.hashed_ngram_length);
+                    NgramFront::new(buckets, longest, config.dim, vb.pp("ngrams"))
                 })
                 .transpose()?,
             layers: (0..config.layers)
@@ -105,6 +112,11 @@ impl Encoder {
         self.front.as_ref()
     }
 
+    /// The hashed n-gram front, if any.
+    pub fn ngrams(&self) -> Option<&NgramFront> {
+        self.ngrams.as_ref()
+    }
+
     /// The layers, for export.
     pub fn layers(&self) -> &[EncoderLayer] {
         &self.layers
@@ -142,6 +154,9 @@ impl Encoder {
                 candle_core::bail!("segment ids given to an encoder without segment embeddings")
             }
             _ => {}
+        }
+        if let Some(ngrams) = &self.ngrams {
+            x = ngrams.forward(&x, input.tokens)?;
         }
         if let Some(front) = &self.front {
             x = front.forward(&x, input.tokens, input.causal)?;

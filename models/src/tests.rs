@@ -9,6 +9,14 @@ fn encoder(norm_first: bool) -> Result<Encoder> {
 }
 
 fn encoder_with(norm_first: bool, conv_width: usize) -> Result<Encoder> {
+    encoder_with_fronts(norm_first, conv_width, 0)
+}
+
+fn encoder_with_fronts(
+    norm_first: bool,
+    conv_width: usize,
+    hashed_ngrams: usize,
+) -> Result<Encoder> {
     let map = VarMap::new();
     let vb = VarBuilder::from_varmap(&map, DType::F32, &Device::Cpu);
     let config = EncoderConfig {
@@ -21,6 +29,8 @@ fn encoder_with(norm_first: bool, conv_width: usize) -> Result<Encoder> {
         dropout: 0.1,
         input_dropout: 0.0,
         conv_width,
+        hashed_ngrams,
+        hashed_ngram_length: 4,
         activation: Activation::Gelu,
         norm_first,
         positions: Positions::Learned,
@@ -94,12 +104,15 @@ fn max_diff(a: &Tensor, b: &Tensor) -> Result<f32> {
 
 #[test]
 fn padding_does_not_change_the_other_positions() -> Result<()> {
-    for conv_width in [0, 3, 5] {
-        let enc = encoder_with(false, conv_width)?;
+    for (conv_width, hashed_ngrams) in [(0, 0), (3, 0), (5, 0), (0, 32), (3, 32)] {
+        let enc = encoder_with_fronts(false, conv_width, hashed_ngrams)?;
         let a = states(&enc, &[4, 5, 6], Causal::None)?;
         let b = states(&enc, &[4, 5, 6, 0, 0], Causal::None)?.narrow(1, 0, 3)?;
         let diff = max_diff(&a, &b)?;
-        assert!(diff < 1e-5, "conv_width {conv_width}: {diff}");
+        assert!(
+            diff < 1e-5,
+            "conv_width {conv_width}, {hashed_ngrams} buckets: {diff}"
+        );
     }
     Ok(())
 }
@@ -124,6 +137,37 @@ fn the_convolutional_front_reads_ahead_only_in_rows_without_look_ahead() -> Resu
     };
     let mixed = enc.forward(input, &Mode::eval())?.narrow(0, 0, 1)?;
     assert!(max_diff(&alone, &mixed)? < 1e-5);
+    Ok(())
+}
+
+#[test]
+fn the_ngram_front_reads_the_ngrams_ending_at_each_position_and_nothing_after() -> Result<()> {
+    use crate::NgramFront;
+    let map = VarMap::new();
+    let vb = VarBuilder::from_varmap(&map, DType::F32, &Device::Cpu);
+    let front = NgramFront::new(1024, 3, 4, vb)?;
+    let zeros = Tensor::zeros((1, 5, 4), DType::F32, &Device::Cpu)?;
+    let grams = |tokens: &[u32]| -> Result<Vec<Vec<f32>>> {
+        let tokens = Tensor::new(tokens, &Device::Cpu)?.unsqueeze(0)?;
+        front.forward(&zeros, &tokens)?.squeeze(0)?.to_vec2::<f32>()
+    };
+    let (a, b) = (grams(&[4, 5, 6, 7, 8])?, grams(&[4, 5, 6, 9, 8])?);
+    assert_eq!(
+        a[..3],
+        b[..3],
+        "a change at position 3 leaves positions 0-2 alone"
+    );
+    for t in 3..5 {
+        assert_ne!(
+            a[t], b[t],
+            "position {t} reads an n-gram through position 3"
+        );
+    }
+    // The same n-grams at another place of a text get the same vectors: "5 6" and
+    // "4 5 6" end at position 2 of both texts.
+    assert_eq!(grams(&[4, 5, 6, 1, 1])?[2], a[2]);
+    // A prefix differs from the same characters inside a text (the start value).
+    assert_ne!(grams(&[5, 6, 7, 7, 7])?[1], a[2]);
     Ok(())
 }
 

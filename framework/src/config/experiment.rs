@@ -69,6 +69,13 @@ fn is_unset(n: &usize) -> bool {
     *n == 0
 }
 
+/// The hashed n-gram front's longest n-gram unless set: the baseline's too.
+const DEFAULT_NGRAM_LENGTH: usize = 5;
+
+fn is_default_ngram_length(n: &usize) -> bool {
+    *n == DEFAULT_NGRAM_LENGTH
+}
+
 fn is_default_ngram(config: &NgramConfig) -> bool {
     *config == NgramConfig::default()
 }
@@ -100,6 +107,14 @@ pub struct ModelConfig {
     /// 0, the default: none).
     #[serde(skip_serializing_if = "is_unset")]
     pub conv_width: usize,
+    /// Buckets of a hashed n-gram front: each position also reads learned vectors of
+    /// the character n-grams (2 to `hashed_ngram_length` characters) that end there,
+    /// hashed into this many rows (e.g. 16384; 0, the default: none).
+    #[serde(skip_serializing_if = "is_unset")]
+    pub hashed_ngrams: usize,
+    /// Longest n-gram of the hashed front, in characters (2 to 8; default 5).
+    #[serde(skip_serializing_if = "is_default_ngram_length")]
+    pub hashed_ngram_length: usize,
     /// Dropout inside the heads.
     pub head_dropout: f32,
     /// `relu` or `gelu` (exact erf form).
@@ -124,6 +139,8 @@ impl Default for ModelConfig {
             dropout: 0.2,
             input_dropout: 0.0,
             conv_width: 0,
+            hashed_ngrams: 0,
+            hashed_ngram_length: DEFAULT_NGRAM_LENGTH,
             head_dropout: 0.2,
             activation: Activation::Relu,
             norm_first: false,
@@ -370,6 +387,16 @@ impl Experiment {
                 format!(
                     "{} is not an odd width up to 15: use e.g. 3 or 5, or 0 for no front",
                     m.conv_width
+                ),
+            ));
+        }
+        if m.hashed_ngrams > 1 << 22 || !(2..=8).contains(&m.hashed_ngram_length) {
+            return Err(ConfigError::invalid(
+                "model.hashed_ngrams",
+                format!(
+                    "{} buckets of n-grams up to {} characters: use up to 4194304 buckets \
+                     (e.g. 16384; 0 for no front) and a hashed_ngram_length from 2 to 8",
+                    m.hashed_ngrams, m.hashed_ngram_length
                 ),
             ));
         }

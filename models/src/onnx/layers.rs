@@ -4,7 +4,10 @@
 //! its weights.
 
 use super::graph::{Attr, OnnxGraph};
-use crate::{Activation, ConvFront, Dense, Encoder, EncoderLayer, Head, LayerNorm, SelfAttention};
+use crate::ngram_front::{MODULUS, MULTIPLIER};
+use crate::{
+    Activation, ConvFront, Dense, Encoder, EncoderLayer, Head, LayerNorm, NgramFront, SelfAttention,
+};
 use candle_core::Result;
 
 /// The additive bias of masked keys, as in the candle encoder.
@@ -185,6 +188,46 @@ impl ConvFront {
     }
 }
 
+impl NgramFront {
+    /// `x (batch, seq, dim)` -> `(batch, seq, dim)`: the buckets are the same integer
+    /// arithmetic as the candle front's, on int64 tensors.
+    pub fn to_onnx(
+        &self,
+        g: &mut OnnxGraph,
+        x: &str,
+        (tokens, seq): (&str, &str),
+    ) -> Result<String> {
+        let table = g.weight("encoder.ngrams.weight", self.table())?;
+        let one = g.const_i64(&[1], &[]);
+        let values = g.op("Add", &[tokens, &one], &[]);
+        let (multiplier, modulus) = (
+            g.const_i64(&[MULTIPLIER], &[]),
+            g.const_i64(&[MODULUS], &[]),
+        );
+        let buckets = g.const_i64(&[self.table().dim(0)? as i64], &[]);
+        let (zero, axis) = (g.const_i64(&[0], &[1]), g.const_i64(&[1], &[1]));
+        let mut hash = values.clone();
+        let mut x = x.to_string();
+        for back in 1..self.longest() as i64 {
+            // The values `back` positions before each position; the start value 0 before the text.
+            let pads = g.const_i64(&[0, back, 0, 0], &[4]);
+            let shifted = g.op("Pad", &[&values, &pads], &[]);
+            let shifted = g.op("Slice", &[&shifted, &zero, seq, &axis], &[]);
+            let scaled = g.op("Mul", &[&hash, &multiplier], &[]);
+            let sum = g.op("Add", &[&scaled, &shifted], &[]);
+            hash = g.op("Mod", &[&sum, &modulus], &[]);
+            let length = g.const_i64(&[back + 1], &[]);
+            let scaled = g.op("Mul", &[&hash, &multiplier], &[]);
+            let keyed = g.op("Add", &[&scaled, &length], &[]);
+            let keyed = g.op("Mod", &[&keyed, &modulus], &[]);
+            let bucket = g.op("Mod", &[&keyed, &buckets], &[]);
+            let gram = g.op("Gather", &[&table, &bucket], &[]);
+            x = g.op("Add", &[&x, &gram], &[]);
+        }
+        Ok(x)
+    }
+}
+
 impl Encoder {
     /// `tokens (batch, seq)` int64 -> hidden `(batch, seq, dim)`; `segments` adds segment
     /// vectors, `causal` the look-ahead mask. Pad keys are masked from the tokens.
@@ -222,6 +265,9 @@ impl Encoder {
             let seg = g.weight("encoder.seg_emb.weight", table)?;
             let seg = g.op("Gather", &[&seg, segments], &[]);
             x = g.op("Add", &[&x, &seg], &[]);
+        }
+        if let Some(ngrams) = self.ngrams() {
+            x = ngrams.to_onnx(g, &x, (tokens, &seq))?;
         }
         if let Some(front) = self.front() {
             x = front.to_onnx(g, &x, (tokens, &seq), causal)?;
