@@ -62,7 +62,7 @@ impl NgramFront {
         let mut rows = Vec::with_capacity(batch * seq * per);
         for text in &ids {
             for t in 0..seq {
-                rows.extend(buckets_at(text, t, self.longest, buckets));
+                push_buckets(&mut rows, text, t, self.longest, buckets);
             }
         }
         let rows = Tensor::from_vec(rows, batch * seq * per, x.device())?;
@@ -72,10 +72,10 @@ impl NgramFront {
     }
 }
 
-/// The buckets of the n-grams of 2 ..= `longest` characters that end at `t`.
-fn buckets_at(text: &[u32], t: usize, longest: usize, buckets: i64) -> Vec<u32> {
+/// Appends to `out` the buckets of the n-grams of 2 ..= `longest` characters that end
+/// at `t` (no allocation per position: this runs for every position of every pass).
+fn push_buckets(out: &mut Vec<u32>, text: &[u32], t: usize, longest: usize, buckets: i64) {
     let mut hash = 0;
-    let mut out = Vec::with_capacity(longest - 1);
     for back in 0..longest {
         let value = t.checked_sub(back).map_or(0, |p| text[p] as i64 + 1);
         hash = (hash * MULTIPLIER + value) % MODULUS;
@@ -83,7 +83,6 @@ fn buckets_at(text: &[u32], t: usize, longest: usize, buckets: i64) -> Vec<u32> 
             out.push(bucket_of(hash, back + 1, buckets));
         }
     }
-    out
 }
 
 /// The bucket of an n-gram of `n` characters whose running hash is `hash`: the length
